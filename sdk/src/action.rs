@@ -1,0 +1,153 @@
+//! What a hook tells the host to do next.
+
+use std::fmt::Display;
+
+/// What the stream does after a hook.
+///
+/// A hook returning `()` continues. Return an `Action` to pause or to answer in place of
+/// the upstream:
+///
+/// ```
+/// use proxylet::{Action, Response};
+///
+/// fn check(authorized: bool) -> Action {
+///     if authorized {
+///         Action::Continue
+///     } else {
+///         Action::Reply(Response::new(401).header("www-authenticate", "Bearer").body("no token\n"))
+///     }
+/// }
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[must_use]
+pub enum Action {
+    /// Hand the stream to the next filter.
+    Continue,
+    /// Hold the stream in this filter until it is resumed.
+    Pause,
+    /// Answer the downstream with this response instead; the upstream never sees the
+    /// request (or, in a response phase, its response is replaced).
+    Reply(Response),
+}
+
+impl Action {
+    /// Shorthand for `Action::Reply(Response::new(status).body(body))`.
+    pub fn reply(status: u16, body: impl Into<Vec<u8>>) -> Self {
+        Action::Reply(Response::new(status).body(body))
+    }
+}
+
+/// A local reply: a response the filter sends itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Response {
+    pub(crate) status: u16,
+    pub(crate) headers: Vec<(String, Vec<u8>)>,
+    pub(crate) body: Vec<u8>,
+    pub(crate) grpc_status: Option<i32>,
+    pub(crate) details: String,
+}
+
+impl Response {
+    /// A response with this HTTP status and no body.
+    pub fn new(status: u16) -> Self {
+        Response {
+            status,
+            headers: Vec::new(),
+            body: Vec::new(),
+            grpc_status: None,
+            details: String::new(),
+        }
+    }
+
+    /// Adds a header.
+    pub fn header(mut self, name: impl Into<String>, value: impl AsRef<[u8]>) -> Self {
+        self.headers.push((name.into(), value.as_ref().to_vec()));
+        self
+    }
+
+    /// Sets the body.
+    pub fn body(mut self, body: impl Into<Vec<u8>>) -> Self {
+        self.body = body.into();
+        self
+    }
+
+    /// Answers a gRPC request with this `grpc-status` code (0 = OK, 7 = PERMISSION_DENIED...).
+    pub fn grpc_status(mut self, code: i32) -> Self {
+        self.grpc_status = Some(code);
+        self
+    }
+
+    /// The reason Envoy records in its access log (`%RESPONSE_CODE_DETAILS%`); must not
+    /// contain spaces.
+    pub fn details(mut self, details: impl Into<String>) -> Self {
+        self.details = details.into();
+        self
+    }
+
+    /// The HTTP status.
+    pub fn status(&self) -> u16 {
+        self.status
+    }
+
+    /// The headers added so far.
+    pub fn headers(&self) -> &[(String, Vec<u8>)] {
+        &self.headers
+    }
+
+    /// The body.
+    pub fn body_bytes(&self) -> &[u8] {
+        &self.body
+    }
+
+    /// The answer proxylet gives when a hook returns `Err`: `500`, body
+    /// `filter error\n`, details `proxylet_filter_error`. The error itself is logged, never
+    /// sent to the client.
+    pub fn filter_error() -> Self {
+        Response::new(500)
+            .header("content-type", "text/plain")
+            .body("filter error\n")
+            .details("proxylet_filter_error")
+    }
+}
+
+/// What a hook may return: `()`, [`Action`], [`Response`], or a `Result` of one of those
+/// whose error implements [`Display`].
+///
+/// An `Err` is logged at error level with the filter's root id and answered with
+/// [`Response::filter_error`]; it never traps the VM.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a return type a filter hook can have",
+    label = "unsupported return type",
+    note = "a hook returns `()`, `proxylet::Action`, `proxylet::Response`, or `Result<T, E>` where `T` is one of those and `E: std::fmt::Display`"
+)]
+pub trait HookOutput {
+    /// Turns the value into an action, or the text of the error to log.
+    fn into_action(self) -> Result<Action, String>;
+}
+
+impl HookOutput for () {
+    fn into_action(self) -> Result<Action, String> {
+        Ok(Action::Continue)
+    }
+}
+
+impl HookOutput for Action {
+    fn into_action(self) -> Result<Action, String> {
+        Ok(self)
+    }
+}
+
+impl HookOutput for Response {
+    fn into_action(self) -> Result<Action, String> {
+        Ok(Action::Reply(self))
+    }
+}
+
+impl<T: HookOutput, E: Display> HookOutput for Result<T, E> {
+    fn into_action(self) -> Result<Action, String> {
+        match self {
+            Ok(value) => value.into_action(),
+            Err(error) => Err(error.to_string()),
+        }
+    }
+}

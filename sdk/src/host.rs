@@ -1,0 +1,435 @@
+//! The proxy-wasm ABI 0.2.1 host functions proxylet calls, declared here rather than
+//! through `proxy_wasm::hostcalls`: those wrappers `panic!` on any status they do not
+//! expect and `unwrap` UTF-8 conversions of host bytes, and one panic traps the whole VM.
+//! Every function here returns a [`HostError`] instead, and every status is taken as a
+//! plain `u32`, so an unexpected value from the host is an error, never undefined behavior.
+
+use std::fmt;
+use std::ptr::{null, null_mut};
+
+/// A status code returned by the host, other than `Ok`.
+///
+/// The host answers every call with a status; proxylet turns anything but `Ok` into this
+/// error so the filter decides what to do, instead of the VM trapping.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HostError {
+    call: &'static str,
+    status: u32,
+}
+
+impl HostError {
+    pub(crate) const fn new(call: &'static str, status: u32) -> Self {
+        HostError { call, status }
+    }
+
+    /// The host function that failed, e.g. `proxy_replace_header_map_value`.
+    pub fn call(&self) -> &'static str {
+        self.call
+    }
+
+    /// The raw proxy-wasm status code (1 = `NotFound`, 2 = `BadArgument`, ...).
+    pub fn status(&self) -> u32 {
+        self.status
+    }
+
+    /// The proxy-wasm name of the status code.
+    pub fn status_name(&self) -> &'static str {
+        match self.status {
+            0 => "Ok",
+            1 => "NotFound",
+            2 => "BadArgument",
+            3 => "SerializationFailure",
+            4 => "ParseFailure",
+            6 => "Empty",
+            7 => "CasMismatch",
+            8 => "InternalFailure",
+            9 => "Unimplemented",
+            _ => "Unknown",
+        }
+    }
+}
+
+impl fmt::Display for HostError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "host call `{}` failed with status {} ({})",
+            self.call,
+            self.status,
+            self.status_name()
+        )
+    }
+}
+
+impl std::error::Error for HostError {}
+
+pub(crate) const OK: u32 = 0;
+pub(crate) const NOT_FOUND: u32 = 1;
+pub(crate) const EMPTY: u32 = 6;
+
+/// proxy-wasm `MapType` values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u32)]
+pub(crate) enum MapType {
+    RequestHeaders = 0,
+    ResponseHeaders = 2,
+}
+
+/// proxy-wasm `BufferType` values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u32)]
+pub(crate) enum BufferType {
+    PluginConfiguration = 7,
+}
+
+/// proxy-wasm `LogLevel` values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[repr(u32)]
+pub(crate) enum LogLevel {
+    Trace = 0,
+    Debug = 1,
+    Info = 2,
+    Warn = 3,
+    Error = 4,
+    Critical = 5,
+}
+
+mod ffi {
+    #[link(wasm_import_module = "env")]
+    extern "C" {
+        pub(super) fn proxy_log(level: u32, message_data: *const u8, message_size: usize) -> u32;
+        pub(super) fn proxy_get_log_level(return_level: *mut u32) -> u32;
+        pub(super) fn proxy_get_buffer_bytes(
+            buffer_type: u32,
+            start: usize,
+            max_size: usize,
+            return_buffer_data: *mut *mut u8,
+            return_buffer_size: *mut usize,
+        ) -> u32;
+        pub(super) fn proxy_get_header_map_pairs(
+            map_type: u32,
+            return_map_data: *mut *mut u8,
+            return_map_size: *mut usize,
+        ) -> u32;
+        pub(super) fn proxy_get_header_map_value(
+            map_type: u32,
+            key_data: *const u8,
+            key_size: usize,
+            return_value_data: *mut *mut u8,
+            return_value_size: *mut usize,
+        ) -> u32;
+        pub(super) fn proxy_replace_header_map_value(
+            map_type: u32,
+            key_data: *const u8,
+            key_size: usize,
+            value_data: *const u8,
+            value_size: usize,
+        ) -> u32;
+        pub(super) fn proxy_add_header_map_value(
+            map_type: u32,
+            key_data: *const u8,
+            key_size: usize,
+            value_data: *const u8,
+            value_size: usize,
+        ) -> u32;
+        pub(super) fn proxy_remove_header_map_value(
+            map_type: u32,
+            key_data: *const u8,
+            key_size: usize,
+        ) -> u32;
+        pub(super) fn proxy_send_local_response(
+            status_code: u32,
+            status_code_details_data: *const u8,
+            status_code_details_size: usize,
+            body_data: *const u8,
+            body_size: usize,
+            headers_data: *const u8,
+            headers_size: usize,
+            grpc_status: i32,
+        ) -> u32;
+        pub(super) fn proxy_get_property(
+            path_data: *const u8,
+            path_size: usize,
+            return_value_data: *mut *mut u8,
+            return_value_size: *mut usize,
+        ) -> u32;
+    }
+}
+
+/// Takes ownership of a buffer the host allocated through `proxy_on_memory_allocate`
+/// (which proxy-wasm implements with a `Vec<u8>` of exactly that capacity).
+///
+/// # Safety
+/// `data` must be null or come from `proxy_on_memory_allocate(size)`.
+unsafe fn take_host_buffer(data: *mut u8, size: usize) -> Option<Vec<u8>> {
+    if data.is_null() {
+        None
+    } else {
+        // SAFETY: the caller guarantees `data` was allocated as a `Vec<u8>` of capacity `size`.
+        Some(unsafe { Vec::from_raw_parts(data, size, size) })
+    }
+}
+
+fn check(call: &'static str, status: u32) -> Result<(), HostError> {
+    if status == OK {
+        Ok(())
+    } else {
+        Err(HostError::new(call, status))
+    }
+}
+
+/// Sends a message to the host's log.
+pub(crate) fn log(level: LogLevel, message: &str) -> Result<(), HostError> {
+    // SAFETY: pointer and length describe a live `str`.
+    let status = unsafe { ffi::proxy_log(level as u32, message.as_ptr(), message.len()) };
+    check("proxy_log", status)
+}
+
+/// The host's current log level for this plugin.
+pub(crate) fn log_level() -> Result<LogLevel, HostError> {
+    let mut level = 0u32;
+    // SAFETY: `level` is a valid out-pointer.
+    let status = unsafe { ffi::proxy_get_log_level(&mut level) };
+    check("proxy_get_log_level", status)?;
+    Ok(match level {
+        0 => LogLevel::Trace,
+        1 => LogLevel::Debug,
+        2 => LogLevel::Info,
+        3 => LogLevel::Warn,
+        4 => LogLevel::Error,
+        _ => LogLevel::Critical,
+    })
+}
+
+/// Reads `max_size` bytes from `start` of a host buffer; `None` when it is absent or empty.
+pub(crate) fn get_buffer(
+    buffer: BufferType,
+    start: usize,
+    max_size: usize,
+) -> Result<Option<Vec<u8>>, HostError> {
+    let mut data = null_mut();
+    let mut size = 0;
+    // SAFETY: out-pointers are valid; the host allocates the returned buffer through us.
+    let status = unsafe {
+        ffi::proxy_get_buffer_bytes(buffer as u32, start, max_size, &mut data, &mut size)
+    };
+    match status {
+        // SAFETY: on success the buffer comes from `proxy_on_memory_allocate(size)`.
+        OK => Ok(unsafe { take_host_buffer(data, size) }),
+        NOT_FOUND | EMPTY => Ok(None),
+        other => Err(HostError::new("proxy_get_buffer_bytes", other)),
+    }
+}
+
+/// All pairs of a header map, names and values as raw bytes.
+pub(crate) fn get_map_pairs(map: MapType) -> Result<Vec<(Vec<u8>, Vec<u8>)>, HostError> {
+    let mut data = null_mut();
+    let mut size = 0;
+    // SAFETY: out-pointers are valid.
+    let status = unsafe { ffi::proxy_get_header_map_pairs(map as u32, &mut data, &mut size) };
+    match status {
+        OK => {
+            // SAFETY: on success the buffer comes from `proxy_on_memory_allocate(size)`.
+            match unsafe { take_host_buffer(data, size) } {
+                Some(bytes) => decode_map(&bytes).ok_or(HostError::new(
+                    "proxy_get_header_map_pairs",
+                    3, // SerializationFailure: the host sent a map we cannot decode
+                )),
+                None => Ok(Vec::new()),
+            }
+        }
+        NOT_FOUND | EMPTY => Ok(Vec::new()),
+        other => Err(HostError::new("proxy_get_header_map_pairs", other)),
+    }
+}
+
+/// One header value as raw bytes; `None` when the header is absent.
+pub(crate) fn get_map_value(map: MapType, name: &str) -> Result<Option<Vec<u8>>, HostError> {
+    let mut data = null_mut();
+    let mut size = 0;
+    // SAFETY: pointer and length describe a live `str`; out-pointers are valid.
+    let status = unsafe {
+        ffi::proxy_get_header_map_value(map as u32, name.as_ptr(), name.len(), &mut data, &mut size)
+    };
+    match status {
+        // SAFETY: on success the buffer comes from `proxy_on_memory_allocate(size)`.
+        OK => Ok(Some(
+            unsafe { take_host_buffer(data, size) }.unwrap_or_default(),
+        )),
+        NOT_FOUND => Ok(None),
+        other => Err(HostError::new("proxy_get_header_map_value", other)),
+    }
+}
+
+/// Sets a header, replacing every existing value of that name.
+pub(crate) fn replace_map_value(map: MapType, name: &str, value: &[u8]) -> Result<(), HostError> {
+    // SAFETY: pointers and lengths describe live slices.
+    let status = unsafe {
+        ffi::proxy_replace_header_map_value(
+            map as u32,
+            name.as_ptr(),
+            name.len(),
+            value.as_ptr(),
+            value.len(),
+        )
+    };
+    check("proxy_replace_header_map_value", status)
+}
+
+/// Appends a header value, keeping existing values of that name.
+pub(crate) fn add_map_value(map: MapType, name: &str, value: &[u8]) -> Result<(), HostError> {
+    // SAFETY: pointers and lengths describe live slices.
+    let status = unsafe {
+        ffi::proxy_add_header_map_value(
+            map as u32,
+            name.as_ptr(),
+            name.len(),
+            value.as_ptr(),
+            value.len(),
+        )
+    };
+    check("proxy_add_header_map_value", status)
+}
+
+/// Removes every value of a header.
+pub(crate) fn remove_map_value(map: MapType, name: &str) -> Result<(), HostError> {
+    // SAFETY: pointer and length describe a live `str`.
+    let status =
+        unsafe { ffi::proxy_remove_header_map_value(map as u32, name.as_ptr(), name.len()) };
+    match status {
+        OK | NOT_FOUND => Ok(()),
+        other => Err(HostError::new("proxy_remove_header_map_value", other)),
+    }
+}
+
+/// Sends a local reply; the stream must then be paused (the host answers in its place).
+pub(crate) fn send_local_response(
+    status_code: u32,
+    details: &str,
+    body: &[u8],
+    headers: &[(String, Vec<u8>)],
+    grpc_status: i32,
+) -> Result<(), HostError> {
+    let headers = encode_map(headers.iter().map(|(n, v)| (n.as_bytes(), v.as_slice())));
+    let body_ptr = if body.is_empty() {
+        null()
+    } else {
+        body.as_ptr()
+    };
+    // SAFETY: pointers and lengths describe live slices.
+    let status = unsafe {
+        ffi::proxy_send_local_response(
+            status_code,
+            details.as_ptr(),
+            details.len(),
+            body_ptr,
+            body.len(),
+            headers.as_ptr(),
+            headers.len(),
+            grpc_status,
+        )
+    };
+    check("proxy_send_local_response", status)
+}
+
+/// Reads a property by path (e.g. `["request", "path"]`); `None` when absent.
+pub(crate) fn get_property(path: &[&str]) -> Result<Option<Vec<u8>>, HostError> {
+    let mut encoded = Vec::new();
+    for segment in path {
+        encoded.extend_from_slice(segment.as_bytes());
+        encoded.push(0);
+    }
+    encoded.pop();
+    let mut data = null_mut();
+    let mut size = 0;
+    // SAFETY: pointer and length describe a live slice; out-pointers are valid.
+    let status =
+        unsafe { ffi::proxy_get_property(encoded.as_ptr(), encoded.len(), &mut data, &mut size) };
+    match status {
+        // SAFETY: on success the buffer comes from `proxy_on_memory_allocate(size)`.
+        OK => Ok(Some(
+            unsafe { take_host_buffer(data, size) }.unwrap_or_default(),
+        )),
+        NOT_FOUND => Ok(None),
+        other => Err(HostError::new("proxy_get_property", other)),
+    }
+}
+
+/// Encodes header pairs in the proxy-wasm map format: a `u32` count, then a `u32` length
+/// pair per entry, then each name and value followed by a NUL byte.
+pub(crate) fn encode_map<'a>(pairs: impl Iterator<Item = (&'a [u8], &'a [u8])> + Clone) -> Vec<u8> {
+    let count = pairs.clone().count();
+    let data_len: usize = pairs.clone().map(|(n, v)| n.len() + v.len() + 2).sum();
+    let mut out = Vec::with_capacity(4 + count * 8 + data_len);
+    out.extend_from_slice(&(count as u32).to_le_bytes());
+    for (name, value) in pairs.clone() {
+        out.extend_from_slice(&(name.len() as u32).to_le_bytes());
+        out.extend_from_slice(&(value.len() as u32).to_le_bytes());
+    }
+    for (name, value) in pairs {
+        out.extend_from_slice(name);
+        out.push(0);
+        out.extend_from_slice(value);
+        out.push(0);
+    }
+    out
+}
+
+/// Decodes the proxy-wasm map format; `None` when the bytes do not follow it.
+/// Every length is checked: a malformed buffer from the host is an error, not a trap.
+pub(crate) fn decode_map(bytes: &[u8]) -> Option<Vec<(Vec<u8>, Vec<u8>)>> {
+    fn u32_at(bytes: &[u8], at: usize) -> Option<usize> {
+        let raw = bytes.get(at..at.checked_add(4)?)?;
+        Some(u32::from_le_bytes([raw[0], raw[1], raw[2], raw[3]]) as usize)
+    }
+    let count = u32_at(bytes, 0)?;
+    let mut data = count.checked_mul(8)?.checked_add(4)?;
+    if data > bytes.len() {
+        return None;
+    }
+    let mut pairs = Vec::with_capacity(count);
+    for i in 0..count {
+        let sizes = 4 + i * 8;
+        let name_len = u32_at(bytes, sizes)?;
+        let value_len = u32_at(bytes, sizes + 4)?;
+        let name_end = data.checked_add(name_len)?;
+        let name = bytes.get(data..name_end)?.to_vec();
+        let value_start = name_end.checked_add(1)?;
+        let value_end = value_start.checked_add(value_len)?;
+        let value = bytes.get(value_start..value_end)?.to_vec();
+        data = value_end.checked_add(1)?;
+        pairs.push((name, value));
+    }
+    Some(pairs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn map_round_trips_arbitrary_bytes() {
+        let pairs: Vec<(&[u8], &[u8])> =
+            vec![(b":status", b"200"), (b"x", b"\xff\xfe"), (b"", b"")];
+        let encoded = encode_map(pairs.iter().copied());
+        let decoded = decode_map(&encoded).unwrap();
+        assert_eq!(decoded.len(), 3);
+        assert_eq!(decoded[1], (b"x".to_vec(), b"\xff\xfe".to_vec()));
+        assert_eq!(decoded[2], (Vec::new(), Vec::new()));
+    }
+
+    #[test]
+    fn truncated_or_lying_maps_are_rejected_not_trapped() {
+        let pairs: Vec<(&[u8], &[u8])> = vec![(b"name", b"value")];
+        let encoded = encode_map(pairs.iter().copied());
+        for cut in 0..encoded.len() - 1 {
+            assert!(decode_map(&encoded[..cut]).is_none(), "cut at {cut}");
+        }
+        let mut lying = encoded.clone();
+        lying[0] = 0xff; // claims 255 entries
+        assert!(decode_map(&lying).is_none());
+        let mut huge = encoded;
+        huge[4..8].copy_from_slice(&u32::MAX.to_le_bytes());
+        assert!(decode_map(&huge).is_none());
+    }
+}
