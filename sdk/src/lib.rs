@@ -109,8 +109,24 @@ pub mod __private {
     pub use proxy_wasm;
     pub use serde::de::DeserializeOwned;
 
-    /// Asserts at compile time that a config type can be deserialized.
-    pub const fn assert_config<T: DeserializeOwned>() {}
+
+    /// A type `#[filter]` can parse its configuration into.
+    #[diagnostic::on_unimplemented(
+        message = "`{Self}` cannot be a filter's config type",
+        label = "this config type does not implement `serde::Deserialize`",
+        note = "derive it: `#[derive(serde::Deserialize)]` (and `Default` to allow an empty configuration)"
+    )]
+    pub trait FilterConfig: DeserializeOwned {}
+
+    impl<T: DeserializeOwned> FilterConfig for T {}
+
+    /// `from_json` with the bound spelled as [`FilterConfig`], for its error message.
+    pub fn parse_config<C: FilterConfig>(
+        raw: &[u8],
+        default: Option<fn() -> C>,
+    ) -> Result<C, crate::ConfigError> {
+        from_json(raw, default)
+    }
 }
 
 #[doc(hidden)]

@@ -28,15 +28,19 @@ pub(crate) fn expand(filter: &Filter) -> TokenStream {
         Some(ty) => quote!(#ty),
         None => quote!(()),
     };
+    // Spanned on the user's config type, so an unmet `Deserialize` bound blames it.
     let configure = match config {
-        Some(ty) => quote! {
-            #[allow(unused_imports)]
-            use #private::{NoDefault as _, ViaDefault as _};
-            #private::from_json::<#ty>(
-                raw,
-                (&#private::Probe::<#ty>(#private::PhantomData)).default_fn(),
-            )
-        },
+        Some(ty) => {
+            let parse = quote_spanned!(ty.span()=> #private::parse_config::<#ty>);
+            quote! {
+                #[allow(unused_imports)]
+                use #private::{NoDefault as _, ViaDefault as _};
+                #parse(
+                    raw,
+                    (&#private::Probe::<#ty>(#private::PhantomData)).default_fn(),
+                )
+            }
+        }
         None => quote! {
             #private::no_config(<Self as #private::HttpFilter>::ROOT_ID, raw)
         },
@@ -54,20 +58,11 @@ pub(crate) fn expand(filter: &Filter) -> TokenStream {
         ParamKind::Config => quote!(#config_arg),
     });
 
-    // Assertions spanned on the user's tokens, so rustc blames them for unmet bounds.
-    let config_assert = config.as_ref().map(|ty| {
-        quote_spanned! {ty.span()=>
-            const _: () = #private::assert_config::<#ty>();
-        }
-    });
-    let return_assert = return_type(&item.sig).map(|ty| {
-        quote_spanned! {ty.span()=>
-            const _: fn() = || {
-                fn __proxylet_hook_output<T: #private::HookOutput>() {}
-                __proxylet_hook_output::<#ty>();
-            };
-        }
-    });
+    // Spanned on the return type, so an unsupported one is blamed there.
+    let finish = match return_type(&item.sig) {
+        Some(ty) => quote_spanned!(ty.span()=> #private::finish::<Self>(output)),
+        None => quote!(#private::finish::<Self>(output)),
+    };
     let exports = export.then(|| quote!(#private::__export_filters!(#fn_name);));
 
     quote! {
@@ -77,9 +72,6 @@ pub(crate) fn expand(filter: &Filter) -> TokenStream {
         #[doc(hidden)]
         #[allow(non_camel_case_types)]
         #vis struct #fn_name {}
-
-        #config_assert
-        #return_assert
 
         #[automatically_derived]
         impl #private::HttpFilter for #fn_name {
@@ -100,7 +92,8 @@ pub(crate) fn expand(filter: &Filter) -> TokenStream {
             ) -> #private::Action {
                 #[allow(unused_variables)]
                 let (#headers, #config_arg, #eos) = cx.__parts();
-                #private::finish::<Self>(#fn_name(#(#args),*))
+                let output = #fn_name(#(#args),*);
+                #finish
             }
         }
 

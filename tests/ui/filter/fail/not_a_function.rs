@@ -1,0 +1,4 @@
+#[proxylet::filter]
+struct AddHeader;
+
+fn main() {}
