@@ -62,6 +62,85 @@ pub use filter::{EndOfStream, HeadersCx, HttpFilter};
 pub use headers::{HeaderName, HeaderValue, Headers};
 pub use host::HostError;
 
+/// Turns a function named after a hook into an Envoy HTTP filter.
+///
+/// ```
+/// use proxylet::prelude::*;
+///
+/// #[derive(Deserialize, Default)]
+/// struct Config { header: String }
+///
+/// #[proxylet::filter(root_id = "require_header")]
+/// fn on_request_headers(headers: &mut Headers, config: &Config) -> Action {
+///     if headers.contains(&config.header) {
+///         Action::Continue
+///     } else {
+///         Action::reply(400, format!("missing header {}\n", config.header))
+///     }
+/// }
+/// ```
+///
+/// # Hooks
+/// The function's name picks the hook:
+///
+/// | function | runs when | parameters it can take |
+/// |---|---|---|
+/// | `on_request_headers` | the request headers arrived | `&mut Headers` (or `&Headers`), `EndOfStream`, `&C` |
+/// | `on_response_headers` | the response headers arrived | `&mut Headers` (or `&Headers`), `EndOfStream`, `&C` |
+///
+/// Parameters are taken by type, in any order. `&C`, for any other type `C`, is the
+/// plugin's configuration; `C` must implement `serde::Deserialize` (the config is parsed
+/// once per configure, from JSON). A misspelled hook name is a compile error with a
+/// suggestion.
+///
+/// # Return type
+/// `()`, [`Action`], [`Response`], or `Result<T, E>` with `T` one of those and
+/// `E: Display`. An `Err` is logged at error level and answered with
+/// [`Response::filter_error`] (status 500); it never traps the VM.
+///
+/// # Configuration
+/// The plugin configuration (Envoy: `configuration` as `google.protobuf.StringValue`) is
+/// JSON for `C`. An empty one uses `C::default()` when `C: Default`, and is refused
+/// otherwise. A configuration that does not parse is logged with the field path
+/// (`my_root: config.value: invalid type: integer `5`, expected a string`) and refused,
+/// so Envoy rejects the listener.
+///
+/// # Arguments
+/// - `root_id = "name"`: the root id Envoy selects this filter by; default: the crate's
+///   name (`add-header` → `add_header`).
+/// - `export = false`: do not export the module's entry point for this filter alone;
+///   list it in [`main!`] with the module's other filters instead.
+/// - `crate = "path"`: where to find `proxylet` if the dependency is renamed.
+///
+/// # What it generates
+/// The function is left as written. Next to it the macro defines a type of the same name
+/// implementing [`HttpFilter`] (see there for the equivalent hand-written code) and,
+/// unless `export = false`, `proxylet::main!(that_type)`: the module's `_initialize` entry
+/// point and its `runtime-config.json` custom section.
+/// Set `PROXYLET_MACROS_DEBUG=1` while building to print the expansion.
+///
+/// # Mistakes caught at compile time
+/// ```compile_fail
+/// # use proxylet::prelude::*;
+/// #[proxylet::filter]
+/// fn on_respons_headers(headers: &mut Headers) {} // did you mean `on_response_headers`?
+/// ```
+/// ```compile_fail
+/// # use proxylet::prelude::*;
+/// #[proxylet::filter]
+/// async fn on_request_headers(headers: &mut Headers) {} // hooks are synchronous
+/// ```
+/// ```compile_fail
+/// # use proxylet::prelude::*;
+/// struct NotDeserialize;
+/// #[proxylet::filter]
+/// fn on_request_headers(config: &NotDeserialize) {} // config types derive Deserialize
+/// ```
+/// ```compile_fail
+/// # use proxylet::prelude::*;
+/// #[proxylet::filter]
+/// fn on_request_headers(headers: &mut Headers) -> u16 { 200 } // not a hook return type
+/// ```
 #[doc(inline)]
 pub use proxylet_macros::filter;
 
@@ -84,8 +163,27 @@ pub mod prelude {
 /// Functions marked `#[filter]` export themselves; mark them `#[filter(export = false)]`
 /// to list them here instead (a `#[filter] fn` defines a type of the same name).
 ///
-/// ```ignore
-/// proxylet::main!(Tagger, Auth);
+/// ```
+/// use proxylet::prelude::*;
+///
+/// mod auth {
+///     use proxylet::prelude::*;
+///     #[proxylet::filter(root_id = "auth", export = false)]
+///     pub fn on_request_headers(headers: &Headers) -> Action {
+///         if headers.contains("authorization") { Action::Continue } else { Action::reply(401, "") }
+///     }
+/// }
+///
+/// mod tag {
+///     use proxylet::prelude::*;
+///     #[proxylet::filter(root_id = "tag", export = false)]
+///     pub fn on_response_headers(headers: &mut Headers) {
+///         headers.set("x-tagged", "1");
+///     }
+/// }
+///
+/// proxylet::main!(auth::on_request_headers, tag::on_response_headers);
+/// # fn main() {}
 /// ```
 #[macro_export]
 macro_rules! main {
