@@ -26,8 +26,12 @@ pub enum Action {
     /// Hold the stream in this filter until it is resumed.
     Pause,
     /// Answer the downstream with this response instead; the upstream never sees the
-    /// request (or, in a response phase, its response is replaced).
+    /// request (or, in a response phase, its response is replaced). In a TCP filter,
+    /// closes the connection.
     Reply(Response),
+    /// Reset the HTTP stream (the downstream gets no response) or close the TCP
+    /// connection.
+    Close,
 }
 
 impl Action {

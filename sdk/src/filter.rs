@@ -1,19 +1,37 @@
 //! The trait behind `#[filter]`: what an HTTP filter is, written out by hand.
 
 use crate::action::Action;
+use crate::body::Body;
 use crate::config::ConfigError;
-use crate::headers::Headers;
+use crate::cx::{HttpCx, PluginCx};
+use crate::shared::Queue;
 
 /// Whether the host has no more data for this direction of the stream after this hook
 /// (e.g. a request with headers only).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct EndOfStream(pub bool);
 
-/// An HTTP filter: its root id, its typed configuration, and its hooks.
+/// How a filter sees one direction's body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyMode {
+    /// `on_*_body` runs for every chunk as it arrives.
+    Streaming,
+    /// The host buffers the body; `on_*_body` runs once, at the end of the stream, with the
+    /// whole body. A body larger than `max` bytes is answered with `413 Payload Too Large`
+    /// (request) or `502 Bad Gateway` (response) and the hook does not run.
+    Buffered {
+        /// The largest body accepted, in bytes.
+        max: usize,
+    },
+}
+
+/// An HTTP filter: its root id, its typed configuration, its per-plugin state and its
+/// hooks.
 ///
 /// `#[proxylet::filter]` writes this impl for you; implement it by hand when you want full
 /// control. A value of `Self` is created for every HTTP stream (request/response pair)
-/// and holds that stream's state. The two forms below behave identically:
+/// and holds that stream's state; `Plugin` is created once per plugin configuration and
+/// shared by all its streams. The two forms below behave identically:
 ///
 /// ```
 /// use proxylet::prelude::*;
@@ -33,88 +51,162 @@ pub struct EndOfStream(pub bool);
 /// impl proxylet::HttpFilter for Tagger {
 ///     const ROOT_ID: &'static str = "tagger";
 ///     type Config = Config;
+///     type Plugin = ();
 ///
 ///     fn configure(raw: &[u8]) -> Result<Config, proxylet::ConfigError> {
 ///         proxylet::config::from_json(raw, Some(Config::default))
 ///     }
 ///
-///     fn new(_config: &Config) -> Self {
+///     fn plugin(_config: &Config, _cx: &mut PluginCx<'_>) -> Result<(), proxylet::ConfigError> {
+///         Ok(())
+///     }
+///
+///     fn new(_config: &Config, _plugin: &()) -> Self {
 ///         Tagger
 ///     }
 ///
-///     fn on_request_headers(&mut self, cx: &mut HeadersCx<'_, Config>) -> Action {
+///     fn on_request_headers(&mut self, cx: &mut HttpCx<'_, Self>) -> Action {
 ///         let value = cx.config().value.clone();
 ///         cx.headers().set("x-tag", value);
 ///         Action::Continue
 ///     }
 /// }
 ///
-/// // One module can export several filters (dispatched by Envoy's `root_id`):
+/// // A module exports its filters (dispatched by Envoy's `root_id`) with:
 /// // proxylet::main!(Tagger);
 /// ```
 pub trait HttpFilter: Sized + 'static {
     /// The root id Envoy selects this filter by (`root_id` in the Wasm filter config).
     const ROOT_ID: &'static str;
 
+    /// How `on_request_body` sees the request body.
+    const REQUEST_BODY: BodyMode = BodyMode::Streaming;
+
+    /// How `on_response_body` sees the response body.
+    const RESPONSE_BODY: BodyMode = BodyMode::Streaming;
+
     /// The parsed configuration, shared by every stream of the plugin.
     type Config: 'static;
+
+    /// State kept per plugin and shared by its streams (counters, caches, timers); `()`
+    /// when there is none. Streams get `&Plugin`: use `Cell`/`RefCell` to change it (a
+    /// VM is single-threaded).
+    type Plugin: 'static;
 
     /// Parses the plugin configuration (raw bytes; empty when none was given).
     ///
     /// An `Err` is logged and makes Envoy reject the configuration.
     fn configure(raw: &[u8]) -> Result<Self::Config, ConfigError>;
 
+    /// Creates the plugin state once the configuration is parsed (set a tick period,
+    /// register queues, define metrics here). An `Err` rejects the configuration.
+    fn plugin(config: &Self::Config, cx: &mut PluginCx<'_>) -> Result<Self::Plugin, ConfigError>;
+
     /// Creates the state of a new HTTP stream.
-    fn new(config: &Self::Config) -> Self;
+    fn new(config: &Self::Config, plugin: &Self::Plugin) -> Self;
 
     /// The request headers arrived.
-    fn on_request_headers(&mut self, cx: &mut HeadersCx<'_, Self::Config>) -> Action {
+    fn on_request_headers(&mut self, cx: &mut HttpCx<'_, Self>) -> Action {
+        let _ = cx;
+        Action::Continue
+    }
+
+    /// A request body chunk arrived (or, with [`BodyMode::Buffered`], the whole body).
+    fn on_request_body(&mut self, cx: &mut HttpCx<'_, Self>, body: &mut Body) -> Action {
+        let _ = (cx, body);
+        Action::Continue
+    }
+
+    /// The request trailers arrived.
+    fn on_request_trailers(&mut self, cx: &mut HttpCx<'_, Self>) -> Action {
         let _ = cx;
         Action::Continue
     }
 
     /// The response headers arrived.
-    fn on_response_headers(&mut self, cx: &mut HeadersCx<'_, Self::Config>) -> Action {
+    fn on_response_headers(&mut self, cx: &mut HttpCx<'_, Self>) -> Action {
         let _ = cx;
         Action::Continue
     }
+
+    /// A response body chunk arrived (or, with [`BodyMode::Buffered`], the whole body).
+    fn on_response_body(&mut self, cx: &mut HttpCx<'_, Self>, body: &mut Body) -> Action {
+        let _ = (cx, body);
+        Action::Continue
+    }
+
+    /// The response trailers arrived.
+    fn on_response_trailers(&mut self, cx: &mut HttpCx<'_, Self>) -> Action {
+        let _ = cx;
+        Action::Continue
+    }
+
+    /// The stream is complete and about to be logged (access-log time: every header,
+    /// the response code and timings are readable).
+    fn on_log(&mut self, cx: &mut HttpCx<'_, Self>) {
+        let _ = cx;
+    }
+
+    /// The stream is done; pending callouts are cancelled after this.
+    fn on_done(&mut self, cx: &mut HttpCx<'_, Self>) {
+        let _ = cx;
+    }
+
+    /// The plugin's tick fired (see [`PluginCx::set_tick_period`]).
+    fn on_tick(plugin: &Self::Plugin, cx: &mut PluginCx<'_>) {
+        let _ = (plugin, cx);
+    }
+
+    /// A shared queue this plugin registered has an item.
+    fn on_queue_ready(plugin: &Self::Plugin, queue: Queue, cx: &mut PluginCx<'_>) {
+        let _ = (plugin, queue, cx);
+    }
 }
 
-/// What a headers hook is given: the header map of its phase, the configuration, and
-/// whether the stream ends with these headers.
-pub struct HeadersCx<'a, C> {
-    headers: Headers,
-    config: &'a C,
-    end_of_stream: EndOfStream,
-}
+/// Per-plugin state for `#[filter(plugin = MyPlugin)]`: created once per configuration,
+/// shared by every stream, told about ticks and queues.
+///
+/// ```
+/// use proxylet::prelude::*;
+/// use std::cell::Cell;
+/// use std::time::Duration;
+///
+/// #[derive(Deserialize, Default)]
+/// struct Config { window_ms: u64 }
+///
+/// struct Window { requests: Cell<u64> }
+///
+/// impl proxylet::Plugin for Window {
+///     type Config = Config;
+///     fn new(config: &Config, cx: &mut PluginCx<'_>) -> Result<Self, proxylet::ConfigError> {
+///         cx.set_tick_period(Duration::from_millis(config.window_ms)).ok();
+///         Ok(Window { requests: Cell::new(0) })
+///     }
+///     fn on_tick(&self, _cx: &mut PluginCx<'_>) {
+///         self.requests.set(0);
+///     }
+/// }
+///
+/// #[proxylet::filter(plugin = Window, export = false)]
+/// fn on_request_headers(window: &Window) {
+///     window.requests.set(window.requests.get() + 1);
+/// }
+/// ```
+pub trait Plugin: Sized + 'static {
+    /// The configuration type the plugin is built from.
+    type Config: 'static;
 
-impl<'a, C> HeadersCx<'a, C> {
-    pub(crate) fn new(headers: Headers, config: &'a C, end_of_stream: bool) -> Self {
-        HeadersCx {
-            headers,
-            config,
-            end_of_stream: EndOfStream(end_of_stream),
-        }
+    /// Creates the state after the configuration parsed; an `Err` rejects the
+    /// configuration.
+    fn new(config: &Self::Config, cx: &mut PluginCx<'_>) -> Result<Self, ConfigError>;
+
+    /// The tick set with [`PluginCx::set_tick_period`] fired.
+    fn on_tick(&self, cx: &mut PluginCx<'_>) {
+        let _ = cx;
     }
 
-    /// The headers of this phase.
-    pub fn headers(&mut self) -> &mut Headers {
-        &mut self.headers
-    }
-
-    /// The plugin's configuration.
-    pub fn config(&self) -> &'a C {
-        self.config
-    }
-
-    /// Whether no body follows these headers.
-    pub fn end_of_stream(&self) -> bool {
-        self.end_of_stream.0
-    }
-
-    /// Everything at once, for generated code that passes several parameters.
-    #[doc(hidden)]
-    pub fn __parts(&mut self) -> (&mut Headers, &'a C, EndOfStream) {
-        (&mut self.headers, self.config, self.end_of_stream)
+    /// A queue registered by this plugin has an item.
+    fn on_queue_ready(&self, queue: Queue, cx: &mut PluginCx<'_>) {
+        let _ = (queue, cx);
     }
 }

@@ -108,6 +108,12 @@ impl Headers {
         host::remove_map_value(self.map, name)
     }
 
+    /// Replaces the whole map with `pairs` (in order; duplicates allowed).
+    pub fn replace_all(&mut self, pairs: &[(&str, &[u8])]) -> Result<(), HostError> {
+        let pairs: Vec<(&[u8], &[u8])> = pairs.iter().map(|(n, v)| (n.as_bytes(), *v)).collect();
+        host::set_map_pairs(self.map, &pairs)
+    }
+
     /// Every header in order, duplicates included, names and values as bytes.
     ///
     /// Empty when the host refused the read (logged at debug level).

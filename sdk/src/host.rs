@@ -66,20 +66,41 @@ impl std::error::Error for HostError {}
 pub(crate) const OK: u32 = 0;
 pub(crate) const NOT_FOUND: u32 = 1;
 pub(crate) const EMPTY: u32 = 6;
+pub(crate) const CAS_MISMATCH: u32 = 7;
 
 /// proxy-wasm `MapType` values.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(u32)]
 pub(crate) enum MapType {
     RequestHeaders = 0,
+    RequestTrailers = 1,
     ResponseHeaders = 2,
+    ResponseTrailers = 3,
+    HttpCallResponseHeaders = 6,
 }
 
 /// proxy-wasm `BufferType` values.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(u32)]
 pub(crate) enum BufferType {
+    HttpRequestBody = 0,
+    HttpResponseBody = 1,
+    DownstreamData = 2,
+    UpstreamData = 3,
+    HttpCallResponseBody = 4,
+    GrpcReceiveBuffer = 5,
+    VmConfiguration = 6,
     PluginConfiguration = 7,
+}
+
+/// proxy-wasm `StreamType` values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u32)]
+pub(crate) enum StreamType {
+    HttpRequest = 0,
+    HttpResponse = 1,
+    Downstream = 2,
+    Upstream = 3,
 }
 
 /// proxy-wasm `LogLevel` values.
@@ -152,6 +173,86 @@ mod ffi {
             path_size: usize,
             return_value_data: *mut *mut u8,
             return_value_size: *mut usize,
+        ) -> u32;
+        pub(super) fn proxy_set_property(
+            path_data: *const u8,
+            path_size: usize,
+            value_data: *const u8,
+            value_size: usize,
+        ) -> u32;
+        pub(super) fn proxy_set_buffer_bytes(
+            buffer_type: u32,
+            start: usize,
+            size: usize,
+            buffer_data: *const u8,
+            buffer_size: usize,
+        ) -> u32;
+        pub(super) fn proxy_set_header_map_pairs(
+            map_type: u32,
+            map_data: *const u8,
+            map_size: usize,
+        ) -> u32;
+        pub(super) fn proxy_get_current_time_nanoseconds(return_time: *mut u64) -> u32;
+        pub(super) fn proxy_set_tick_period_milliseconds(period: u32) -> u32;
+        pub(super) fn proxy_get_shared_data(
+            key_data: *const u8,
+            key_size: usize,
+            return_value_data: *mut *mut u8,
+            return_value_size: *mut usize,
+            return_cas: *mut u32,
+        ) -> u32;
+        pub(super) fn proxy_set_shared_data(
+            key_data: *const u8,
+            key_size: usize,
+            value_data: *const u8,
+            value_size: usize,
+            cas: u32,
+        ) -> u32;
+        pub(super) fn proxy_register_shared_queue(
+            name_data: *const u8,
+            name_size: usize,
+            return_id: *mut u32,
+        ) -> u32;
+        pub(super) fn proxy_resolve_shared_queue(
+            vm_id_data: *const u8,
+            vm_id_size: usize,
+            name_data: *const u8,
+            name_size: usize,
+            return_id: *mut u32,
+        ) -> u32;
+        pub(super) fn proxy_dequeue_shared_queue(
+            queue_id: u32,
+            return_value_data: *mut *mut u8,
+            return_value_size: *mut usize,
+        ) -> u32;
+        pub(super) fn proxy_enqueue_shared_queue(
+            queue_id: u32,
+            value_data: *const u8,
+            value_size: usize,
+        ) -> u32;
+        pub(super) fn proxy_continue_stream(stream_type: u32) -> u32;
+        pub(super) fn proxy_close_stream(stream_type: u32) -> u32;
+        pub(super) fn proxy_define_metric(
+            metric_type: u32,
+            name_data: *const u8,
+            name_size: usize,
+            return_id: *mut u32,
+        ) -> u32;
+        pub(super) fn proxy_get_metric(metric_id: u32, return_value: *mut u64) -> u32;
+        pub(super) fn proxy_record_metric(metric_id: u32, value: u64) -> u32;
+        pub(super) fn proxy_increment_metric(metric_id: u32, offset: i64) -> u32;
+        pub(super) fn proxy_call_foreign_function(
+            function_name_data: *const u8,
+            function_name_size: usize,
+            arguments_data: *const u8,
+            arguments_size: usize,
+            results_data: *mut *mut u8,
+            results_size: *mut usize,
+        ) -> u32;
+        pub(super) fn proxy_get_status(
+            return_code: *mut u32,
+            return_message_data: *mut *mut u8,
+            return_message_size: *mut usize,
         ) -> u32;
     }
 }
@@ -334,12 +435,7 @@ pub(crate) fn send_local_response(
 
 /// Reads a property by path (e.g. `["request", "path"]`); `None` when absent.
 pub(crate) fn get_property(path: &[&str]) -> Result<Option<Vec<u8>>, HostError> {
-    let mut encoded = Vec::new();
-    for segment in path {
-        encoded.extend_from_slice(segment.as_bytes());
-        encoded.push(0);
-    }
-    encoded.pop();
+    let encoded = encode_path(path);
     let mut data = null_mut();
     let mut size = 0;
     // SAFETY: pointer and length describe a live slice; out-pointers are valid.
@@ -353,6 +449,227 @@ pub(crate) fn get_property(path: &[&str]) -> Result<Option<Vec<u8>>, HostError> 
         NOT_FOUND => Ok(None),
         other => Err(HostError::new("proxy_get_property", other)),
     }
+}
+
+/// Replaces `size` bytes at `start` of a host buffer (a body chunk, connection data) with `data`.
+pub(crate) fn set_buffer(
+    buffer: BufferType,
+    start: usize,
+    size: usize,
+    data: &[u8],
+) -> Result<(), HostError> {
+    // SAFETY: pointer and length describe a live slice.
+    let status = unsafe {
+        ffi::proxy_set_buffer_bytes(buffer as u32, start, size, data.as_ptr(), data.len())
+    };
+    check("proxy_set_buffer_bytes", status)
+}
+
+/// Replaces a whole header map.
+pub(crate) fn set_map_pairs(map: MapType, pairs: &[(&[u8], &[u8])]) -> Result<(), HostError> {
+    let encoded = encode_map(pairs.iter().copied());
+    // SAFETY: pointer and length describe a live slice.
+    let status =
+        unsafe { ffi::proxy_set_header_map_pairs(map as u32, encoded.as_ptr(), encoded.len()) };
+    check("proxy_set_header_map_pairs", status)
+}
+
+/// Sets a property by path.
+pub(crate) fn set_property(path: &[&str], value: &[u8]) -> Result<(), HostError> {
+    let encoded = encode_path(path);
+    // SAFETY: pointers and lengths describe live slices.
+    let status = unsafe {
+        ffi::proxy_set_property(encoded.as_ptr(), encoded.len(), value.as_ptr(), value.len())
+    };
+    check("proxy_set_property", status)
+}
+
+fn encode_path(path: &[&str]) -> Vec<u8> {
+    let mut encoded = Vec::new();
+    for segment in path {
+        encoded.extend_from_slice(segment.as_bytes());
+        encoded.push(0);
+    }
+    encoded.pop();
+    encoded
+}
+
+/// The host's clock, in nanoseconds since the Unix epoch.
+pub(crate) fn current_time_nanos() -> Result<u64, HostError> {
+    let mut nanos = 0u64;
+    // SAFETY: valid out-pointer.
+    let status = unsafe { ffi::proxy_get_current_time_nanoseconds(&mut nanos) };
+    check("proxy_get_current_time_nanoseconds", status)?;
+    Ok(nanos)
+}
+
+/// Sets the period of `on_tick` for the current root context (0 stops it).
+pub(crate) fn set_tick_period_millis(millis: u32) -> Result<(), HostError> {
+    // SAFETY: plain value call.
+    let status = unsafe { ffi::proxy_set_tick_period_milliseconds(millis) };
+    check("proxy_set_tick_period_milliseconds", status)
+}
+
+/// Reads shared data: value and CAS token; `None` when the key is absent.
+pub(crate) fn get_shared_data(key: &str) -> Result<Option<(Vec<u8>, u32)>, HostError> {
+    let mut data = null_mut();
+    let mut size = 0;
+    let mut cas = 0u32;
+    // SAFETY: pointer and length describe a live `str`; out-pointers are valid.
+    let status = unsafe {
+        ffi::proxy_get_shared_data(key.as_ptr(), key.len(), &mut data, &mut size, &mut cas)
+    };
+    match status {
+        // SAFETY: on success the buffer comes from `proxy_on_memory_allocate(size)`.
+        OK => Ok(Some((
+            unsafe { take_host_buffer(data, size) }.unwrap_or_default(),
+            cas,
+        ))),
+        NOT_FOUND => Ok(None),
+        other => Err(HostError::new("proxy_get_shared_data", other)),
+    }
+}
+
+/// Writes shared data; with `cas` != 0 only if the entry's CAS token still matches.
+pub(crate) fn set_shared_data(key: &str, value: &[u8], cas: u32) -> Result<(), HostError> {
+    // SAFETY: pointers and lengths describe live slices.
+    let status = unsafe {
+        ffi::proxy_set_shared_data(key.as_ptr(), key.len(), value.as_ptr(), value.len(), cas)
+    };
+    check("proxy_set_shared_data", status)
+}
+
+/// Registers a shared queue owned by this VM.
+pub(crate) fn register_shared_queue(name: &str) -> Result<u32, HostError> {
+    let mut id = 0u32;
+    // SAFETY: pointer and length describe a live `str`; valid out-pointer.
+    let status = unsafe { ffi::proxy_register_shared_queue(name.as_ptr(), name.len(), &mut id) };
+    check("proxy_register_shared_queue", status)?;
+    Ok(id)
+}
+
+/// Finds a queue registered by the VM `vm_id`; `None` when there is none.
+pub(crate) fn resolve_shared_queue(vm_id: &str, name: &str) -> Result<Option<u32>, HostError> {
+    let mut id = 0u32;
+    // SAFETY: pointers and lengths describe live strs; valid out-pointer.
+    let status = unsafe {
+        ffi::proxy_resolve_shared_queue(
+            vm_id.as_ptr(),
+            vm_id.len(),
+            name.as_ptr(),
+            name.len(),
+            &mut id,
+        )
+    };
+    match status {
+        OK => Ok(Some(id)),
+        NOT_FOUND => Ok(None),
+        other => Err(HostError::new("proxy_resolve_shared_queue", other)),
+    }
+}
+
+/// Takes the oldest item of a queue; `None` when it is empty.
+pub(crate) fn dequeue_shared_queue(queue: u32) -> Result<Option<Vec<u8>>, HostError> {
+    let mut data = null_mut();
+    let mut size = 0;
+    // SAFETY: valid out-pointers.
+    let status = unsafe { ffi::proxy_dequeue_shared_queue(queue, &mut data, &mut size) };
+    match status {
+        // SAFETY: on success the buffer comes from `proxy_on_memory_allocate(size)`.
+        OK => Ok(Some(
+            unsafe { take_host_buffer(data, size) }.unwrap_or_default(),
+        )),
+        EMPTY => Ok(None),
+        other => Err(HostError::new("proxy_dequeue_shared_queue", other)),
+    }
+}
+
+/// Appends an item to a queue.
+pub(crate) fn enqueue_shared_queue(queue: u32, value: &[u8]) -> Result<(), HostError> {
+    // SAFETY: pointer and length describe a live slice.
+    let status = unsafe { ffi::proxy_enqueue_shared_queue(queue, value.as_ptr(), value.len()) };
+    check("proxy_enqueue_shared_queue", status)
+}
+
+/// Resumes a paused stream.
+pub(crate) fn continue_stream(stream: StreamType) -> Result<(), HostError> {
+    // SAFETY: plain value call.
+    let status = unsafe { ffi::proxy_continue_stream(stream as u32) };
+    check("proxy_continue_stream", status)
+}
+
+/// Closes a stream (for TCP: the connection; for HTTP: resets it).
+pub(crate) fn close_stream(stream: StreamType) -> Result<(), HostError> {
+    // SAFETY: plain value call.
+    let status = unsafe { ffi::proxy_close_stream(stream as u32) };
+    check("proxy_close_stream", status)
+}
+
+/// Defines a metric (0 counter, 1 gauge, 2 histogram) and returns its id.
+pub(crate) fn define_metric(kind: u32, name: &str) -> Result<u32, HostError> {
+    let mut id = 0u32;
+    // SAFETY: pointer and length describe a live `str`; valid out-pointer.
+    let status = unsafe { ffi::proxy_define_metric(kind, name.as_ptr(), name.len(), &mut id) };
+    check("proxy_define_metric", status)?;
+    Ok(id)
+}
+
+/// Reads a metric's current value.
+pub(crate) fn get_metric(id: u32) -> Result<u64, HostError> {
+    let mut value = 0u64;
+    // SAFETY: valid out-pointer.
+    let status = unsafe { ffi::proxy_get_metric(id, &mut value) };
+    check("proxy_get_metric", status)?;
+    Ok(value)
+}
+
+/// Sets a gauge or records a histogram value.
+pub(crate) fn record_metric(id: u32, value: u64) -> Result<(), HostError> {
+    // SAFETY: plain value call.
+    let status = unsafe { ffi::proxy_record_metric(id, value) };
+    check("proxy_record_metric", status)
+}
+
+/// Adds to a counter or gauge.
+pub(crate) fn increment_metric(id: u32, offset: i64) -> Result<(), HostError> {
+    // SAFETY: plain value call.
+    let status = unsafe { ffi::proxy_increment_metric(id, offset) };
+    check("proxy_increment_metric", status)
+}
+
+/// Calls a function the host registered by name; returns its result bytes.
+pub(crate) fn call_foreign_function(name: &str, args: &[u8]) -> Result<Vec<u8>, HostError> {
+    let mut data = null_mut();
+    let mut size = 0;
+    // SAFETY: pointers and lengths describe live slices; valid out-pointers.
+    let status = unsafe {
+        ffi::proxy_call_foreign_function(
+            name.as_ptr(),
+            name.len(),
+            args.as_ptr(),
+            args.len(),
+            &mut data,
+            &mut size,
+        )
+    };
+    check("proxy_call_foreign_function", status)?;
+    // SAFETY: on success the buffer comes from `proxy_on_memory_allocate(size)`.
+    Ok(unsafe { take_host_buffer(data, size) }.unwrap_or_default())
+}
+
+/// The status of the last gRPC callback: code and message.
+pub(crate) fn get_status() -> Result<(u32, Vec<u8>), HostError> {
+    let mut code = 0u32;
+    let mut data = null_mut();
+    let mut size = 0;
+    // SAFETY: valid out-pointers.
+    let status = unsafe { ffi::proxy_get_status(&mut code, &mut data, &mut size) };
+    check("proxy_get_status", status)?;
+    // SAFETY: on success the buffer comes from `proxy_on_memory_allocate(size)`.
+    Ok((
+        code,
+        unsafe { take_host_buffer(data, size) }.unwrap_or_default(),
+    ))
 }
 
 /// Encodes header pairs in the proxy-wasm map format: a `u32` count, then a `u32` length
@@ -380,7 +697,7 @@ pub(crate) fn encode_map<'a>(pairs: impl Iterator<Item = (&'a [u8], &'a [u8])> +
 pub(crate) fn decode_map(bytes: &[u8]) -> Option<Vec<(Vec<u8>, Vec<u8>)>> {
     fn u32_at(bytes: &[u8], at: usize) -> Option<usize> {
         let raw = bytes.get(at..at.checked_add(4)?)?;
-        Some(u32::from_le_bytes([raw[0], raw[1], raw[2], raw[3]]) as usize)
+        Some(u32::from_le_bytes(<[u8; 4]>::try_from(raw).ok()?) as usize)
     }
     let count = u32_at(bytes, 0)?;
     let mut data = count.checked_mul(8)?.checked_add(4)?;
@@ -389,9 +706,9 @@ pub(crate) fn decode_map(bytes: &[u8]) -> Option<Vec<(Vec<u8>, Vec<u8>)>> {
     }
     let mut pairs = Vec::with_capacity(count);
     for i in 0..count {
-        let sizes = 4 + i * 8;
+        let sizes = i.checked_mul(8)?.checked_add(4)?;
         let name_len = u32_at(bytes, sizes)?;
-        let value_len = u32_at(bytes, sizes + 4)?;
+        let value_len = u32_at(bytes, sizes.checked_add(4)?)?;
         let name_end = data.checked_add(name_len)?;
         let name = bytes.get(data..name_end)?.to_vec();
         let value_start = name_end.checked_add(1)?;

@@ -1,16 +1,21 @@
 //! Glue between [`HttpFilter`] and the proxy-wasm dispatcher: one root context per plugin,
 //! bound to a filter by Envoy's root id, one HTTP context per stream.
 
+use std::cell::Cell;
 use std::rc::Rc;
-use std::sync::OnceLock;
 
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
 use proxy_wasm::types::{Action as HostAction, ContextType};
 
 use crate::action::{Action, HookOutput, Response};
-use crate::filter::{HeadersCx, HttpFilter};
+use crate::body::Body;
+use crate::call::{read_grpc_response, CallError, CallResponse, GrpcError};
+use crate::config::ConfigError;
+use crate::cx::{Direction, HttpCx, PluginCx, Stream, StreamState, Then};
+use crate::filter::{BodyMode, HttpFilter};
 use crate::headers::Headers;
-use crate::host::{self, BufferType, LogLevel, MapType};
+use crate::host::{self, BufferType, LogLevel, MapType, StreamType};
+use crate::shared::Queue;
 
 /// One filter exported by a module. Built by `proxylet::main!` and `#[filter]`.
 #[doc(hidden)]
@@ -28,25 +33,63 @@ impl Registration {
         }
     }
 
+    /// The registration of a network (TCP) filter.
+    pub const fn network<F: crate::network::NetworkFilter>() -> Self {
+        Registration {
+            root_id: <F as crate::network::NetworkFilter>::ROOT_ID,
+            new_root: crate::network::new_root::<F>,
+        }
+    }
+
     /// The root id.
     pub const fn root_id(&self) -> &'static str {
         self.root_id
     }
 }
 
-fn new_http_root<F: HttpFilter>() -> Box<dyn RootContext> {
-    Box::new(HttpRoot::<F> { config: None })
+/// Filters a module can export: [`HttpFilter`]s and [`NetworkFilter`](crate::NetworkFilter)s.
+/// `M` tells the two blanket impls apart. Not public API.
+#[doc(hidden)]
+pub trait Export<M> {
+    /// How the module finds the filter.
+    const REGISTRATION: Registration;
 }
 
-static FILTERS: OnceLock<&'static [Registration]> = OnceLock::new();
+#[doc(hidden)]
+pub struct HttpMarker;
+#[doc(hidden)]
+pub struct TcpMarker;
 
-/// Entry point of a module: called once from `_initialize`.
+impl<F: HttpFilter> Export<HttpMarker> for F {
+    const REGISTRATION: Registration = Registration::http::<F>();
+}
+
+impl<F: crate::network::NetworkFilter> Export<TcpMarker> for F {
+    const REGISTRATION: Registration = Registration::network::<F>();
+}
+
+/// The registration of filter `F`, whichever kind it is.
+#[doc(hidden)]
+pub const fn registration<F: Export<M>, M>() -> Registration {
+    F::REGISTRATION
+}
+
+fn new_http_root<F: HttpFilter>() -> Box<dyn RootContext> {
+    Box::new(HttpRoot::<F> { shared: None })
+}
+
+thread_local! {
+    // Per thread like proxy-wasm's dispatcher: a wasm VM has one thread, and a native
+    // test host runs each test (and its module) on its own thread.
+    static FILTERS: Cell<&'static [Registration]> = const { Cell::new(&[]) };
+}
+
+/// Entry point of a module: called once from `_initialize` (and by the test host).
 #[doc(hidden)]
 pub fn start(filters: &'static [Registration]) {
-    if FILTERS.set(filters).is_ok() {
-        crate::logger::install();
-        proxy_wasm::set_root_context(|_| Box::new(Dispatch::Unbound));
-    }
+    FILTERS.with(|f| f.set(filters));
+    crate::logger::install();
+    proxy_wasm::set_root_context(|_| Box::new(Dispatch::Unbound));
 }
 
 /// Compile-time check used by `proxylet::main!`: every root id appears once.
@@ -82,7 +125,7 @@ const fn const_str_eq(a: &str, b: &str) -> bool {
 
 /// Finds the filter Envoy asks for by `plugin_root_id`.
 fn bind() -> Result<Box<dyn RootContext>, String> {
-    let filters: &[Registration] = FILTERS.get().copied().unwrap_or(&[]);
+    let filters: &[Registration] = FILTERS.with(Cell::get);
     let root_id = match host::get_property(&["plugin_root_id"]) {
         Ok(Some(bytes)) => String::from_utf8_lossy(&bytes).into_owned(),
         Ok(None) => String::new(),
@@ -147,6 +190,12 @@ impl RootContext for Dispatch {
         self.bound().is_some_and(|root| root.on_vm_start(size))
     }
 
+    fn on_queue_ready(&mut self, queue_id: u32) {
+        if let Some(root) = self.bound() {
+            root.on_queue_ready(queue_id);
+        }
+    }
+
     fn on_configure(&mut self, size: usize) -> bool {
         self.bound().is_some_and(|root| root.on_configure(size))
     }
@@ -180,33 +229,43 @@ struct Passthrough;
 impl Context for Passthrough {}
 impl HttpContext for Passthrough {}
 
-/// The root context of one HTTP filter: holds its parsed configuration.
+/// Configuration and plugin state of one HTTP plugin, shared by its streams.
+struct Shared<F: HttpFilter> {
+    config: F::Config,
+    plugin: F::Plugin,
+}
+
+/// The root context of one HTTP filter.
 struct HttpRoot<F: HttpFilter> {
-    config: Option<Rc<F::Config>>,
+    shared: Option<Rc<Shared<F>>>,
+}
+
+impl<F: HttpFilter> HttpRoot<F> {
+    fn plugin_cx() -> PluginCx<'static> {
+        PluginCx {
+            root_id: F::ROOT_ID,
+        }
+    }
 }
 
 impl<F: HttpFilter> Context for HttpRoot<F> {}
 
 impl<F: HttpFilter> RootContext for HttpRoot<F> {
-    fn on_vm_start(&mut self, _size: usize) -> bool {
+    fn on_vm_start(&mut self, size: usize) -> bool {
+        store_vm_configuration(size);
         true
     }
 
     fn on_configure(&mut self, size: usize) -> bool {
         crate::logger::sync_max_level();
-        let raw = match host::get_buffer(BufferType::PluginConfiguration, 0, size) {
-            Ok(raw) => raw.unwrap_or_default(),
-            Err(error) => {
-                crate::logger::emit(
-                    LogLevel::Error,
-                    &format!("{}: reading the plugin configuration: {error}", F::ROOT_ID),
-                );
-                return false;
-            }
-        };
-        match F::configure(&raw) {
-            Ok(config) => {
-                self.config = Some(Rc::new(config));
+        let shared = plugin_configuration(F::ROOT_ID, size).and_then(|raw| {
+            let config = F::configure(&raw)?;
+            let plugin = F::plugin(&config, &mut Self::plugin_cx())?;
+            Ok(Shared { config, plugin })
+        });
+        match shared {
+            Ok(shared) => {
+                self.shared = Some(Rc::new(shared));
                 true
             }
             Err(error) => {
@@ -216,11 +275,30 @@ impl<F: HttpFilter> RootContext for HttpRoot<F> {
         }
     }
 
+    fn on_tick(&mut self) {
+        if let Some(shared) = &self.shared {
+            F::on_tick(&shared.plugin, &mut Self::plugin_cx());
+        }
+    }
+
+    fn on_queue_ready(&mut self, queue_id: u32) {
+        if let Some(shared) = &self.shared {
+            F::on_queue_ready(&shared.plugin, Queue(queue_id), &mut Self::plugin_cx());
+        }
+    }
+
     fn create_http_context(&self, _context_id: u32) -> Option<Box<dyn HttpContext>> {
-        Some(match &self.config {
-            Some(config) => Box::new(HttpStream::<F> {
-                filter: F::new(config),
-                config: Rc::clone(config),
+        Some(match &self.shared {
+            Some(shared) => Box::new(HttpStream::<F> {
+                filter: F::new(&shared.config, &shared.plugin),
+                shared: Rc::clone(shared),
+                state: StreamState::new(),
+                request_held: false,
+                response_held: false,
+                request_body_size: 0,
+                response_body_size: 0,
+                request_body_done: false,
+                response_body_done: false,
             }),
             None => Box::new(Passthrough),
         })
@@ -234,29 +312,285 @@ impl<F: HttpFilter> RootContext for HttpRoot<F> {
 /// One HTTP stream of a filter.
 struct HttpStream<F: HttpFilter> {
     filter: F,
-    config: Rc<F::Config>,
+    shared: Rc<Shared<F>>,
+    state: StreamState,
+    /// Headers held back (buffered body mode) so a body rewrite can fix `content-length`.
+    request_held: bool,
+    response_held: bool,
+    request_body_size: usize,
+    response_body_size: usize,
+    request_body_done: bool,
+    response_body_done: bool,
 }
 
-impl<F: HttpFilter> Context for HttpStream<F> {}
+impl<F: HttpFilter> HttpStream<F> {
+    fn run(
+        &mut self,
+        direction: Direction,
+        map: MapType,
+        end_of_stream: bool,
+        hook: impl FnOnce(&mut F, &mut HttpCx<'_, F>) -> Action,
+    ) -> HostAction {
+        self.state.direction = direction;
+        let shared = Rc::clone(&self.shared);
+        let mut cx = HttpCx {
+            config: &shared.config,
+            plugin: &shared.plugin,
+            headers: Headers::new(map),
+            end_of_stream,
+            stream: Stream {
+                state: &mut self.state,
+            },
+        };
+        let action = hook(&mut self.filter, &mut cx);
+        apply::<F>(action)
+    }
+
+    /// Runs a body hook, buffering first when the direction is in buffered mode.
+    fn body(&mut self, direction: Direction, size: usize, end_of_stream: bool) -> HostAction {
+        let (mode, buffer, map, held) = match direction {
+            Direction::Request => (
+                F::REQUEST_BODY,
+                BufferType::HttpRequestBody,
+                MapType::RequestHeaders,
+                self.request_held,
+            ),
+            Direction::Response => (
+                F::RESPONSE_BODY,
+                BufferType::HttpResponseBody,
+                MapType::ResponseHeaders,
+                self.response_held,
+            ),
+        };
+        match direction {
+            Direction::Request => self.request_body_size = size,
+            Direction::Response => self.response_body_size = size,
+        }
+        if let BodyMode::Buffered { max } = mode {
+            if size > max {
+                return apply::<F>(Action::Reply(body_too_large(direction, max)));
+            }
+            if !end_of_stream {
+                // Pause in a body hook: the host buffers and calls again with the total.
+                return HostAction::Pause;
+            }
+            match direction {
+                Direction::Request => self.request_body_done = true,
+                Direction::Response => self.response_body_done = true,
+            }
+        }
+        let length_header = (held && matches!(mode, BodyMode::Buffered { .. })).then_some(map);
+        let mut body = Body::new(buffer, size, end_of_stream, length_header);
+        self.run(
+            direction,
+            map,
+            end_of_stream,
+            |filter, cx| match direction {
+                Direction::Request => filter.on_request_body(cx, &mut body),
+                Direction::Response => filter.on_response_body(cx, &mut body),
+            },
+        )
+    }
+
+    /// Trailers end a buffered body that never saw `end_of_stream`: run its hook first.
+    fn flush_buffered(&mut self, direction: Direction) -> Option<HostAction> {
+        let (buffered, done, size) = match direction {
+            Direction::Request => (
+                matches!(F::REQUEST_BODY, BodyMode::Buffered { .. }),
+                self.request_body_done,
+                self.request_body_size,
+            ),
+            Direction::Response => (
+                matches!(F::RESPONSE_BODY, BodyMode::Buffered { .. }),
+                self.response_body_done,
+                self.response_body_size,
+            ),
+        };
+        if !buffered || done {
+            return None;
+        }
+        match self.body(direction, size, true) {
+            HostAction::Continue => None,
+            other => Some(other),
+        }
+    }
+
+    fn callback(&mut self, token: u32, run: impl FnOnce(Then, u64, &mut Stream<'_>) -> Action) {
+        let Some(index) = self.state.pending.iter().position(|p| p.token == token) else {
+            return;
+        };
+        let pending = self.state.pending.swap_remove(index);
+        let elapsed = host::current_time_nanos()
+            .unwrap_or(0)
+            .saturating_sub(pending.sent_at_nanos);
+        let timeout_nanos = u64::try_from(pending.timeout.as_nanos()).unwrap_or(u64::MAX);
+        // Envoy reports a timeout like any failure (no headers): tell them apart by time.
+        let timed_out = elapsed.saturating_add(timeout_nanos / 10) >= timeout_nanos;
+        let mut stream = Stream {
+            state: &mut self.state,
+        };
+        let action = run(pending.then, u64::from(timed_out), &mut stream);
+        let direction = self.state.direction;
+        match apply::<F>(action) {
+            HostAction::Continue if self.state.pending.is_empty() => {
+                let resumed = host::continue_stream(match direction {
+                    Direction::Request => StreamType::HttpRequest,
+                    Direction::Response => StreamType::HttpResponse,
+                });
+                if let Err(error) = resumed {
+                    crate::logger::emit(
+                        LogLevel::Warn,
+                        &format!("{}: resuming the stream: {error}", F::ROOT_ID),
+                    );
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+impl<F: HttpFilter> Context for HttpStream<F> {
+    fn on_http_call_response(
+        &mut self,
+        token_id: u32,
+        num_headers: usize,
+        body_size: usize,
+        _num_trailers: usize,
+    ) {
+        let response = CallResponse::read(num_headers, body_size);
+        self.callback(token_id, |then, timed_out, stream| match then {
+            Then::Http(then) => {
+                let result = match response {
+                    Ok(Some(response)) => Ok(response),
+                    Ok(None) if timed_out == 1 => Err(CallError::Timeout),
+                    Ok(None) => Err(CallError::Failed),
+                    Err(error) => Err(CallError::Rejected(error)),
+                };
+                then(result, stream)
+            }
+            Then::Grpc(then) => then(
+                Err(GrpcError {
+                    code: 13,
+                    message: "an HTTP response arrived for a gRPC call".into(),
+                }),
+                stream,
+            ),
+        });
+    }
+
+    fn on_grpc_call_response(&mut self, token_id: u32, status_code: u32, response_size: usize) {
+        let result = read_grpc_response(status_code, response_size);
+        self.callback(token_id, |then, _, stream| match then {
+            Then::Grpc(then) => then(result, stream),
+            Then::Http(then) => then(Err(CallError::Failed), stream),
+        });
+    }
+
+    fn on_done(&mut self) -> bool {
+        self.run(
+            Direction::Response,
+            MapType::ResponseHeaders,
+            true,
+            |filter, cx| {
+                filter.on_done(cx);
+                Action::Continue
+            },
+        );
+        // Envoy cancels the stream's callouts when it is destroyed; drop their callbacks.
+        self.state.pending.clear();
+        true
+    }
+}
 
 impl<F: HttpFilter> HttpContext for HttpStream<F> {
     fn on_http_request_headers(&mut self, _num_headers: usize, end_of_stream: bool) -> HostAction {
-        let mut cx = HeadersCx::new(
-            Headers::new(MapType::RequestHeaders),
-            &*self.config,
+        let action = self.run(
+            Direction::Request,
+            MapType::RequestHeaders,
             end_of_stream,
+            |f, cx| f.on_request_headers(cx),
         );
-        apply::<F>(self.filter.on_request_headers(&mut cx))
+        if action == HostAction::Continue
+            && !end_of_stream
+            && matches!(F::REQUEST_BODY, BodyMode::Buffered { .. })
+        {
+            self.request_held = true;
+            return HostAction::Pause;
+        }
+        action
+    }
+
+    fn on_http_request_body(&mut self, body_size: usize, end_of_stream: bool) -> HostAction {
+        self.body(Direction::Request, body_size, end_of_stream)
+    }
+
+    fn on_http_request_trailers(&mut self, _num_trailers: usize) -> HostAction {
+        if let Some(action) = self.flush_buffered(Direction::Request) {
+            return action;
+        }
+        self.run(
+            Direction::Request,
+            MapType::RequestTrailers,
+            true,
+            |f, cx| f.on_request_trailers(cx),
+        )
     }
 
     fn on_http_response_headers(&mut self, _num_headers: usize, end_of_stream: bool) -> HostAction {
-        let mut cx = HeadersCx::new(
-            Headers::new(MapType::ResponseHeaders),
-            &*self.config,
+        let action = self.run(
+            Direction::Response,
+            MapType::ResponseHeaders,
             end_of_stream,
+            |f, cx| f.on_response_headers(cx),
         );
-        apply::<F>(self.filter.on_response_headers(&mut cx))
+        if action == HostAction::Continue
+            && !end_of_stream
+            && matches!(F::RESPONSE_BODY, BodyMode::Buffered { .. })
+        {
+            self.response_held = true;
+            return HostAction::Pause;
+        }
+        action
     }
+
+    fn on_http_response_body(&mut self, body_size: usize, end_of_stream: bool) -> HostAction {
+        self.body(Direction::Response, body_size, end_of_stream)
+    }
+
+    fn on_http_response_trailers(&mut self, _num_trailers: usize) -> HostAction {
+        if let Some(action) = self.flush_buffered(Direction::Response) {
+            return action;
+        }
+        self.run(
+            Direction::Response,
+            MapType::ResponseTrailers,
+            true,
+            |f, cx| f.on_response_trailers(cx),
+        )
+    }
+
+    fn on_log(&mut self) {
+        self.run(
+            Direction::Response,
+            MapType::ResponseHeaders,
+            true,
+            |filter, cx| {
+                filter.on_log(cx);
+                Action::Continue
+            },
+        );
+    }
+}
+
+fn body_too_large(direction: Direction, max: usize) -> Response {
+    let (status, what) = match direction {
+        Direction::Request => (413, "request"),
+        Direction::Response => (502, "response"),
+    };
+    Response::new(status)
+        .header("content-type", "text/plain")
+        .body(format!("{what} body larger than {max} bytes\n"))
+        .details(format!("proxylet_{what}_body_too_large"))
 }
 
 /// Turns a hook's return value into an [`Action`]: an `Err` is logged with the filter's
@@ -276,6 +610,16 @@ fn apply<F: HttpFilter>(action: Action) -> HostAction {
     match action {
         Action::Continue => HostAction::Continue,
         Action::Pause => HostAction::Pause,
+        Action::Close => {
+            let direction = StreamType::HttpRequest;
+            if let Err(error) = host::close_stream(direction) {
+                crate::logger::emit(
+                    LogLevel::Warn,
+                    &format!("{}: resetting the stream: {error}", F::ROOT_ID),
+                );
+            }
+            HostAction::Pause
+        }
         Action::Reply(response) => {
             if let Err(error) = host::send_local_response(
                 u32::from(response.status),
@@ -294,4 +638,37 @@ fn apply<F: HttpFilter>(action: Action) -> HostAction {
             HostAction::Pause
         }
     }
+}
+
+static VM_CONFIGURATION: std::sync::Mutex<Vec<u8>> = std::sync::Mutex::new(Vec::new());
+
+/// Reads the plugin configuration bytes of a configure call.
+pub(crate) fn plugin_configuration(root_id: &str, size: usize) -> Result<Vec<u8>, ConfigError> {
+    host::get_buffer(BufferType::PluginConfiguration, 0, size)
+        .map(Option::unwrap_or_default)
+        .map_err(|error| {
+            ConfigError::new(
+                "config",
+                format!("reading the plugin configuration of `{root_id}`: {error}"),
+            )
+        })
+}
+
+pub(crate) fn store_vm_configuration(size: usize) {
+    if size == 0 {
+        return;
+    }
+    if let Ok(Some(bytes)) = host::get_buffer(BufferType::VmConfiguration, 0, size) {
+        if let Ok(mut stored) = VM_CONFIGURATION.lock() {
+            *stored = bytes;
+        }
+    }
+}
+
+/// The VM configuration recorded at VM start.
+pub(crate) fn vm_configuration() -> Vec<u8> {
+    VM_CONFIGURATION
+        .lock()
+        .map(|v| v.clone())
+        .unwrap_or_default()
 }

@@ -70,7 +70,11 @@ fn response_carries_hello_melon_and_the_upstream_body() {
 fn configured_header_replaces_the_default() {
     let upstream = echo_upstream();
     let config = r#"{"name": "x-fruit", "value": "kiwi"}"#;
-    let envoy = Envoy::start(&envoy_with(Some(config), &upstream), EnvoyOptions::default()).unwrap();
+    let envoy = Envoy::start(
+        &envoy_with(Some(config), &upstream),
+        EnvoyOptions::default(),
+    )
+    .unwrap();
 
     let response = get().send(envoy.listener_addr()).unwrap();
 
@@ -95,7 +99,12 @@ fn non_utf8_header_value_does_not_kill_the_vm() {
     // The VM is alive: every later request on this (only) worker is filtered.
     for i in 0..100 {
         let response = get().send(envoy.listener_addr()).unwrap();
-        assert_eq!(response.status, 200, "request {i} after the hostile one\n{}", envoy.log());
+        assert_eq!(
+            response.status,
+            200,
+            "request {i} after the hostile one\n{}",
+            envoy.log()
+        );
         assert_eq!(response.header_str("hello"), Some("melon"), "request {i}");
     }
     assert!(!envoy.log().contains("panic"), "{}", envoy.log());
@@ -128,7 +137,10 @@ fn unknown_config_field_is_refused() {
             .unwrap();
 
     assert!(!status.success(), "Envoy accepted the config:\n{log}");
-    assert!(log.contains("add_header: config.nme: unknown field `nme`"), "{log}");
+    assert!(
+        log.contains("add_header: config.nme: unknown field `nme`"),
+        "{log}"
+    );
 }
 
 #[test]

@@ -13,7 +13,9 @@ fn filter_macro() {
         .map(|out| String::from_utf8_lossy(&out.stdout).into_owned())
         .unwrap_or_default();
     if !version.starts_with(PINNED_RUSTC) {
-        eprintln!("skipping UI tests: expectations are pinned to {PINNED_RUSTC}x, this is {version}");
+        eprintln!(
+            "skipping UI tests: expectations are pinned to {PINNED_RUSTC}x, this is {version}"
+        );
         return;
     }
     let cases = trybuild::TestCases::new();

@@ -1,36 +1,51 @@
-//! The validated model of a `#[filter]` function, keeping the user's syn nodes for spans.
+//! The validated model of a `#[filter]` item, keeping the user's syn nodes for spans.
 
 use proc_macro2::Span;
 
-use super::hooks::Hook;
+use super::hooks::{Hook, Kind};
 
 /// What one parameter receives.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(crate) enum ParamKind {
-    /// The phase's headers, `&mut Headers` or `&Headers`.
     Headers { mutable: bool },
-    /// `EndOfStream`.
+    Body { mutable: bool },
     EndOfStream,
-    /// `&C`: the typed configuration.
+    Stream,
     Config,
+    Plugin,
 }
 
-/// One parameter of the hook function.
-pub(crate) struct Param {
-    pub(crate) kind: ParamKind,
-}
-
-/// A `#[filter]` function, checked.
-pub(crate) struct Filter {
-    /// The user's function, emitted unchanged.
-    pub(crate) item: syn::ItemFn,
+/// One hook function or method, checked.
+pub(crate) struct HookFn {
     pub(crate) hook: &'static Hook,
-    pub(crate) params: Vec<Param>,
-    /// `C` of the `&C` config parameter, if any.
+    /// The function's or method's name as written (span of the user's ident).
+    pub(crate) ident: syn::Ident,
+    pub(crate) params: Vec<ParamKind>,
+    /// Methods: whether the receiver is `&mut self` (else `&self`); free fns: `None`.
+    pub(crate) receiver: Option<bool>,
+    /// The return type, if written.
+    pub(crate) output: Option<syn::Type>,
+}
+
+/// The user's item, emitted unchanged.
+pub(crate) enum Item {
+    Fn(syn::ItemFn),
+    Impl(syn::ItemImpl),
+}
+
+/// A `#[filter]` item, checked.
+pub(crate) struct Filter {
+    pub(crate) item: Item,
+    /// The filter type: the generated struct for a fn, `Self` of an impl.
+    pub(crate) self_ty: syn::Type,
+    pub(crate) kind: Kind,
+    pub(crate) hooks: Vec<HookFn>,
+    /// `C` of the `&C` config parameters, if any.
     pub(crate) config: Option<syn::Type>,
+    pub(crate) plugin: Option<syn::Type>,
+    pub(crate) max_body: Option<syn::LitInt>,
     pub(crate) root_id: String,
     pub(crate) root_id_span: Span,
-    /// Whether to export the module's entry point for this filter alone.
     pub(crate) export: bool,
-    /// The path of the `proxylet` crate (`::proxylet` unless renamed).
     pub(crate) krate: syn::Path,
 }

@@ -1,11 +1,14 @@
-//! The attribute's arguments: `#[filter(root_id = "…", export = false, crate = "…")]`.
+//! The attribute's arguments:
+//! `#[filter(root_id = "…", plugin = Type, max_body = N, export = false, crate = "…")]`.
 
 use syn::parse::{Parse, ParseStream};
-use syn::{LitBool, LitStr, Token};
+use syn::{LitBool, LitInt, LitStr, Token};
 
 mod kw {
     syn::custom_keyword!(root_id);
     syn::custom_keyword!(export);
+    syn::custom_keyword!(plugin);
+    syn::custom_keyword!(max_body);
 }
 
 /// Parsed arguments, each keeping its tokens for spans.
@@ -14,6 +17,8 @@ pub(crate) struct Args {
     pub(crate) root_id: Option<LitStr>,
     pub(crate) export: Option<LitBool>,
     pub(crate) krate: Option<LitStr>,
+    pub(crate) plugin: Option<syn::Type>,
+    pub(crate) max_body: Option<LitInt>,
 }
 
 impl Parse for Args {
@@ -29,6 +34,14 @@ impl Parse for Args {
                 let key: kw::export = input.parse()?;
                 input.parse::<Token![=]>()?;
                 set(&mut args.export, input.parse()?, key.span, "export")?;
+            } else if lookahead.peek(kw::plugin) {
+                let key: kw::plugin = input.parse()?;
+                input.parse::<Token![=]>()?;
+                set(&mut args.plugin, input.parse()?, key.span, "plugin")?;
+            } else if lookahead.peek(kw::max_body) {
+                let key: kw::max_body = input.parse()?;
+                input.parse::<Token![=]>()?;
+                set(&mut args.max_body, input.parse()?, key.span, "max_body")?;
             } else if lookahead.peek(Token![crate]) {
                 let key: Token![crate] = input.parse()?;
                 input.parse::<Token![=]>()?;

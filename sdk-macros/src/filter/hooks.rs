@@ -1,37 +1,137 @@
-//! The hooks a `#[filter]` function can be, and what each can give its parameters.
+//! The hooks a `#[filter]` function (or method) can be, and what each can give.
 
 /// A parameter kind a hook can provide.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(crate) enum Provides {
-    /// `&mut Headers` / `&Headers`: the header map of the phase.
+    /// `&mut Headers` / `&Headers`: the header map (or trailers) of the phase.
     Headers,
+    /// `&mut Body` / `&Body` (HTTP) or `&mut Data` (TCP): the bytes of the phase.
+    Body,
     /// `EndOfStream`.
     EndOfStream,
+    /// `&mut Stream`: callouts, other maps, resume.
+    Stream,
+}
+
+/// Which filter trait a hook belongs to.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Kind {
+    Http,
+    Tcp,
 }
 
 /// One hook.
 pub(crate) struct Hook {
     pub(crate) name: &'static str,
-    /// The `HttpFilter` method it becomes.
-    pub(crate) method: &'static str,
+    pub(crate) kind: Kind,
     pub(crate) provides: &'static [Provides],
+    /// Whether the hook decides what happens next (else it must return `()`).
+    pub(crate) acts: bool,
 }
+
+use Provides::{Body as B, EndOfStream as E, Headers as H, Stream as S};
 
 pub(crate) const HOOKS: &[Hook] = &[
     Hook {
         name: "on_request_headers",
-        method: "on_request_headers",
-        provides: &[Provides::Headers, Provides::EndOfStream],
+        kind: Kind::Http,
+        provides: &[H, E, S],
+        acts: true,
+    },
+    Hook {
+        name: "on_request_body",
+        kind: Kind::Http,
+        provides: &[B, H, E, S],
+        acts: true,
+    },
+    Hook {
+        name: "on_request_trailers",
+        kind: Kind::Http,
+        provides: &[H, S],
+        acts: true,
     },
     Hook {
         name: "on_response_headers",
-        method: "on_response_headers",
-        provides: &[Provides::Headers, Provides::EndOfStream],
+        kind: Kind::Http,
+        provides: &[H, E, S],
+        acts: true,
+    },
+    Hook {
+        name: "on_response_body",
+        kind: Kind::Http,
+        provides: &[B, H, E, S],
+        acts: true,
+    },
+    Hook {
+        name: "on_response_trailers",
+        kind: Kind::Http,
+        provides: &[H, S],
+        acts: true,
+    },
+    Hook {
+        name: "on_log",
+        kind: Kind::Http,
+        provides: &[S],
+        acts: false,
+    },
+    Hook {
+        name: "on_done",
+        kind: Kind::Http,
+        provides: &[S],
+        acts: false,
+    },
+    Hook {
+        name: "on_new_connection",
+        kind: Kind::Tcp,
+        provides: &[],
+        acts: true,
+    },
+    Hook {
+        name: "on_downstream_data",
+        kind: Kind::Tcp,
+        provides: &[B, E],
+        acts: true,
+    },
+    Hook {
+        name: "on_upstream_data",
+        kind: Kind::Tcp,
+        provides: &[B, E],
+        acts: true,
+    },
+    Hook {
+        name: "on_downstream_close",
+        kind: Kind::Tcp,
+        provides: &[],
+        acts: false,
+    },
+    Hook {
+        name: "on_upstream_close",
+        kind: Kind::Tcp,
+        provides: &[],
+        acts: false,
     },
 ];
 
-/// SDK types that are hook parameters in some hook (never a config type).
-pub(crate) const SDK_PARAM_TYPES: &[&str] = &["Headers", "EndOfStream", "Body", "Trailers"];
+/// SDK types that are hook parameters (never a config or plugin type), and what they are.
+pub(crate) fn sdk_param(name: &str) -> Option<Provides> {
+    Some(match name {
+        "Headers" | "Trailers" => Provides::Headers,
+        "Body" | "Data" => Provides::Body,
+        "EndOfStream" => Provides::EndOfStream,
+        "Stream" => Provides::Stream,
+        _ => return None,
+    })
+}
+
+pub(crate) fn describe(provides: Provides, kind: Kind) -> &'static str {
+    match (provides, kind) {
+        (Provides::Headers, _) => "`&mut Headers`",
+        (Provides::Body, Kind::Http) => "`&mut Body`",
+        (Provides::Body, Kind::Tcp) => "`&mut Data`",
+        (Provides::EndOfStream, _) => "`EndOfStream`",
+        (Provides::Stream, _) => "`&mut Stream`",
+    }
+}
 
 pub(crate) fn find(name: &str) -> Option<&'static Hook> {
     HOOKS.iter().find(|hook| hook.name == name)
@@ -42,7 +142,21 @@ pub(crate) fn did_you_mean(name: &str) -> Option<&'static str> {
     HOOKS
         .iter()
         .map(|hook| (edit_distance(name, hook.name), hook.name))
-        .filter(|(distance, _)| *distance <= 3.max(name.len() / 3))
+        .filter(|(distance, _)| *distance <= 3.max(name.len() / 4))
+        .min_by_key(|(distance, _)| *distance)
+        .map(|(_, hook)| hook)
+}
+
+/// Whether a method name in a `#[filter] impl` is so close to a hook that it is surely a
+/// misspelling of one (helper methods with other names are left alone).
+pub(crate) fn near_miss(name: &str) -> Option<&'static str> {
+    if !name.starts_with("on_") {
+        return None;
+    }
+    HOOKS
+        .iter()
+        .map(|hook| (edit_distance(name, hook.name), hook.name))
+        .filter(|(distance, _)| *distance > 0 && *distance <= 2)
         .min_by_key(|(distance, _)| *distance)
         .map(|(_, hook)| hook)
 }
@@ -79,5 +193,8 @@ mod tests {
             Some("on_request_headers")
         );
         assert_eq!(did_you_mean("main"), None);
+        assert_eq!(near_miss("on_reqest_body"), Some("on_request_body"));
+        assert_eq!(near_miss("on_request_body"), None);
+        assert_eq!(near_miss("helper"), None);
     }
 }

@@ -3,98 +3,104 @@
 use proc_macro2::Span;
 use quote::ToTokens;
 use syn::spanned::Spanned;
-use syn::{FnArg, Item, ReturnType, Type};
+use syn::{FnArg, ImplItem, ReturnType, Signature, Type};
 
-use super::ast::{Filter, Param, ParamKind};
+use super::ast::{Filter, HookFn, Item, ParamKind};
 use super::attr::Args;
-use super::hooks::{self, Hook, Provides, SDK_PARAM_TYPES};
+use super::hooks::{self, describe, Hook, Kind, Provides};
 use crate::error::Errors;
 
 /// Validates `item` under `args`.
-pub(crate) fn check(args: Args, item: Item) -> syn::Result<Filter> {
+pub(crate) fn check(args: Args, item: syn::Item) -> syn::Result<Filter> {
     let mut errors = Errors::default();
-    let item = match item {
-        Item::Fn(item) => item,
+    let mut cx = Collect {
+        errors: &mut errors,
+        plugin: args.plugin.as_ref(),
+        config: None,
+    };
+    let (item, self_ty, hook_fns) = match item {
+        syn::Item::Fn(item) => {
+            let hook = cx.hook_fn(&item.sig, false);
+            let ident = &item.sig.ident;
+            let self_ty: Type = syn::parse_quote!(#ident);
+            (Item::Fn(item), self_ty, hook.into_iter().collect::<Vec<_>>())
+        }
+        syn::Item::Impl(item) => {
+            if let Some((_, path, _)) = &item.trait_ {
+                cx.errors.push(
+                    path,
+                    "`#[filter]` goes on an inherent `impl` block of your per-request state type, not on a trait impl",
+                );
+            }
+            if !item.generics.params.is_empty() {
+                cx.errors.push(
+                    &item.generics,
+                    "a `#[filter] impl` cannot be generic: the host instantiates it with concrete types",
+                );
+            }
+            let mut found = Vec::new();
+            for impl_item in &item.items {
+                let ImplItem::Fn(method) = impl_item else { continue };
+                let name = method.sig.ident.to_string();
+                if hooks::find(&name).is_some() {
+                    found.extend(cx.hook_fn(&method.sig, true));
+                } else if let Some(hook) = hooks::near_miss(&name) {
+                    cx.errors.push(
+                        &method.sig.ident,
+                        format!("unknown hook `{name}`; did you mean `{hook}`?"),
+                    );
+                }
+            }
+            if found.is_empty() && !item.items.is_empty() {
+                cx.errors.push(
+                    &item.self_ty,
+                    "this `#[filter] impl` has no hook method; name one after its hook, e.g. `fn on_request_headers(&mut self, headers: &mut Headers)`",
+                );
+            } else if item.items.is_empty() {
+                cx.errors.push(
+                    &item.self_ty,
+                    "this `#[filter] impl` has no hook method; add one, e.g. `fn on_request_headers(&mut self, headers: &mut Headers)`",
+                );
+            }
+            let self_ty = (*item.self_ty).clone();
+            (Item::Impl(item), self_ty, found)
+        }
         other => {
             return Err(syn::Error::new_spanned(
                 item_keyword(&other),
-                "`#[filter]` goes on a function named after the hook it handles, e.g. `fn on_request_headers`",
+                "`#[filter]` goes on a function named after the hook it handles (e.g. `fn on_request_headers`) or on an `impl` block of such methods",
             ))
         }
     };
-    let sig = &item.sig;
-    if let Some(asyncness) = &sig.asyncness {
-        errors.push(
-            asyncness,
-            "a filter hook cannot be `async`: proxy-wasm calls hooks synchronously; return `Action::Pause` and resume from a callback instead",
-        );
-    }
-    if !sig.generics.params.is_empty() || sig.generics.where_clause.is_some() {
-        errors.push(
-            &sig.generics,
-            "a filter hook cannot be generic: the host calls it with concrete types; name the config type directly",
-        );
-    }
-    if let Some(unsafety) = &sig.unsafety {
-        errors.push(unsafety, "a filter hook cannot be `unsafe fn`");
-    }
-    if let Some(abi) = &sig.abi {
-        errors.push(abi, "a filter hook cannot declare an ABI; remove `extern`");
-    }
-    if let Some(variadic) = &sig.variadic {
-        errors.push(variadic, "a filter hook cannot be variadic");
+    let config = cx.config.take();
+
+    let kind = hook_fns.first().map_or(Kind::Http, |h| h.hook.kind);
+    for hook in &hook_fns {
+        if hook.hook.kind != kind {
+            errors.push(
+                &hook.ident,
+                format!(
+                    "`{}` is {} hook but this filter's first hook is {} hook; put HTTP and TCP hooks in separate filters",
+                    hook.hook.name,
+                    kind_name(hook.hook.kind),
+                    kind_name(kind)
+                ),
+            );
+        }
     }
 
-    let name = sig.ident.to_string();
-    let hook = hooks::find(&name);
-    if hook.is_none() {
-        let message = match hooks::did_you_mean(&name) {
-            Some(hook) => format!("unknown hook `{name}`; did you mean `{hook}`?"),
-            None => format!(
-                "unknown hook `{name}`; a `#[filter]` function is named after its hook: {}",
-                hooks::HOOKS
-                    .iter()
-                    .map(|hook| format!("`{}`", hook.name))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-        };
-        errors.push(&sig.ident, message);
-    }
-
-    let mut params = Vec::new();
-    let mut config = None;
-    for input in &sig.inputs {
-        match input {
-            FnArg::Receiver(receiver) => errors.push(
-                receiver,
-                "a `#[filter]` function takes no `self`; it is a free function",
-            ),
-            FnArg::Typed(typed) => {
-                if let Some(hook) = hook {
-                    match classify(hook, &typed.ty) {
-                        Ok(kind) => {
-                            if let ParamKind::Config = kind {
-                                let inner = referent(&typed.ty).clone();
-                                if config.is_some() {
-                                    errors.push(
-                                        &typed.ty,
-                                        "a hook takes at most one config parameter; put everything in one config type",
-                                    );
-                                }
-                                config = Some(inner);
-                            } else if params.iter().any(|p: &Param| same_kind(&p.kind, &kind)) {
-                                errors.push(
-                                    &typed.ty,
-                                    "this parameter is already taken once; remove the duplicate",
-                                );
-                            }
-                            params.push(Param { kind });
-                        }
-                        Err(message) => errors.push(&typed.ty, message),
-                    }
-                }
-            }
+    if let Some(max) = &args.max_body {
+        let has_body = hook_fns
+            .iter()
+            .any(|h| h.hook.kind == Kind::Http && h.hook.provides.contains(&Provides::Body));
+        if !has_body {
+            errors.push(max, "`max_body` buffers bodies for `on_request_body`/`on_response_body`, and this filter has neither");
+        }
+        if max.base10_parse::<usize>().is_err() {
+            errors.push(
+                max,
+                "`max_body` is a size in bytes, e.g. `max_body = 65536`",
+            );
         }
     }
 
@@ -127,12 +133,14 @@ pub(crate) fn check(args: Args, item: Item) -> syn::Result<Filter> {
     };
 
     errors.finish()?;
-    let hook = hook.ok_or_else(|| syn::Error::new(Span::call_site(), "unreachable: hook"))?;
     Ok(Filter {
         item,
-        hook,
-        params,
+        self_ty,
+        kind,
+        hooks: hook_fns,
         config,
+        plugin: args.plugin,
+        max_body: args.max_body,
         root_id,
         root_id_span,
         export: args.export.is_none_or(|lit| lit.value),
@@ -140,81 +148,222 @@ pub(crate) fn check(args: Args, item: Item) -> syn::Result<Filter> {
     })
 }
 
-/// What a parameter of type `ty` receives in `hook`, or why it cannot.
-fn classify(hook: &Hook, ty: &Type) -> Result<ParamKind, String> {
-    let offered = || offered_list(hook);
-    match ty {
-        Type::Reference(reference) => {
-            let mutable = reference.mutability.is_some();
-            match sdk_type_name(&reference.elem) {
-                Some("Headers") if hook.provides.contains(&Provides::Headers) => {
-                    Ok(ParamKind::Headers { mutable })
+struct Collect<'a> {
+    errors: &'a mut Errors,
+    plugin: Option<&'a Type>,
+    config: Option<Type>,
+}
+
+impl Collect<'_> {
+    /// Checks one hook function or method.
+    fn hook_fn(&mut self, sig: &Signature, method: bool) -> Option<HookFn> {
+        if let Some(asyncness) = &sig.asyncness {
+            self.errors.push(
+                asyncness,
+                "a filter hook cannot be `async`: proxy-wasm calls hooks synchronously; return `Action::Pause` and resume from a callback instead",
+            );
+        }
+        if !sig.generics.params.is_empty() || sig.generics.where_clause.is_some() {
+            self.errors.push(
+                &sig.generics,
+                "a filter hook cannot be generic: the host calls it with concrete types; name the config type directly",
+            );
+        }
+        if let Some(unsafety) = &sig.unsafety {
+            self.errors
+                .push(unsafety, "a filter hook cannot be `unsafe fn`");
+        }
+        if let Some(abi) = &sig.abi {
+            self.errors
+                .push(abi, "a filter hook cannot declare an ABI; remove `extern`");
+        }
+        if let Some(variadic) = &sig.variadic {
+            self.errors
+                .push(variadic, "a filter hook cannot be variadic");
+        }
+
+        let name = sig.ident.to_string();
+        let Some(hook) = hooks::find(&name) else {
+            let message = match hooks::did_you_mean(&name) {
+                Some(hook) => format!("unknown hook `{name}`; did you mean `{hook}`?"),
+                None => format!(
+                    "unknown hook `{name}`; a `#[filter]` function is named after its hook: {}",
+                    hooks::HOOKS
+                        .iter()
+                        .map(|hook| format!("`{}`", hook.name))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            };
+            self.errors.push(&sig.ident, message);
+            return None;
+        };
+
+        let mut receiver = None;
+        let mut params = Vec::new();
+        for input in &sig.inputs {
+            match input {
+                FnArg::Receiver(r) if method => {
+                    if r.reference.is_none() {
+                        self.errors.push(r, "a hook method takes `&mut self` (or `&self`), not `self` by value");
+                    }
+                    receiver = Some(r.mutability.is_some());
                 }
-                Some(sdk) => Err(format!(
-                    "`{}` has no `{sdk}` to give; it can take {}",
-                    hook.name,
-                    offered()
-                )),
-                None if mutable => Err(format!(
-                    "the config is shared by every request of the plugin, so it cannot be `&mut`; take `&{}`",
-                    reference.elem.to_token_stream()
-                )),
-                None => Ok(ParamKind::Config),
+                FnArg::Receiver(r) => self.errors.push(
+                    r,
+                    "a `#[filter]` function takes no `self`; put methods in a `#[filter] impl` block",
+                ),
+                FnArg::Typed(typed) => match self.classify(hook, &typed.ty) {
+                    Ok(kind) => {
+                        let duplicate = kind != ParamKind::Config
+                            && kind != ParamKind::Plugin
+                            && params.iter().any(|p| same_kind(p, &kind));
+                        if duplicate {
+                            self.errors.push(&typed.ty, "this parameter is already taken once; remove the duplicate");
+                        }
+                        params.push(kind);
+                    }
+                    Err(message) => self.errors.push(&typed.ty, message),
+                },
             }
         }
-        _ => match sdk_type_name(ty) {
-            Some("EndOfStream") if hook.provides.contains(&Provides::EndOfStream) => {
-                Ok(ParamKind::EndOfStream)
+        if method && receiver.is_none() {
+            self.errors.push(
+                &sig.ident,
+                format!("hook method `{name}` needs a receiver: `fn {name}(&mut self, …)`"),
+            );
+        }
+        let output = match &sig.output {
+            ReturnType::Default => None,
+            ReturnType::Type(_, ty) => Some((**ty).clone()),
+        };
+        if !hook.acts {
+            if let Some(ty) = &output {
+                let unit = matches!(ty, Type::Tuple(t) if t.elems.is_empty());
+                if !unit {
+                    self.errors.push(
+                        ty,
+                        format!("`{}` runs after the stream is decided and cannot change it; it returns `()`", hook.name),
+                    );
+                }
             }
-            Some("Headers") if hook.provides.contains(&Provides::Headers) => Err(
-                "take the headers by reference: `&mut Headers` (or `&Headers` to only read)"
-                    .to_owned(),
-            ),
-            _ => Err(format!(
+        }
+        Some(HookFn {
+            hook,
+            ident: sig.ident.clone(),
+            params,
+            receiver,
+            output,
+        })
+    }
+
+    /// What a parameter of type `ty` receives in `hook`, or why it cannot.
+    fn classify(&mut self, hook: &Hook, ty: &Type) -> Result<ParamKind, String> {
+        let offered = || offered_list(hook);
+        let by_ref = match ty {
+            Type::Reference(reference) => Some((reference.mutability.is_some(), &*reference.elem)),
+            _ => None,
+        };
+        let inner = by_ref.map_or(ty, |(_, elem)| elem);
+        if let Some(provides) = sdk_type(inner) {
+            if !hook.provides.contains(&provides) {
+                return Err(format!(
+                    "`{}` has no {} to give; it can take {}",
+                    hook.name,
+                    describe(provides, hook.kind),
+                    offered()
+                ));
+            }
+            return match (provides, by_ref) {
+                (Provides::Headers, Some((mutable, _))) => Ok(ParamKind::Headers { mutable }),
+                (Provides::Body, Some((mutable, _))) => Ok(ParamKind::Body { mutable }),
+                (Provides::Stream, Some((true, _))) => Ok(ParamKind::Stream),
+                (Provides::Stream, _) => Err("take the stream as `&mut Stream`".to_owned()),
+                (Provides::EndOfStream, None) => Ok(ParamKind::EndOfStream),
+                (Provides::EndOfStream, Some(_)) => {
+                    Err("take `EndOfStream` by value: `end: EndOfStream`".to_owned())
+                }
+                (other, None) => Err(format!(
+                    "take it by reference: {}",
+                    describe(other, hook.kind)
+                )),
+            };
+        }
+        match by_ref {
+            Some((mutable, elem)) => {
+                let is_plugin = self.plugin.is_some_and(|p| {
+                    p.to_token_stream().to_string() == elem.to_token_stream().to_string()
+                });
+                if is_plugin {
+                    if mutable {
+                        return Err(format!(
+                            "the plugin state is shared by every stream, so it cannot be `&mut`; take `&{}` and use `Cell`/`RefCell` inside",
+                            elem.to_token_stream()
+                        ));
+                    }
+                    return Ok(ParamKind::Plugin);
+                }
+                if mutable {
+                    return Err(format!(
+                        "the config is shared by every request of the plugin, so it cannot be `&mut`; take `&{}`",
+                        elem.to_token_stream()
+                    ));
+                }
+                match &self.config {
+                    Some(existing) if existing.to_token_stream().to_string() != elem.to_token_stream().to_string() => {
+                        Err(format!(
+                            "a filter has one config type, and another hook takes `&{}`; use the same type in every hook",
+                            existing.to_token_stream()
+                        ))
+                    }
+                    _ => {
+                        self.config = Some(elem.clone());
+                        Ok(ParamKind::Config)
+                    }
+                }
+            }
+            None => Err(format!(
                 "`{}` cannot provide a `{}`; it can take {}",
                 hook.name,
                 ty.to_token_stream(),
                 offered()
             )),
-        },
+        }
+    }
+}
+
+fn kind_name(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Http => "an HTTP",
+        Kind::Tcp => "a TCP",
     }
 }
 
 fn offered_list(hook: &Hook) -> String {
-    let mut offered: Vec<&str> = Vec::new();
-    for provides in hook.provides {
-        match provides {
-            Provides::Headers => offered.push("`&mut Headers`"),
-            Provides::EndOfStream => offered.push("`EndOfStream`"),
-        }
-    }
+    let mut offered: Vec<&str> = hook
+        .provides
+        .iter()
+        .map(|p| describe(*p, hook.kind))
+        .collect();
     offered.push("`&C` for your config type `C`");
     offered.join(", ")
 }
 
-/// The SDK type a path names (`Headers`, `proxylet::Headers`...), if any.
-fn sdk_type_name(ty: &Type) -> Option<&'static str> {
+/// The SDK parameter type a path names (`Headers`, `proxylet::Body`...), if any.
+fn sdk_type(ty: &Type) -> Option<Provides> {
     let Type::Path(path) = ty else { return None };
     let last = path.path.segments.last()?;
-    SDK_PARAM_TYPES
-        .iter()
-        .copied()
-        .find(|name| last.ident == name && last.arguments.is_empty())
-}
-
-fn referent(ty: &Type) -> &Type {
-    match ty {
-        Type::Reference(reference) => &reference.elem,
-        other => other,
+    if !matches!(
+        last.arguments,
+        syn::PathArguments::None | syn::PathArguments::AngleBracketed(_)
+    ) {
+        return None;
     }
+    hooks::sdk_param(&last.ident.to_string())
 }
 
 fn same_kind(a: &ParamKind, b: &ParamKind) -> bool {
-    matches!(
-        (a, b),
-        (ParamKind::Headers { .. }, ParamKind::Headers { .. })
-            | (ParamKind::EndOfStream, ParamKind::EndOfStream)
-    )
+    std::mem::discriminant(a) == std::mem::discriminant(b)
 }
 
 fn valid_root_id(id: &str) -> bool {
@@ -232,23 +381,14 @@ fn default_root_id() -> String {
 }
 
 /// The tokens that best name a non-function item in an error.
-fn item_keyword(item: &Item) -> proc_macro2::TokenStream {
+fn item_keyword(item: &syn::Item) -> proc_macro2::TokenStream {
     match item {
-        Item::Struct(item) => item.struct_token.to_token_stream(),
-        Item::Enum(item) => item.enum_token.to_token_stream(),
-        Item::Impl(item) => item.impl_token.to_token_stream(),
-        Item::Mod(item) => item.mod_token.to_token_stream(),
+        syn::Item::Struct(item) => item.struct_token.to_token_stream(),
+        syn::Item::Enum(item) => item.enum_token.to_token_stream(),
+        syn::Item::Mod(item) => item.mod_token.to_token_stream(),
         other => {
             let span = other.span();
             quote::quote_spanned!(span=> item)
         }
-    }
-}
-
-/// The return type, for the generated bound check.
-pub(crate) fn return_type(sig: &syn::Signature) -> Option<&Type> {
-    match &sig.output {
-        ReturnType::Default => None,
-        ReturnType::Type(_, ty) => Some(ty),
     }
 }

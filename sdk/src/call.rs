@@ -1,0 +1,239 @@
+//! Outgoing calls: HTTP callouts, gRPC calls, foreign functions.
+
+use std::time::Duration;
+
+use crate::headers::{HeaderName, HeaderValue};
+use crate::host::{self, BufferType, HostError, MapType};
+
+/// An HTTP request to send to a cluster with [`Stream::http_call`](crate::Stream::http_call).
+#[derive(Debug, Clone)]
+pub struct HttpCall {
+    method: String,
+    path: String,
+    authority: Option<String>,
+    headers: Vec<(String, Vec<u8>)>,
+    body: Vec<u8>,
+}
+
+impl HttpCall {
+    /// A request with this method and path.
+    pub fn new(method: impl Into<String>, path: impl Into<String>) -> Self {
+        HttpCall {
+            method: method.into(),
+            path: path.into(),
+            authority: None,
+            headers: Vec::new(),
+            body: Vec::new(),
+        }
+    }
+
+    /// A `GET`.
+    pub fn get(path: impl Into<String>) -> Self {
+        HttpCall::new("GET", path)
+    }
+
+    /// A `POST` with a body.
+    pub fn post(path: impl Into<String>, body: impl Into<Vec<u8>>) -> Self {
+        HttpCall::new("POST", path).body(body)
+    }
+
+    /// The `:authority` (default: the cluster's name).
+    pub fn authority(mut self, authority: impl Into<String>) -> Self {
+        self.authority = Some(authority.into());
+        self
+    }
+
+    /// Adds a header.
+    pub fn header(mut self, name: impl Into<String>, value: impl AsRef<[u8]>) -> Self {
+        self.headers.push((name.into(), value.as_ref().to_vec()));
+        self
+    }
+
+    /// Sets the body.
+    pub fn body(mut self, body: impl Into<Vec<u8>>) -> Self {
+        self.body = body.into();
+        self
+    }
+
+    pub(crate) fn dispatch(&self, cluster: &str, timeout: Duration) -> Result<u32, HostError> {
+        let authority = self.authority.as_deref().unwrap_or(cluster);
+        let mut headers: Vec<(&str, &[u8])> = vec![
+            (":method", self.method.as_bytes()),
+            (":path", self.path.as_bytes()),
+            (":authority", authority.as_bytes()),
+        ];
+        headers.extend(self.headers.iter().map(|(n, v)| (n.as_str(), v.as_slice())));
+        // proxy-wasm's dispatcher must learn the token to route the response to this
+        // stream, so the call goes through its wrapper (it registers the token). Its
+        // header API is `&str`-only: non-UTF-8 values are sent lossily.
+        let lossy: Vec<(String, String)> = headers
+            .iter()
+            .map(|(n, v)| ((*n).to_owned(), String::from_utf8_lossy(v).into_owned()))
+            .collect();
+        let refs: Vec<(&str, &str)> = lossy
+            .iter()
+            .map(|(n, v)| (n.as_str(), v.as_str()))
+            .collect();
+        let body = (!self.body.is_empty()).then_some(self.body.as_slice());
+        proxy_wasm::hostcalls::dispatch_http_call(cluster, refs, body, Vec::new(), timeout)
+            .map_err(|status| HostError::new("proxy_http_call", status as u32))
+    }
+}
+
+/// The response to an [`HttpCall`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallResponse {
+    status: u16,
+    headers: Vec<(HeaderName, HeaderValue)>,
+    body: Vec<u8>,
+}
+
+impl CallResponse {
+    /// Builds a response (for tests and test hosts).
+    pub fn new(status: u16, headers: Vec<(HeaderName, HeaderValue)>, body: Vec<u8>) -> Self {
+        CallResponse {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    pub(crate) fn read(num_headers: usize, body_size: usize) -> Result<Option<Self>, HostError> {
+        if num_headers == 0 {
+            return Ok(None);
+        }
+        let headers: Vec<(HeaderName, HeaderValue)> =
+            host::get_map_pairs(MapType::HttpCallResponseHeaders)?
+                .into_iter()
+                .map(|(n, v)| (HeaderName::from(n), HeaderValue::from(v)))
+                .collect();
+        let status = headers
+            .iter()
+            .find(|(n, _)| n == ":status")
+            .and_then(|(_, v)| v.to_str().ok()?.parse().ok())
+            .unwrap_or(0);
+        let body = if body_size == 0 {
+            Vec::new()
+        } else {
+            host::get_buffer(BufferType::HttpCallResponseBody, 0, body_size)?.unwrap_or_default()
+        };
+        Ok(Some(CallResponse {
+            status,
+            headers,
+            body,
+        }))
+    }
+
+    /// The HTTP status.
+    pub fn status(&self) -> u16 {
+        self.status
+    }
+
+    /// The value of a header (the first one).
+    pub fn header(&self, name: &str) -> Option<&HeaderValue> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.as_bytes().eq_ignore_ascii_case(name.as_bytes()))
+            .map(|(_, v)| v)
+    }
+
+    /// Every header.
+    pub fn headers(&self) -> &[(HeaderName, HeaderValue)] {
+        &self.headers
+    }
+
+    /// The body.
+    pub fn body(&self) -> &[u8] {
+        &self.body
+    }
+}
+
+/// Why a callout produced no response.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CallError {
+    /// No answer within the timeout.
+    Timeout,
+    /// The call failed (connection refused, reset, no healthy upstream...).
+    Failed,
+    /// The host refused to send it (e.g. unknown cluster).
+    Rejected(HostError),
+}
+
+impl std::fmt::Display for CallError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CallError::Timeout => write!(f, "the call timed out"),
+            CallError::Failed => write!(f, "the call failed"),
+            CallError::Rejected(e) => write!(f, "the call could not be sent: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for CallError {}
+
+/// A gRPC call that did not end with status OK.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GrpcError {
+    /// The gRPC status code (e.g. 14 = UNAVAILABLE, 4 = DEADLINE_EXCEEDED).
+    pub code: u32,
+    /// The status message.
+    pub message: String,
+}
+
+impl GrpcError {
+    pub(crate) fn rejected(error: HostError) -> Self {
+        GrpcError {
+            code: 13,
+            message: format!("the call could not be sent: {error}"),
+        }
+    }
+}
+
+impl std::fmt::Display for GrpcError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "gRPC status {}: {}", self.code, self.message)
+    }
+}
+
+impl std::error::Error for GrpcError {}
+
+pub(crate) fn dispatch_grpc(
+    cluster: &str,
+    service: &str,
+    method: &str,
+    metadata: &[(&str, &[u8])],
+    message: &[u8],
+    timeout: Duration,
+) -> Result<u32, HostError> {
+    proxy_wasm::hostcalls::dispatch_grpc_call(
+        cluster,
+        service,
+        method,
+        metadata.to_vec(),
+        Some(message),
+        timeout,
+    )
+    .map_err(|status| HostError::new("proxy_grpc_call", status as u32))
+}
+
+pub(crate) fn read_grpc_response(status: u32, size: usize) -> Result<Vec<u8>, GrpcError> {
+    if status == 0 {
+        host::get_buffer(BufferType::GrpcReceiveBuffer, 0, size)
+            .map(Option::unwrap_or_default)
+            .map_err(GrpcError::rejected)
+    } else {
+        let message = host::get_status()
+            .map(|(_, m)| String::from_utf8_lossy(&m).into_owned())
+            .unwrap_or_default();
+        Err(GrpcError {
+            code: status,
+            message,
+        })
+    }
+}
+
+/// Calls a function the host registered under `name` (Envoy: e.g. `compress`,
+/// `uncompress`, `set_envoy_filter_state`) with serialized arguments.
+pub fn call_foreign_function(name: &str, args: &[u8]) -> Result<Vec<u8>, HostError> {
+    host::call_foreign_function(name, args)
+}

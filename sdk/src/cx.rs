@@ -1,0 +1,260 @@
+//! What hooks are given: the stream's context (callouts, other header maps, resume) and
+//! the plugin's context (tick period, queues).
+
+use std::time::Duration;
+
+use crate::action::Action;
+use crate::call::{CallError, CallResponse, GrpcError, HttpCall};
+use crate::filter::{EndOfStream, HttpFilter};
+use crate::headers::Headers;
+use crate::host::{self, HostError, MapType, StreamType};
+use crate::shared::Queue;
+
+/// Which direction of an HTTP stream a hook runs in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Direction {
+    Request,
+    Response,
+}
+
+type HttpThen = Box<dyn FnOnce(Result<CallResponse, CallError>, &mut Stream<'_>) -> Action>;
+type GrpcThen = Box<dyn FnOnce(Result<Vec<u8>, GrpcError>, &mut Stream<'_>) -> Action>;
+
+pub(crate) enum Then {
+    Http(HttpThen),
+    Grpc(GrpcThen),
+}
+
+pub(crate) struct Pending {
+    pub(crate) token: u32,
+    pub(crate) then: Then,
+    pub(crate) sent_at_nanos: u64,
+    pub(crate) timeout: Duration,
+}
+
+/// Per-stream bookkeeping the runtime keeps between hooks.
+pub(crate) struct StreamState {
+    pub(crate) pending: Vec<Pending>,
+    pub(crate) direction: Direction,
+}
+
+impl StreamState {
+    pub(crate) fn new() -> Self {
+        StreamState {
+            pending: Vec::new(),
+            direction: Direction::Request,
+        }
+    }
+}
+
+/// The current HTTP stream: callouts, the other header maps, resuming.
+///
+/// Take it as a hook parameter (`stream: &mut Stream`) or from [`HttpCx::stream`].
+pub struct Stream<'a> {
+    pub(crate) state: &'a mut StreamState,
+}
+
+impl Stream<'_> {
+    /// Sends an HTTP request to Envoy cluster `cluster` and pauses the stream; `then`
+    /// runs with the response (or the failure) and its [`Action`] decides what happens
+    /// to the stream: `Continue` resumes it, `Reply` answers in place of the upstream.
+    ///
+    /// If the stream ends first, the call is cancelled and `then` never runs. If the host
+    /// refuses to send the call, `then` runs at once with [`CallError::Rejected`], so all
+    /// failures are handled in one place.
+    ///
+    /// ```no_run
+    /// use proxylet::prelude::*;
+    /// use std::time::Duration;
+    ///
+    /// #[proxylet::filter]
+    /// fn on_request_headers(headers: &Headers, stream: &mut Stream) -> Action {
+    ///     let token = headers.get("authorization").map(|v| v.into_bytes()).unwrap_or_default();
+    ///     let check = HttpCall::get("/check").header("authorization", token);
+    ///     stream.http_call("auth", check, Duration::from_millis(500), |result, _stream| {
+    ///         match result {
+    ///             Ok(response) if response.status() == 200 => Action::Continue,
+    ///             Ok(_) => Action::reply(403, "denied\n"),
+    ///             Err(_) => Action::reply(503, "auth unavailable\n"),
+    ///         }
+    ///     })
+    /// }
+    /// ```
+    pub fn http_call(
+        &mut self,
+        cluster: &str,
+        call: HttpCall,
+        timeout: Duration,
+        then: impl FnOnce(Result<CallResponse, CallError>, &mut Stream<'_>) -> Action + 'static,
+    ) -> Action {
+        match call.dispatch(cluster, timeout) {
+            Ok(token) => {
+                self.state.pending.push(Pending {
+                    token,
+                    then: Then::Http(Box::new(then)),
+                    sent_at_nanos: host::current_time_nanos().unwrap_or(0),
+                    timeout,
+                });
+                Action::Pause
+            }
+            Err(error) => then(Err(CallError::Rejected(error)), self),
+        }
+    }
+
+    /// Calls gRPC method `service/method` on cluster `cluster` with a serialized request
+    /// message and pauses the stream; `then` runs with the serialized response (or the
+    /// gRPC status) like [`Stream::http_call`].
+    #[allow(clippy::too_many_arguments)]
+    pub fn grpc_call(
+        &mut self,
+        cluster: &str,
+        service: &str,
+        method: &str,
+        metadata: &[(&str, &[u8])],
+        message: &[u8],
+        timeout: Duration,
+        then: impl FnOnce(Result<Vec<u8>, GrpcError>, &mut Stream<'_>) -> Action + 'static,
+    ) -> Action {
+        match crate::call::dispatch_grpc(cluster, service, method, metadata, message, timeout) {
+            Ok(token) => {
+                self.state.pending.push(Pending {
+                    token,
+                    then: Then::Grpc(Box::new(then)),
+                    sent_at_nanos: host::current_time_nanos().unwrap_or(0),
+                    timeout,
+                });
+                Action::Pause
+            }
+            Err(error) => then(Err(GrpcError::rejected(error)), self),
+        }
+    }
+
+    /// How many callouts of this stream are waiting for a response.
+    pub fn pending_calls(&self) -> usize {
+        self.state.pending.len()
+    }
+
+    /// The request headers (readable until the request is sent upstream, and at log time).
+    pub fn request_headers(&self) -> Headers {
+        Headers::new(MapType::RequestHeaders)
+    }
+
+    /// The response headers (from the response phase on).
+    pub fn response_headers(&self) -> Headers {
+        Headers::new(MapType::ResponseHeaders)
+    }
+
+    /// The request trailers.
+    pub fn request_trailers(&self) -> Headers {
+        Headers::new(MapType::RequestTrailers)
+    }
+
+    /// The response trailers.
+    pub fn response_trailers(&self) -> Headers {
+        Headers::new(MapType::ResponseTrailers)
+    }
+
+    /// Resumes the stream paused by the current direction's hook.
+    pub fn resume(&mut self) -> Result<(), HostError> {
+        host::continue_stream(match self.state.direction {
+            Direction::Request => StreamType::HttpRequest,
+            Direction::Response => StreamType::HttpResponse,
+        })
+    }
+
+    /// Resets the stream: the downstream gets no response at all.
+    pub fn reset(&mut self) -> Result<(), HostError> {
+        host::close_stream(match self.state.direction {
+            Direction::Request => StreamType::HttpRequest,
+            Direction::Response => StreamType::HttpResponse,
+        })
+    }
+}
+
+/// What every HTTP hook of a hand-written [`HttpFilter`] is given.
+pub struct HttpCx<'a, F: HttpFilter> {
+    pub(crate) config: &'a F::Config,
+    pub(crate) plugin: &'a F::Plugin,
+    pub(crate) headers: Headers,
+    pub(crate) end_of_stream: bool,
+    pub(crate) stream: Stream<'a>,
+}
+
+impl<'a, F: HttpFilter> HttpCx<'a, F> {
+    /// The header map of this phase: request headers in the request phases, response
+    /// headers in the response phases, the trailers in the trailers hooks.
+    pub fn headers(&mut self) -> &mut Headers {
+        &mut self.headers
+    }
+
+    /// The plugin's configuration.
+    pub fn config(&self) -> &'a F::Config {
+        self.config
+    }
+
+    /// The plugin's state.
+    pub fn plugin(&self) -> &'a F::Plugin {
+        self.plugin
+    }
+
+    /// Whether this direction of the stream ends with this hook.
+    pub fn end_of_stream(&self) -> bool {
+        self.end_of_stream
+    }
+
+    /// The stream: callouts, other header maps, resume.
+    pub fn stream(&mut self) -> &mut Stream<'a> {
+        &mut self.stream
+    }
+
+    /// Everything at once, for generated code that passes several parameters.
+    #[doc(hidden)]
+    pub fn __parts(&mut self) -> Parts<'_, 'a, F> {
+        Parts {
+            headers: &mut self.headers,
+            config: self.config,
+            plugin: self.plugin,
+            end_of_stream: EndOfStream(self.end_of_stream),
+            stream: &mut self.stream,
+        }
+    }
+}
+
+/// The pieces of an [`HttpCx`], borrowed separately. Not public API.
+#[doc(hidden)]
+pub struct Parts<'b, 'a, F: HttpFilter> {
+    pub headers: &'b mut Headers,
+    pub config: &'a F::Config,
+    pub plugin: &'a F::Plugin,
+    pub end_of_stream: EndOfStream,
+    pub stream: &'b mut Stream<'a>,
+}
+
+/// What plugin-level code (plugin creation, `on_tick`, `on_queue_ready`) is given.
+pub struct PluginCx<'a> {
+    pub(crate) root_id: &'a str,
+}
+
+impl PluginCx<'_> {
+    /// The root id of the plugin.
+    pub fn root_id(&self) -> &str {
+        self.root_id
+    }
+
+    /// Makes the host call `on_tick` every `period` (zero stops it). Envoy's resolution
+    /// is milliseconds.
+    pub fn set_tick_period(&mut self, period: Duration) -> Result<(), HostError> {
+        host::set_tick_period_millis(u32::try_from(period.as_millis()).unwrap_or(u32::MAX))
+    }
+
+    /// Registers a shared queue this plugin receives `on_queue_ready` for.
+    pub fn register_queue(&mut self, name: &str) -> Result<Queue, HostError> {
+        Queue::register(name)
+    }
+
+    /// The VM configuration (Envoy: `vm_config.configuration`), shared by every plugin of
+    /// the VM; empty when none was given.
+    pub fn vm_configuration(&self) -> Vec<u8> {
+        crate::runtime::vm_configuration()
+    }
+}

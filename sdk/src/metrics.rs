@@ -1,0 +1,92 @@
+//! Metrics the host aggregates and exports (Envoy: `/stats`, `/stats/prometheus`).
+//!
+//! Define each metric once (in plugin creation) and keep the handle; updating is one host
+//! call. Tags are part of the name: `Counter::tagged("requests", &[("route", "api")])`
+//! is the metric `requests.route.api`; Envoy's `stats_config.stats_tags` (e.g. tag name
+//! `route`, regex `^requests\.(route\.([^.]+))$`) turns it into a Prometheus label.
+
+use crate::host::{self, HostError};
+
+fn tagged_name(name: &str, tags: &[(&str, &str)]) -> String {
+    let mut out = String::from(name);
+    for (key, value) in tags {
+        out.push('.');
+        out.push_str(key);
+        out.push('.');
+        out.push_str(&value.replace('.', "_"));
+    }
+    out
+}
+
+macro_rules! metric {
+    ($(#[$doc:meta])* $name:ident = $kind:expr) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub struct $name(u32);
+
+        impl $name {
+            /// Defines (or finds) the metric `name`.
+            pub fn define(name: &str) -> Result<Self, HostError> {
+                host::define_metric($kind, name).map($name)
+            }
+
+            /// Defines (or finds) the metric `name` with tags, named
+            /// `name.key1.value1.key2.value2` (dots in values become `_`).
+            pub fn tagged(name: &str, tags: &[(&str, &str)]) -> Result<Self, HostError> {
+                Self::define(&tagged_name(name, tags))
+            }
+
+            /// The current value (histograms: not readable on Envoy).
+            pub fn value(&self) -> Result<u64, HostError> {
+                host::get_metric(self.0)
+            }
+        }
+    };
+}
+
+metric! {
+    /// A monotonically increasing count.
+    Counter = 0
+}
+metric! {
+    /// A value that goes up and down.
+    Gauge = 1
+}
+metric! {
+    /// A distribution of recorded values (latencies, sizes).
+    Histogram = 2
+}
+
+impl Counter {
+    /// Adds `by`; a refusal by the host is logged at debug level.
+    pub fn increment(&self, by: u64) {
+        if let Err(e) = host::increment_metric(self.0, i64::try_from(by).unwrap_or(i64::MAX)) {
+            log::debug!("incrementing a counter: {e}");
+        }
+    }
+}
+
+impl Gauge {
+    /// Sets the value.
+    pub fn set(&self, value: u64) {
+        if let Err(e) = host::record_metric(self.0, value) {
+            log::debug!("setting a gauge: {e}");
+        }
+    }
+
+    /// Adds `delta` (negative to subtract).
+    pub fn add(&self, delta: i64) {
+        if let Err(e) = host::increment_metric(self.0, delta) {
+            log::debug!("changing a gauge: {e}");
+        }
+    }
+}
+
+impl Histogram {
+    /// Records one value.
+    pub fn record(&self, value: u64) {
+        if let Err(e) = host::record_metric(self.0, value) {
+            log::debug!("recording a histogram value: {e}");
+        }
+    }
+}
