@@ -27,7 +27,8 @@ impl HostError {
         self.call
     }
 
-    /// The raw proxy-wasm status code (1 = `NotFound`, 2 = `BadArgument`, ...).
+    /// The raw proxy-wasm status code (1 = `NotFound`, 2 = `BadArgument`, 8 =
+    /// `CasMismatch`, ...; the numbering is Envoy's `WasmResult`).
     pub fn status(&self) -> u32 {
         self.status
     }
@@ -40,10 +41,14 @@ impl HostError {
             2 => "BadArgument",
             3 => "SerializationFailure",
             4 => "ParseFailure",
-            6 => "Empty",
-            7 => "CasMismatch",
-            8 => "InternalFailure",
-            9 => "Unimplemented",
+            5 => "BadExpression",
+            6 => "InvalidMemoryAccess",
+            7 => "Empty",
+            8 => "CasMismatch",
+            9 => "ResultMismatch",
+            10 => "InternalFailure",
+            11 => "BrokenConnection",
+            12 => "Unimplemented",
             _ => "Unknown",
         }
     }
@@ -65,8 +70,8 @@ impl std::error::Error for HostError {}
 
 pub(crate) const OK: u32 = 0;
 pub(crate) const NOT_FOUND: u32 = 1;
-pub(crate) const EMPTY: u32 = 6;
-pub(crate) const CAS_MISMATCH: u32 = 7;
+pub(crate) const EMPTY: u32 = 7;
+pub(crate) const CAS_MISMATCH: u32 = 8;
 
 /// proxy-wasm `MapType` values.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -61,6 +61,8 @@ pub mod network;
 pub mod property;
 mod runtime;
 pub mod shared;
+#[cfg(all(feature = "testing", not(target_family = "wasm")))]
+pub mod testing;
 pub use shared::Queue;
 mod runtime_config;
 
