@@ -11,8 +11,14 @@ static LOGGER: HostLogger = HostLogger;
 pub(crate) fn install() {
     if log::set_logger(&LOGGER).is_ok() {
         log::set_max_level(log::LevelFilter::Trace);
-        std::panic::set_hook(Box::new(|info| {
+        // Natively (the test host) the hook is the whole test binary's: keep the default
+        // one too, or a failing `assert!` in a test would print nothing.
+        #[cfg(not(target_family = "wasm"))]
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
             emit(LogLevel::Critical, &format!("panic in filter: {info}"));
+            #[cfg(not(target_family = "wasm"))]
+            previous(info);
         }));
     }
 }

@@ -25,8 +25,9 @@
 //! assert_eq!(stream.response_header("x-tag").as_deref(), Some(&b"blue"[..]));
 //! ```
 //!
-//! The same API drives the built `.wasm` artifact: crate `proxylet-wasmtime` provides a
-//! [`Backend`] that runs the module in wasmtime, so one test body can check both.
+//! The same API drives the built `.wasm` artifact: crate `proxylet-wasm-host` provides a
+//! [`Backend`] that runs the module in the wasmi interpreter, so one test body can check
+//! both.
 
 mod native;
 pub mod state;
@@ -38,7 +39,8 @@ use std::time::Duration;
 
 pub use state::{Callout, HostState, Level, LocalReply, Metric};
 
-use crate::runtime::Registration;
+/// The filters a crate exports (its `__PROXYLET_FILTERS`), as [`Host::native`] takes them.
+pub use crate::runtime::Registration;
 
 /// How the emulated host runs the module's code.
 pub trait Backend {
@@ -350,6 +352,13 @@ impl Host {
     /// filter must survive a host that refuses everything.
     pub fn fail_every_hostcall(&self, status: Option<u32>) {
         self.state().fail_with = status;
+    }
+
+    /// Declares the clusters that exist (by default any name is accepted): a callout to
+    /// another cluster is then refused with `BAD_ARGUMENT`, as Envoy refuses a callout to
+    /// an unknown cluster, and the filter's callback gets `CallError::Rejected`.
+    pub fn set_clusters(&self, clusters: &[&str]) {
+        self.state().clusters = Some(clusters.iter().map(|c| (*c).to_owned()).collect());
     }
 }
 

@@ -1,5 +1,5 @@
 //! The emulated host: every proxy-wasm hostcall as a method on [`HostState`], working on
-//! plain bytes. The native backend and the wasm backend (crate `proxylet-wasmtime`) both
+//! plain bytes. The native backend and the wasm backend (crate `proxylet-wasm-host`) both
 //! forward the module's imports here, so a filter sees the same host either way.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
@@ -152,6 +152,9 @@ pub struct HostState {
     /// When set, every hostcall answers with this error status instead of working: for
     /// checking that a filter survives a host that refuses everything.
     pub fail_with: Option<u32>,
+    /// When set, the clusters that exist: HTTP and gRPC callouts to any other cluster are
+    /// refused with `BAD_ARGUMENT`, as Envoy refuses a callout to an unknown cluster.
+    pub clusters: Option<Vec<String>>,
     pub(crate) vm_id: String,
 }
 
@@ -175,6 +178,12 @@ impl HostState {
         self.fail_with
     }
 
+    fn cluster_exists(&self, cluster: &str) -> bool {
+        self.clusters
+            .as_ref()
+            .is_none_or(|known| known.iter().any(|c| c == cluster))
+    }
+
     fn map_key(&self, map: u32) -> (u32, u32) {
         (self.effective_context, map)
     }
@@ -192,6 +201,12 @@ impl HostState {
     /// Sets a buffer of a context.
     pub fn set_buffer(&mut self, context: u32, buffer: u32, bytes: Vec<u8>) {
         self.buffers.insert((context, buffer), bytes);
+    }
+
+    /// The host's clock in nanoseconds since the Unix epoch (what the module's WASI clocks
+    /// read; unlike `proxy_get_current_time_nanoseconds`, this never fails).
+    pub fn now_nanos(&self) -> u64 {
+        self.now_nanos
     }
 
     /// A buffer of a context.
@@ -545,7 +560,10 @@ impl HostState {
             });
         }
         let cluster = String::from_utf8_lossy(cluster).into_owned();
-        if cluster.is_empty() || !headers.iter().any(|(n, _)| n == b":path") {
+        if cluster.is_empty()
+            || !headers.iter().any(|(n, _)| n == b":path")
+            || !self.cluster_exists(&cluster)
+        {
             return Err(status::BAD_ARGUMENT);
         }
         Ok(self.record_call(cluster, headers, body, timeout_ms, None))
@@ -590,6 +608,9 @@ impl HostState {
             } else {
                 status::INTERNAL_FAILURE
             });
+        }
+        if !self.cluster_exists(&String::from_utf8_lossy(cluster)) {
+            return Err(status::BAD_ARGUMENT);
         }
         let grpc = Some((
             String::from_utf8_lossy(service).into_owned(),
