@@ -11,6 +11,28 @@ use crate::shared::Queue;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct EndOfStream(pub bool);
 
+/// Bits of [`HttpFilter::HOOKS`].
+pub mod hooks {
+    /// `on_request_headers`.
+    pub const REQUEST_HEADERS: u32 = 1 << 0;
+    /// `on_request_body`.
+    pub const REQUEST_BODY: u32 = 1 << 1;
+    /// `on_request_trailers`.
+    pub const REQUEST_TRAILERS: u32 = 1 << 2;
+    /// `on_response_headers`.
+    pub const RESPONSE_HEADERS: u32 = 1 << 3;
+    /// `on_response_body`.
+    pub const RESPONSE_BODY: u32 = 1 << 4;
+    /// `on_response_trailers`.
+    pub const RESPONSE_TRAILERS: u32 = 1 << 5;
+    /// `on_log`.
+    pub const LOG: u32 = 1 << 6;
+    /// `on_done`.
+    pub const DONE: u32 = 1 << 7;
+    /// Every hook.
+    pub const ALL: u32 = u32::MAX;
+}
+
 /// How a filter sees one direction's body.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BodyMode {
@@ -78,6 +100,15 @@ pub enum BodyMode {
 pub trait HttpFilter: Sized + 'static {
     /// The root id Envoy selects this filter by (`root_id` in the Wasm filter config).
     const ROOT_ID: &'static str;
+
+    /// Which hooks the filter implements ([`hooks`] bits). The runtime skips the others,
+    /// and the compiler drops their code: a filter pays only for what it uses.
+    /// `#[filter]` sets it; hand-written filters keep the default (all).
+    const HOOKS: u32 = hooks::ALL;
+
+    /// Whether the filter may make callouts (`#[filter]`: a hook takes `&mut Stream`).
+    /// When false, the callout-response machinery is compiled out.
+    const CALLOUTS: bool = true;
 
     /// How `on_request_body` sees the request body.
     const REQUEST_BODY: BodyMode = BodyMode::Streaming;

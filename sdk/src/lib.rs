@@ -71,7 +71,7 @@ pub use body::{Body, BodyError};
 pub use call::{CallError, CallResponse, GrpcError, HttpCall};
 pub use config::ConfigError;
 pub use cx::{HttpCx, PluginCx, Stream};
-pub use filter::{BodyMode, EndOfStream, HttpFilter, Plugin};
+pub use filter::{hooks, BodyMode, EndOfStream, HttpFilter, Plugin};
 pub use headers::{HeaderName, HeaderValue, Headers};
 pub use host::HostError;
 pub use network::{Data, NetworkFilter, TcpCx};
@@ -217,9 +217,10 @@ pub mod __private {
     pub use crate::config::default_probe::{NoDefault, Probe, ViaDefault};
     pub use crate::config::{from_json, no_config};
     pub use crate::cx::Parts;
+    pub use crate::filter::hooks;
     pub use crate::network::finish_tcp;
     pub use crate::runtime::{
-        assert_unique_root_ids, finish, registration, start, Export, Registration,
+        assert_unique_root_ids, finish, registration, start, start_one, Export, Registration,
     };
     pub use crate::runtime_config::{runtime_config, runtime_config_len};
     pub use crate::Data;
@@ -258,7 +259,7 @@ pub mod __private {
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __export_filters {
-    ($($filter:ty),+) => {
+    (@export $start:ident($arg:expr); $($filter:ty),+) => {
         const _: () = {
             const ROOT_IDS: &[&str] = &[$($crate::__private::registration::<$filter, _>().root_id()),+];
             $crate::__private::assert_unique_root_ids(ROOT_IDS);
@@ -293,8 +294,14 @@ macro_rules! __export_filters {
                 unsafe {
                     __wasm_call_ctors();
                 }
-                $crate::__private::start(__PROXYLET_FILTERS);
+                $crate::__private::$start($arg);
             }
         };
+    };
+    ($filter:ty) => {
+        $crate::__private::__export_filters!(@export start_one(&__PROXYLET_FILTERS[0]); $filter);
+    };
+    ($($filter:ty),+) => {
+        $crate::__private::__export_filters!(@export start(__PROXYLET_FILTERS); $($filter),+);
     };
 }

@@ -102,7 +102,7 @@ impl<'a, F: NetworkFilter> TcpCx<'a, F> {
     }
 }
 
-pub(crate) fn new_root<F: NetworkFilter>() -> Box<dyn RootContext> {
+pub(crate) fn new_root<F: NetworkFilter>(_context_id: u32) -> Box<dyn RootContext> {
     Box::new(NetRoot::<F> { shared: None })
 }
 
@@ -131,6 +131,10 @@ impl<F: NetworkFilter> RootContext for NetRoot<F> {
 
     fn on_configure(&mut self, size: usize) -> bool {
         crate::logger::sync_max_level();
+        if let Some(error) = crate::runtime::root_id_mismatch(F::ROOT_ID) {
+            crate::logger::emit(LogLevel::Error, &error);
+            return false;
+        }
         let raw = crate::runtime::plugin_configuration(F::ROOT_ID, size);
         let shared = raw.and_then(|raw| {
             let config = F::configure(&raw)?;
@@ -162,13 +166,11 @@ impl<F: NetworkFilter> RootContext for NetRoot<F> {
     }
 
     fn create_stream_context(&self, _context_id: u32) -> Option<Box<dyn StreamContext>> {
-        Some(match &self.shared {
-            Some(shared) => Box::new(NetStream::<F> {
-                filter: F::new(&shared.config, &shared.plugin),
-                shared: Rc::clone(shared),
-            }),
-            None => Box::new(Passthrough),
-        })
+        let active = self
+            .shared
+            .as_ref()
+            .map(|shared| (F::new(&shared.config, &shared.plugin), Rc::clone(shared)));
+        Some(Box::new(NetStream::<F> { active }))
     }
 
     fn get_type(&self) -> Option<ContextType> {
@@ -176,13 +178,9 @@ impl<F: NetworkFilter> RootContext for NetRoot<F> {
     }
 }
 
-struct Passthrough;
-impl Context for Passthrough {}
-impl StreamContext for Passthrough {}
-
 struct NetStream<F: NetworkFilter> {
-    filter: F,
-    shared: Rc<Shared<F>>,
+    /// `None` only if the host created a connection for an unconfigured plugin.
+    active: Option<(F, Rc<Shared<F>>)>,
 }
 
 impl<F: NetworkFilter> NetStream<F> {
@@ -191,13 +189,15 @@ impl<F: NetworkFilter> NetStream<F> {
         end_of_stream: bool,
         hook: impl FnOnce(&mut F, &mut TcpCx<'_, F>) -> Action,
     ) -> HostAction {
-        let shared = Rc::clone(&self.shared);
+        let Some((filter, shared)) = &mut self.active else {
+            return HostAction::Continue;
+        };
         let mut cx = TcpCx {
             config: &shared.config,
             plugin: &shared.plugin,
             end_of_stream,
         };
-        apply::<F>(hook(&mut self.filter, &mut cx))
+        apply::<F>(hook(filter, &mut cx))
     }
 }
 

@@ -12,7 +12,7 @@ use crate::body::Body;
 use crate::call::{read_grpc_response, CallError, CallResponse, GrpcError};
 use crate::config::ConfigError;
 use crate::cx::{Direction, HttpCx, PluginCx, Stream, StreamState, Then};
-use crate::filter::{BodyMode, HttpFilter};
+use crate::filter::{hooks, BodyMode, HttpFilter};
 use crate::headers::Headers;
 use crate::host::{self, BufferType, LogLevel, MapType, StreamType};
 use crate::shared::Queue;
@@ -21,7 +21,7 @@ use crate::shared::Queue;
 #[doc(hidden)]
 pub struct Registration {
     root_id: &'static str,
-    new_root: fn() -> Box<dyn RootContext>,
+    new_root: fn(u32) -> Box<dyn RootContext>,
 }
 
 impl Registration {
@@ -74,7 +74,7 @@ pub const fn registration<F: Export<M>, M>() -> Registration {
     F::REGISTRATION
 }
 
-fn new_http_root<F: HttpFilter>() -> Box<dyn RootContext> {
+fn new_http_root<F: HttpFilter>(_context_id: u32) -> Box<dyn RootContext> {
     Box::new(HttpRoot::<F> { shared: None })
 }
 
@@ -84,12 +84,51 @@ thread_local! {
     static FILTERS: Cell<&'static [Registration]> = const { Cell::new(&[]) };
 }
 
-/// Entry point of a module: called once from `_initialize` (and by the test host).
+/// Entry point of a module with several filters: called once from `_initialize` (and by
+/// the test host). Each plugin's root context is bound to a filter by its root id.
 #[doc(hidden)]
 pub fn start(filters: &'static [Registration]) {
     FILTERS.with(|f| f.set(filters));
     crate::logger::install();
-    proxy_wasm::set_root_context(|_| Box::new(Dispatch::Unbound));
+    // proxy-wasm's dispatcher is per thread (a test host runs one per test thread).
+    match filters {
+        [only] => proxy_wasm::set_root_context(only.new_root),
+        _ => proxy_wasm::set_root_context(|_| Box::new(Dispatch::Unbound)),
+    }
+}
+
+/// Entry point of a module with one filter: no dispatch by root id at all (the filter
+/// checks the root id itself), so none of that code is in the module.
+#[doc(hidden)]
+pub fn start_one(filter: &'static Registration) {
+    crate::logger::install();
+    proxy_wasm::set_root_context(filter.new_root);
+}
+
+/// `Some(error)` when the host selected this plugin by a root id other than `expected`
+/// (an empty root id selects the module's only filter).
+pub(crate) fn root_id_mismatch(expected: &str) -> Option<String> {
+    let actual = match host::get_property(&["plugin_root_id"]) {
+        Ok(Some(bytes)) => bytes,
+        _ => return None,
+    };
+    if actual.is_empty() || actual == expected.as_bytes() {
+        return None;
+    }
+    let filters: &[Registration] = FILTERS.with(Cell::get);
+    let known = if filters.is_empty() {
+        format!("`{expected}`")
+    } else {
+        filters
+            .iter()
+            .map(|f| format!("`{}`", f.root_id))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    Some(format!(
+        "no filter with root id `{}` in this module; it has {known}",
+        String::from_utf8_lossy(&actual)
+    ))
 }
 
 /// Compile-time check used by `proxylet::main!`: every root id appears once.
@@ -135,10 +174,10 @@ fn bind() -> Result<Box<dyn RootContext>, String> {
         }
     };
     if let Some(found) = filters.iter().find(|f| f.root_id == root_id) {
-        return Ok((found.new_root)());
+        return Ok((found.new_root)(0));
     }
     if let ([only], "") = (filters, root_id.as_str()) {
-        return Ok((only.new_root)());
+        return Ok((only.new_root)(0));
     }
     let known: Vec<String> = filters.iter().map(|f| format!("`{}`", f.root_id)).collect();
     Err(if root_id.is_empty() {
@@ -209,9 +248,9 @@ impl RootContext for Dispatch {
     fn create_http_context(&self, context_id: u32) -> Option<Box<dyn HttpContext>> {
         match self {
             Dispatch::Bound(root) => root.create_http_context(context_id),
-            // Envoy does not create streams for a plugin that failed to configure; if a
-            // host does, pass the traffic through untouched rather than trapping.
-            _ => Some(Box::new(Passthrough)),
+            // Envoy does not create streams for a plugin that failed to configure; a
+            // host that does gets no context, which proxy-wasm reports.
+            _ => None,
         }
     }
 
@@ -222,12 +261,6 @@ impl RootContext for Dispatch {
         }
     }
 }
-
-/// A stream of a plugin that has no usable filter.
-struct Passthrough;
-
-impl Context for Passthrough {}
-impl HttpContext for Passthrough {}
 
 /// Configuration and plugin state of one HTTP plugin, shared by its streams.
 struct Shared<F: HttpFilter> {
@@ -258,6 +291,10 @@ impl<F: HttpFilter> RootContext for HttpRoot<F> {
 
     fn on_configure(&mut self, size: usize) -> bool {
         crate::logger::sync_max_level();
+        if let Some(error) = root_id_mismatch(F::ROOT_ID) {
+            crate::logger::emit(LogLevel::Error, &error);
+            return false;
+        }
         let shared = plugin_configuration(F::ROOT_ID, size).and_then(|raw| {
             let config = F::configure(&raw)?;
             let plugin = F::plugin(&config, &mut Self::plugin_cx())?;
@@ -288,20 +325,22 @@ impl<F: HttpFilter> RootContext for HttpRoot<F> {
     }
 
     fn create_http_context(&self, _context_id: u32) -> Option<Box<dyn HttpContext>> {
-        Some(match &self.shared {
-            Some(shared) => Box::new(HttpStream::<F> {
-                filter: F::new(&shared.config, &shared.plugin),
-                shared: Rc::clone(shared),
-                state: StreamState::new(),
-                request_held: false,
-                response_held: false,
-                request_body_size: 0,
-                response_body_size: 0,
-                request_body_done: false,
-                response_body_done: false,
-            }),
-            None => Box::new(Passthrough),
-        })
+        // Envoy never creates streams of a plugin that failed to configure; if a host
+        // does, the stream passes through untouched (`active: None`).
+        let active = self
+            .shared
+            .as_ref()
+            .map(|shared| (F::new(&shared.config, &shared.plugin), Rc::clone(shared)));
+        Some(Box::new(HttpStream::<F> {
+            active,
+            state: StreamState::new(),
+            request_held: false,
+            response_held: false,
+            request_body_size: 0,
+            response_body_size: 0,
+            request_body_done: false,
+            response_body_done: false,
+        }))
     }
 
     fn get_type(&self) -> Option<ContextType> {
@@ -311,8 +350,9 @@ impl<F: HttpFilter> RootContext for HttpRoot<F> {
 
 /// One HTTP stream of a filter.
 struct HttpStream<F: HttpFilter> {
-    filter: F,
-    shared: Rc<Shared<F>>,
+    /// The filter's stream state and the plugin's shared state; `None` only if the host
+    /// created a stream for an unconfigured plugin.
+    active: Option<(F, Rc<Shared<F>>)>,
     state: StreamState,
     /// Headers held back (buffered body mode) so a body rewrite can fix `content-length`.
     request_held: bool,
@@ -332,7 +372,9 @@ impl<F: HttpFilter> HttpStream<F> {
         hook: impl FnOnce(&mut F, &mut HttpCx<'_, F>) -> Action,
     ) -> HostAction {
         self.state.direction = direction;
-        let shared = Rc::clone(&self.shared);
+        let Some((filter, shared)) = &mut self.active else {
+            return HostAction::Continue;
+        };
         let mut cx = HttpCx {
             config: &shared.config,
             plugin: &shared.plugin,
@@ -342,7 +384,7 @@ impl<F: HttpFilter> HttpStream<F> {
                 state: &mut self.state,
             },
         };
-        let action = hook(&mut self.filter, &mut cx);
+        let action = hook(filter, &mut cx);
         apply::<F>(action)
     }
 
@@ -457,6 +499,9 @@ impl<F: HttpFilter> Context for HttpStream<F> {
         body_size: usize,
         _num_trailers: usize,
     ) {
+        if !F::CALLOUTS {
+            return;
+        }
         let response = CallResponse::read(num_headers, body_size);
         self.callback(token_id, |then, timed_out, stream| match then {
             Then::Http(then) => {
@@ -479,6 +524,9 @@ impl<F: HttpFilter> Context for HttpStream<F> {
     }
 
     fn on_grpc_call_response(&mut self, token_id: u32, status_code: u32, response_size: usize) {
+        if !F::CALLOUTS {
+            return;
+        }
         let result = read_grpc_response(status_code, response_size);
         self.callback(token_id, |then, _, stream| match then {
             Then::Grpc(then) => then(result, stream),
@@ -487,6 +535,12 @@ impl<F: HttpFilter> Context for HttpStream<F> {
     }
 
     fn on_done(&mut self) -> bool {
+        if F::HOOKS & hooks::DONE == 0 {
+            if F::CALLOUTS {
+                self.state.pending.clear();
+            }
+            return true;
+        }
         self.run(
             Direction::Response,
             MapType::ResponseHeaders,
@@ -504,6 +558,9 @@ impl<F: HttpFilter> Context for HttpStream<F> {
 
 impl<F: HttpFilter> HttpContext for HttpStream<F> {
     fn on_http_request_headers(&mut self, _num_headers: usize, end_of_stream: bool) -> HostAction {
+        if F::HOOKS & hooks::REQUEST_HEADERS == 0 && !buffered(F::REQUEST_BODY) {
+            return HostAction::Continue;
+        }
         let action = self.run(
             Direction::Request,
             MapType::RequestHeaders,
@@ -521,10 +578,16 @@ impl<F: HttpFilter> HttpContext for HttpStream<F> {
     }
 
     fn on_http_request_body(&mut self, body_size: usize, end_of_stream: bool) -> HostAction {
+        if F::HOOKS & hooks::REQUEST_BODY == 0 {
+            return HostAction::Continue;
+        }
         self.body(Direction::Request, body_size, end_of_stream)
     }
 
     fn on_http_request_trailers(&mut self, _num_trailers: usize) -> HostAction {
+        if F::HOOKS & (hooks::REQUEST_TRAILERS | hooks::REQUEST_BODY) == 0 {
+            return HostAction::Continue;
+        }
         if let Some(action) = self.flush_buffered(Direction::Request) {
             return action;
         }
@@ -537,6 +600,9 @@ impl<F: HttpFilter> HttpContext for HttpStream<F> {
     }
 
     fn on_http_response_headers(&mut self, _num_headers: usize, end_of_stream: bool) -> HostAction {
+        if F::HOOKS & hooks::RESPONSE_HEADERS == 0 && !buffered(F::RESPONSE_BODY) {
+            return HostAction::Continue;
+        }
         let action = self.run(
             Direction::Response,
             MapType::ResponseHeaders,
@@ -554,10 +620,16 @@ impl<F: HttpFilter> HttpContext for HttpStream<F> {
     }
 
     fn on_http_response_body(&mut self, body_size: usize, end_of_stream: bool) -> HostAction {
+        if F::HOOKS & hooks::RESPONSE_BODY == 0 {
+            return HostAction::Continue;
+        }
         self.body(Direction::Response, body_size, end_of_stream)
     }
 
     fn on_http_response_trailers(&mut self, _num_trailers: usize) -> HostAction {
+        if F::HOOKS & (hooks::RESPONSE_TRAILERS | hooks::RESPONSE_BODY) == 0 {
+            return HostAction::Continue;
+        }
         if let Some(action) = self.flush_buffered(Direction::Response) {
             return action;
         }
@@ -570,6 +642,9 @@ impl<F: HttpFilter> HttpContext for HttpStream<F> {
     }
 
     fn on_log(&mut self) {
+        if F::HOOKS & hooks::LOG == 0 {
+            return;
+        }
         self.run(
             Direction::Response,
             MapType::ResponseHeaders,
@@ -580,6 +655,10 @@ impl<F: HttpFilter> HttpContext for HttpStream<F> {
             },
         );
     }
+}
+
+const fn buffered(mode: BodyMode) -> bool {
+    matches!(mode, BodyMode::Buffered { .. })
 }
 
 fn body_too_large(direction: Direction, max: usize) -> Response {

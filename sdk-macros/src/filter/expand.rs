@@ -102,6 +102,23 @@ pub(crate) fn expand(filter: &Filter) -> TokenStream {
     };
 
     let body_modes = body_modes(filter, &private);
+    let hook_bits = (filter.kind == Kind::Http).then(|| {
+        let bits = filter.hooks.iter().map(|hook| {
+            let bit = Ident::new(
+                &hook.hook.name["on_".len()..].to_uppercase(),
+                hook.ident.span(),
+            );
+            quote!(#private::hooks::#bit)
+        });
+        let callouts = filter
+            .hooks
+            .iter()
+            .any(|h| h.params.contains(&ParamKind::Stream));
+        quote! {
+            const HOOKS: u32 = 0 #(| #bits)*;
+            const CALLOUTS: bool = #callouts;
+        }
+    });
     let hooks = filter
         .hooks
         .iter()
@@ -117,6 +134,7 @@ pub(crate) fn expand(filter: &Filter) -> TokenStream {
         #[automatically_derived]
         impl #trait_name for #self_ty {
             const ROOT_ID: &'static str = #root_id;
+            #hook_bits
             #body_modes
             type Config = #config_ty;
             type Plugin = #plugin_ty;
