@@ -1,0 +1,759 @@
+//! `cargo proxylet deploy istio|gateway|envoy`: deployment manifests for a filter image.
+//!
+//! - `istio`: an Istio `WasmPlugin` (`extensions.istio.io/v1alpha1`);
+//! - `gateway`: an Envoy Gateway `EnvoyExtensionPolicy` (`gateway.envoyproxy.io/v1alpha1`);
+//! - `envoy`: a complete Envoy v3 bootstrap, checked with `envoy --mode validate`.
+//!
+//! The image's manifest digest (what Istio and Envoy Gateway verify for `oci://` URLs) and
+//! its module come from the local store. The plugin configuration is checked against the
+//! JSON Schema the module carries (`proxylet.config_schema`) before anything is written.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use proxylet_harness::{Bootstrap, WasmCode, WasmFilter};
+use serde_json::{json, Map, Value};
+
+use crate::reference::Reference;
+use crate::store::Store;
+use crate::{err, Result};
+
+/// The API version of Istio's `WasmPlugin`.
+pub const ISTIO_API_VERSION: &str = "extensions.istio.io/v1alpha1";
+/// The API version of Envoy Gateway's `EnvoyExtensionPolicy`.
+pub const GATEWAY_API_VERSION: &str = "gateway.envoyproxy.io/v1alpha1";
+/// The API group of Gateway API resources (targets of policies).
+pub const GATEWAY_API_GROUP: &str = "gateway.networking.k8s.io";
+
+/// Where the filter goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Platform {
+    /// Istio: a `WasmPlugin`.
+    Istio,
+    /// Envoy Gateway: an `EnvoyExtensionPolicy`.
+    Gateway,
+    /// Plain Envoy: a bootstrap configuration.
+    Envoy,
+}
+
+/// Istio's `phase`: where in the filter chain the plugin goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Phase {
+    /// Before Istio's authentication filters.
+    Authn,
+    /// Before Istio's authorization filters.
+    Authz,
+    /// Before Istio's stats filters.
+    Stats,
+}
+
+/// Istio's `failStrategy`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum FailStrategy {
+    /// Requests fail when the plugin cannot run (Istio's default).
+    FailClose,
+    /// Requests pass without the plugin when it cannot run.
+    FailOpen,
+    /// The VM is reloaded after a failure.
+    FailReload,
+}
+
+/// The image pull policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum PullPolicy {
+    /// Pull only when the image is not cached.
+    IfNotPresent,
+    /// Pull every time the resource changes.
+    Always,
+}
+
+/// How Envoy gets the module (`deploy envoy`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Code {
+    /// A file on Envoy's machine (`vm_config.code.local`).
+    #[default]
+    Local,
+    /// Fetched by Envoy from the registry's blob URL, checked by sha256
+    /// (`vm_config.code.remote`).
+    Remote,
+}
+
+/// A Kubernetes object reference: `Kind/name` or `group/Kind/name`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TargetRef {
+    /// The API group (`gateway.networking.k8s.io` for Gateway API kinds, `""` for core).
+    pub group: String,
+    /// The kind, e.g. `Gateway`.
+    pub kind: String,
+    /// The object's name.
+    pub name: String,
+}
+
+impl std::str::FromStr for TargetRef {
+    type Err = String;
+
+    fn from_str(text: &str) -> std::result::Result<Self, String> {
+        let parts: Vec<&str> = text.split('/').collect();
+        let (group, kind, name) = match parts.as_slice() {
+            [kind, name] => {
+                let group = match *kind {
+                    "Service" | "ServiceEntry" => "",
+                    _ => GATEWAY_API_GROUP,
+                };
+                (group.to_owned(), *kind, *name)
+            }
+            [group, kind, name] => ((*group).to_owned(), *kind, *name),
+            _ => {
+                return Err(format!(
+                    "`{text}` is not Kind/name or group/Kind/name (e.g. Gateway/eg)"
+                ))
+            }
+        };
+        if kind.is_empty() || name.is_empty() {
+            return Err(format!(
+                "`{text}` has an empty kind or name (e.g. Gateway/eg)"
+            ));
+        }
+        Ok(TargetRef {
+            group,
+            kind: kind.to_owned(),
+            name: name.to_owned(),
+        })
+    }
+}
+
+/// Everything `deploy` needs.
+#[derive(Debug, Clone)]
+pub struct DeployOptions {
+    /// The platform.
+    pub platform: Platform,
+    /// The image (from the local store).
+    pub image: Option<Reference>,
+    /// A module file instead of an image (`envoy` only).
+    pub wasm: Option<PathBuf>,
+    /// The plugin configuration (JSON).
+    pub config: Option<Value>,
+    /// The root id; default: the module's only one.
+    pub root_id: Option<String>,
+    /// `metadata.name` (Kubernetes) or the filter's name (Envoy); default: from the root id.
+    pub name: Option<String>,
+    /// `metadata.namespace`.
+    pub namespace: Option<String>,
+    /// Istio phase.
+    pub phase: Option<Phase>,
+    /// Istio priority.
+    pub priority: Option<i32>,
+    /// Istio fail strategy.
+    pub fail_strategy: Option<FailStrategy>,
+    /// Envoy Gateway: let traffic pass when the filter fails.
+    pub fail_open: bool,
+    /// Istio workload selector labels.
+    pub selector: Vec<(String, String)>,
+    /// Targets (Istio `targetRefs`, Envoy Gateway `targetRefs`).
+    pub target_refs: Vec<TargetRef>,
+    /// Pull policy.
+    pub pull_policy: Option<PullPolicy>,
+    /// Image pull secret name.
+    pub pull_secret: Option<String>,
+    /// Envoy: how the module is loaded.
+    pub code: Code,
+    /// Envoy: the module's path on Envoy's machine (local code).
+    pub module_path: Option<PathBuf>,
+    /// Envoy: the registry speaks plain HTTP (remote code).
+    pub plain_http: bool,
+    /// Envoy: the upstream URL.
+    pub upstream: String,
+    /// Envoy: listener address.
+    pub address: String,
+    /// Envoy: listener port.
+    pub port: u16,
+    /// Envoy: admin port.
+    pub admin_port: u16,
+    /// Envoy: skip `envoy --mode validate`.
+    pub no_validate: bool,
+    /// Envoy: the Envoy binary for validation.
+    pub envoy: Option<PathBuf>,
+    /// Write JSON instead of YAML.
+    pub json: bool,
+}
+
+/// The generated manifest, and what it was made from.
+#[derive(Debug, Clone)]
+pub struct Deployment {
+    /// The manifest or bootstrap.
+    pub document: Value,
+    /// Whether the config was checked against a schema from the module.
+    pub schema_checked: bool,
+}
+
+/// A module and what is known about it.
+struct Source {
+    bytes: Vec<u8>,
+    file: PathBuf,
+    image: Option<(Reference, String)>,
+    variant: Option<crate::image::Variant>,
+}
+
+fn source(options: &DeployOptions, store: &Store) -> Result<Source> {
+    match (&options.image, &options.wasm) {
+        (Some(_), Some(_)) => Err(err!("give --image or --wasm, not both")),
+        (Some(reference), None) => {
+            let (entry, image) = store.get(reference)?;
+            let (variant, bytes) = image.module()?;
+            let file = store.module_file(&bytes)?;
+            Ok(Source {
+                bytes,
+                file,
+                image: Some((reference.clone(), entry.manifest.digest)),
+                variant: Some(variant),
+            })
+        }
+        (None, Some(path)) => {
+            if options.platform != Platform::Envoy {
+                return Err(err!(
+                    "{:?} deploys an OCI image: pass --image REGISTRY/NAME:TAG (pushed with `cargo \
+                     proxylet push`); --wasm is for `deploy envoy`",
+                    options.platform
+                ));
+            }
+            let bytes = crate::error::read(path)?;
+            let file = std::fs::canonicalize(path).unwrap_or_else(|_| path.clone());
+            Ok(Source {
+                bytes,
+                file,
+                image: None,
+                variant: None,
+            })
+        }
+        (None, None) => {
+            Err(err!(
+            "which filter? pass --image REF (an image in the local store: `cargo proxylet list`){}",
+            if options.platform == Platform::Envoy { " or --wasm FILE" } else { "" }
+        ))
+        }
+    }
+}
+
+/// A Kubernetes name from a root id: lowercase letters, digits and `-`.
+pub fn k8s_name(text: &str) -> String {
+    let mut name: String = text
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    name = name.trim_matches('-').to_owned();
+    name.truncate(63);
+    if name.is_empty() {
+        "proxylet-filter".into()
+    } else {
+        name
+    }
+}
+
+fn root_id(options: &DeployOptions, wasm: &[u8]) -> Result<String> {
+    let known = proxylet_artifact::runtime_config(wasm)
+        .map(|c| c.config.root_ids)
+        .unwrap_or_default();
+    match (&options.root_id, known.as_slice()) {
+        (Some(id), []) => Ok(id.clone()),
+        (Some(id), ids) if ids.contains(id) => Ok(id.clone()),
+        (Some(id), ids) => Err(err!("the module has no root id `{id}`; its root ids: {}", ids.join(", "))),
+        (None, [only]) => Ok(only.clone()),
+        (None, []) => Err(err!(
+            "the module does not say its root ids (no proxylet.runtime_config section); pass --root-id"
+        )),
+        (None, ids) => Err(err!("the module has several root ids ({}); choose one with --root-id", ids.join(", "))),
+    }
+}
+
+/// Builds the manifest or bootstrap; nothing is written. The config is checked against the
+/// module's schema first.
+pub fn generate(options: &DeployOptions, store: &Store) -> Result<Deployment> {
+    let source = source(options, store)?;
+    let config = options.config.clone();
+    let schema_checked = match &config {
+        Some(config) => crate::schema::check_config(&source.bytes, config)?,
+        None => crate::schema::check_config(&source.bytes, &json!({}))
+            .map_err(|e| e.context("with no --config the filter gets an empty config ({}), but"))?,
+    };
+    let root_id = root_id(options, &source.bytes)?;
+    let name = options.name.clone().unwrap_or_else(|| k8s_name(&root_id));
+    let document = match options.platform {
+        Platform::Istio => istio(options, &source, &root_id, &name, config)?,
+        Platform::Gateway => gateway(options, &source, &root_id, &name, config)?,
+        Platform::Envoy => envoy(options, &source, &root_id, &name, config)?,
+    };
+    Ok(Deployment {
+        document,
+        schema_checked,
+    })
+}
+
+fn image_of<'a>(source: &'a Source, platform: &str) -> Result<(&'a Reference, &'a str)> {
+    let (reference, digest) = source
+        .image
+        .as_ref()
+        .ok_or_else(|| err!("{platform} needs an image: pass --image"))?;
+    if reference.registry.is_none() {
+        return Err(err!(
+            "`{reference}` names no registry, so {platform} could not pull it; build or pull it \
+             under a registry name (e.g. `cargo proxylet build -t ghcr.io/me/{}:v1`) and push it",
+            reference.repository
+        ));
+    }
+    Ok((reference, crate::image::digest_hex(digest)?))
+}
+
+fn metadata(name: &str, namespace: &Option<String>) -> Value {
+    let mut metadata = json!({ "name": name });
+    if let Some(namespace) = namespace {
+        metadata["namespace"] = json!(namespace);
+    }
+    metadata
+}
+
+fn istio(
+    options: &DeployOptions,
+    source: &Source,
+    root_id: &str,
+    name: &str,
+    config: Option<Value>,
+) -> Result<Value> {
+    let (reference, sha256) = image_of(source, "Istio")?;
+    if !options.selector.is_empty() && !options.target_refs.is_empty() {
+        return Err(err!(
+            "Istio accepts a selector or targetRefs, not both: drop --selector or --target-ref"
+        ));
+    }
+    let mut spec = Map::new();
+    spec.insert(
+        "url".into(),
+        json!(format!("oci://{}", reference.normalized())),
+    );
+    spec.insert("sha256".into(), json!(sha256));
+    if let Some(policy) = options.pull_policy {
+        spec.insert(
+            "imagePullPolicy".into(),
+            json!(match policy {
+                PullPolicy::IfNotPresent => "IfNotPresent",
+                PullPolicy::Always => "Always",
+            }),
+        );
+    }
+    if let Some(secret) = &options.pull_secret {
+        spec.insert("imagePullSecret".into(), json!(secret));
+    }
+    spec.insert("pluginName".into(), json!(root_id));
+    if let Some(config) = config {
+        if !config.is_object() {
+            return Err(err!(
+                "Istio's pluginConfig is an object; the config given is {config}"
+            ));
+        }
+        spec.insert("pluginConfig".into(), config);
+    }
+    if let Some(phase) = options.phase {
+        spec.insert(
+            "phase".into(),
+            json!(match phase {
+                Phase::Authn => "AUTHN",
+                Phase::Authz => "AUTHZ",
+                Phase::Stats => "STATS",
+            }),
+        );
+    }
+    if let Some(priority) = options.priority {
+        spec.insert("priority".into(), json!(priority));
+    }
+    if let Some(strategy) = options.fail_strategy {
+        spec.insert(
+            "failStrategy".into(),
+            json!(match strategy {
+                FailStrategy::FailClose => "FAIL_CLOSE",
+                FailStrategy::FailOpen => "FAIL_OPEN",
+                FailStrategy::FailReload => "FAIL_RELOAD",
+            }),
+        );
+    }
+    spec.insert("type".into(), json!("HTTP"));
+    if !options.selector.is_empty() {
+        let labels: Map<String, Value> = options
+            .selector
+            .iter()
+            .map(|(k, v)| (k.clone(), json!(v)))
+            .collect();
+        spec.insert("selector".into(), json!({ "matchLabels": labels }));
+    }
+    if !options.target_refs.is_empty() {
+        let refs: Vec<Value> = options
+            .target_refs
+            .iter()
+            .map(|r| json!({ "group": r.group, "kind": r.kind, "name": r.name }))
+            .collect();
+        spec.insert("targetRefs".into(), json!(refs));
+    }
+    Ok(json!({
+        "apiVersion": ISTIO_API_VERSION,
+        "kind": "WasmPlugin",
+        "metadata": metadata(name, &options.namespace),
+        "spec": spec,
+    }))
+}
+
+fn gateway(
+    options: &DeployOptions,
+    source: &Source,
+    root_id: &str,
+    name: &str,
+    config: Option<Value>,
+) -> Result<Value> {
+    let (reference, sha256) = image_of(source, "Envoy Gateway")?;
+    if options.target_refs.is_empty() {
+        return Err(err!(
+            "an EnvoyExtensionPolicy needs a target: pass --target-ref Gateway/NAME (or HTTPRoute/NAME, ...)"
+        ));
+    }
+    if !options.selector.is_empty() {
+        return Err(err!(
+            "Envoy Gateway selects by --target-ref, not --selector"
+        ));
+    }
+    if let Some(bad) = options
+        .target_refs
+        .iter()
+        .find(|r| r.group != GATEWAY_API_GROUP)
+    {
+        return Err(err!(
+            "Envoy Gateway targets Gateway API objects (group {GATEWAY_API_GROUP}); `{}/{}` is in group {:?}",
+            bad.kind, bad.name, bad.group
+        ));
+    }
+    let mut image = json!({ "url": reference.normalized().to_string(), "sha256": sha256 });
+    if let Some(secret) = &options.pull_secret {
+        image["pullSecretRef"] = json!({ "name": secret });
+    }
+    let mut code = json!({ "type": "Image", "image": image });
+    if let Some(policy) = options.pull_policy {
+        code["pullPolicy"] = json!(match policy {
+            PullPolicy::IfNotPresent => "IfNotPresent",
+            PullPolicy::Always => "Always",
+        });
+    }
+    let mut wasm = json!({ "name": name, "rootID": root_id, "code": code });
+    if let Some(config) = config {
+        wasm["config"] = config;
+    }
+    if options.fail_open {
+        wasm["failOpen"] = json!(true);
+    }
+    let refs: Vec<Value> = options
+        .target_refs
+        .iter()
+        .map(|r| json!({ "group": r.group, "kind": r.kind, "name": r.name }))
+        .collect();
+    Ok(json!({
+        "apiVersion": GATEWAY_API_VERSION,
+        "kind": "EnvoyExtensionPolicy",
+        "metadata": metadata(name, &options.namespace),
+        "spec": { "targetRefs": refs, "wasm": [wasm] },
+    }))
+}
+
+/// An `http(s)://host[:port]` URL, split.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoint {
+    /// `https`?
+    pub tls: bool,
+    /// Host name or IP address (IPv6 without brackets).
+    pub host: String,
+    /// Port.
+    pub port: u16,
+}
+
+impl Endpoint {
+    /// Parses `http://host[:port][/path]` or `https://…`.
+    pub fn parse(url: &str) -> Result<Endpoint> {
+        let bad = || {
+            err!("`{url}` is not an http:// or https:// URL with a host (e.g. http://127.0.0.1:8080)")
+        };
+        let (tls, rest) = if let Some(rest) = url.strip_prefix("http://") {
+            (false, rest)
+        } else if let Some(rest) = url.strip_prefix("https://") {
+            (true, rest)
+        } else {
+            return Err(bad());
+        };
+        let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+        let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
+            let (host, after) = v6.split_once(']').ok_or_else(bad)?;
+            (host, after.strip_prefix(':'))
+        } else {
+            match authority.rsplit_once(':') {
+                Some((host, port)) => (host, Some(port)),
+                None => (authority, None),
+            }
+        };
+        if host.is_empty() {
+            return Err(bad());
+        }
+        let port = match port {
+            Some(port) => port.parse().map_err(|_| bad())?,
+            None if tls => 443,
+            None => 80,
+        };
+        Ok(Endpoint {
+            tls,
+            host: host.to_owned(),
+            port,
+        })
+    }
+
+    /// `host:port` as a `Host` header (brackets for IPv6, default ports omitted).
+    pub fn authority(&self) -> String {
+        let host = if self.host.contains(':') {
+            format!("[{}]", self.host)
+        } else {
+            self.host.clone()
+        };
+        if (self.tls && self.port == 443) || (!self.tls && self.port == 80) {
+            host
+        } else {
+            format!("{host}:{}", self.port)
+        }
+    }
+
+    /// An Envoy cluster named `name` for this endpoint: `STATIC` for an IP address,
+    /// `LOGICAL_DNS` for a name, with TLS (and SNI) for `https`.
+    pub fn cluster(&self, name: &str) -> Value {
+        let is_ip = self.host.parse::<std::net::IpAddr>().is_ok();
+        let mut cluster = json!({
+            "name": name,
+            "type": if is_ip { "STATIC" } else { "LOGICAL_DNS" },
+            "connect_timeout": "5s",
+            "load_assignment": {
+                "cluster_name": name,
+                "endpoints": [{ "lb_endpoints": [{ "endpoint": {
+                    "address": proxylet_harness::bootstrap::socket_address(&self.host, u32::from(self.port)),
+                } }] }],
+            },
+        });
+        if !is_ip {
+            cluster["dns_lookup_family"] = json!("V4_PREFERRED");
+        }
+        if self.tls {
+            cluster["transport_socket"] = json!({
+                "name": "envoy.transport_sockets.tls",
+                "typed_config": {
+                    "@type": "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext",
+                    "sni": self.host,
+                },
+            });
+        }
+        cluster
+    }
+}
+
+/// The route configuration sending everything to `cluster`, with the `Host` header set to
+/// the upstream's (so virtual hosts upstream see their own name).
+pub fn route_to(cluster: &str, host_rewrite: Option<&str>) -> Value {
+    let mut route = json!({ "cluster": cluster });
+    if let Some(host) = host_rewrite {
+        route["host_rewrite_literal"] = json!(host);
+    }
+    json!({
+        "name": "local_route",
+        "virtual_hosts": [{
+            "name": "all",
+            "domains": ["*"],
+            "routes": [{ "match": { "prefix": "/" }, "route": route }],
+        }],
+    })
+}
+
+/// The name of the cluster Envoy fetches a remote module through.
+pub const REGISTRY_CLUSTER: &str = "proxylet_registry";
+
+fn envoy(
+    options: &DeployOptions,
+    source: &Source,
+    root_id: &str,
+    name: &str,
+    config: Option<Value>,
+) -> Result<Value> {
+    let (code, registry) = match options.code {
+        Code::Local => (
+            WasmCode::Local(
+                options
+                    .module_path
+                    .clone()
+                    .unwrap_or_else(|| source.file.clone()),
+            ),
+            None,
+        ),
+        Code::Remote => {
+            let (reference, _) = source.image.as_ref().ok_or_else(|| {
+                err!("--code remote fetches the module from a registry: pass --image")
+            })?;
+            if reference.registry.is_none() {
+                return Err(err!(
+                    "--code remote needs an image with a registry (`{reference}` names none)"
+                ));
+            }
+            if source.variant != Some(crate::image::Variant::Oci) {
+                return Err(err!(
+                    "--code remote needs the \"oci\" image variant (its module layer is the raw .wasm \
+                     Envoy can fetch); `{reference}` is \"compat\""
+                ));
+            }
+            let client = crate::registry::Client::with_auth(
+                reference,
+                options.plain_http,
+                Default::default(),
+            );
+            let module_digest = crate::image::digest(&source.bytes);
+            let registry = Endpoint::parse(&client.base_url())?;
+            let code = WasmCode::Remote {
+                uri: client.blob_url(&reference.api_repository(), &module_digest),
+                sha256: crate::image::sha256_hex(&source.bytes),
+                cluster: REGISTRY_CLUSTER.into(),
+                timeout: Duration::from_secs(30),
+            };
+            (code, Some(registry))
+        }
+    };
+    let mut filter = WasmFilter::new(name, code).root_id(root_id).vm_id(name);
+    if let Some(config) = config {
+        filter = filter.config(config.to_string());
+    }
+    let upstream = Endpoint::parse(&options.upstream)?;
+    let mut bootstrap = Bootstrap::http()
+        .filter(filter)
+        .raw_cluster(upstream.cluster("upstream"))
+        .route_config(route_to("upstream", Some(&upstream.authority())))
+        .listener_address(options.address.clone(), u32::from(options.port));
+    if let Some(registry) = registry {
+        bootstrap = bootstrap.raw_cluster(registry.cluster(REGISTRY_CLUSTER));
+    }
+    let mut document = bootstrap.to_json();
+    document["admin"] = json!({
+        "address": proxylet_harness::bootstrap::socket_address("127.0.0.1", u32::from(options.admin_port)),
+    });
+    if !options.no_validate {
+        validate_bootstrap(options, &document, source)?;
+    }
+    Ok(document)
+}
+
+/// Runs `envoy --mode validate` on the bootstrap; a local module path that does not exist
+/// on this machine is replaced by the module's local copy for the check.
+fn validate_bootstrap(options: &DeployOptions, document: &Value, source: &Source) -> Result<()> {
+    let envoy = crate::run::find_envoy(options.envoy.as_deref())?;
+    let mut checked = document.clone();
+    let code = &mut checked["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0]
+        ["typed_config"]["http_filters"][0]["typed_config"]["config"]["vm_config"]["code"]["local"]
+        ["filename"];
+    if let Some(path) = code.as_str() {
+        if !Path::new(path).is_file() {
+            *code = json!(source.file.display().to_string());
+        }
+    }
+    crate::build::status(
+        "Validating",
+        format!("the bootstrap with {} --mode validate", envoy.display()),
+    );
+    proxylet_harness::validate(&envoy, &Bootstrap::from_json(checked))
+        .map_err(|log| err!("Envoy refuses the generated bootstrap (nothing was written):\n{log}"))
+}
+
+/// The document as YAML or JSON text.
+pub fn render(document: &Value, json: bool) -> Result<String> {
+    if json {
+        serde_json::to_string_pretty(document)
+            .map(|t| t + "\n")
+            .map_err(|e| err!("cannot encode JSON: {e}"))
+    } else {
+        serde_norway::to_string(document).map_err(|e| err!("cannot encode YAML: {e}"))
+    }
+}
+
+/// `kubectl apply -f -` with the manifest on stdin (`$KUBECTL` names another binary).
+pub fn apply(manifest: &str, written_to: Option<&Path>) -> Result<()> {
+    let kubectl = std::env::var("KUBECTL").unwrap_or_else(|_| "kubectl".into());
+    let saved = match written_to {
+        Some(path) => format!("the manifest is in {}", path.display()),
+        None => "rerun with -o FILE to keep the manifest".into(),
+    };
+    crate::build::status("Applying", format!("with {kubectl} apply -f -"));
+    let mut child = Command::new(&kubectl)
+        .args(["apply", "-f", "-"])
+        .stdin(Stdio::piped())
+        .spawn()
+        .map_err(|e| {
+            if e.kind() == std::io::ErrorKind::NotFound {
+                err!("--apply needs kubectl, which is not on PATH; install it or apply the manifest yourself ({saved})")
+            } else {
+                err!("cannot run {kubectl}: {e} ({saved})")
+            }
+        })?;
+    if let Some(mut stdin) = child.stdin.take() {
+        stdin
+            .write_all(manifest.as_bytes())
+            .map_err(|e| err!("cannot send the manifest to kubectl: {e}"))?;
+    }
+    let status = child
+        .wait()
+        .map_err(|e| err!("cannot wait for kubectl: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(err!(
+            "`{kubectl} apply` failed ({status}); its messages are above (is the cluster reachable, \
+             and does it have the CRD installed?); {saved}"
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn target_refs_default_to_the_gateway_api_group() {
+        let r: TargetRef = "Gateway/eg".parse().unwrap();
+        assert_eq!(
+            (r.group.as_str(), r.kind.as_str(), r.name.as_str()),
+            (GATEWAY_API_GROUP, "Gateway", "eg")
+        );
+        let r: TargetRef = "Service/reviews".parse().unwrap();
+        assert_eq!(r.group, "");
+        let r: TargetRef = "example.com/Thing/x".parse().unwrap();
+        assert_eq!(r.group, "example.com");
+        assert!("eg".parse::<TargetRef>().is_err());
+        assert!("Gateway/".parse::<TargetRef>().is_err());
+    }
+
+    #[test]
+    fn endpoints_and_names() {
+        let e = Endpoint::parse("https://httpbin.org/get").unwrap();
+        assert_eq!((e.tls, e.host.as_str(), e.port), (true, "httpbin.org", 443));
+        assert_eq!(e.authority(), "httpbin.org");
+        assert_eq!(e.cluster("u")["type"], "LOGICAL_DNS");
+        assert!(e.cluster("u")["transport_socket"].is_object());
+        let e = Endpoint::parse("http://127.0.0.1:5000").unwrap();
+        assert_eq!(e.cluster("u")["type"], "STATIC");
+        assert_eq!(e.authority(), "127.0.0.1:5000");
+        let e = Endpoint::parse("http://[::1]:8080/").unwrap();
+        assert_eq!((e.host.as_str(), e.port), ("::1", 8080));
+        assert!(Endpoint::parse("ftp://x").is_err());
+        assert!(Endpoint::parse("http://:80").is_err());
+        assert_eq!(k8s_name("add_header"), "add-header");
+        assert_eq!(k8s_name("__"), "proxylet-filter");
+    }
+}

@@ -1,0 +1,36 @@
+//! `cargo proxylet`: the wasme workflow for proxylet filters, Rust-native and without
+//! Docker.
+//!
+//! | verb | what |
+//! |---|---|
+//! | `new NAME` | a filter crate from one of the repository's tested examples ([`new`]) |
+//! | `build` | `cargo build --release --target wasm32-wasip1`, `runtime-config.json`, optional wasm-opt, an OCI image in the local [`store`] ([`build`]) |
+//! | `list` | the local store (`NAME TAG SIZE SHA UPDATED`), or a repository's tags |
+//! | `push` / `pull REF` | to and from an OCI registry ([`registry`]), both image variants ([`image`]) |
+//! | `run` | the filter in a real Envoy in front of an upstream; `--validate` sends one request ([`run`]) |
+//! | `deploy istio\|gateway\|envoy` | an Istio `WasmPlugin`, an Envoy Gateway `EnvoyExtensionPolicy` or an Envoy bootstrap, the plugin config checked against the module's [`schema`] ([`deploy`]) |
+//! | `check FILE.wasm` | the module's ABI report ([`check`]) |
+//!
+//! The binary is `cargo-proxylet`; cargo runs it for `cargo proxylet …`. The library is
+//! what the binary is made of, public so the end-to-end tests and other tools can use
+//! the pieces (the registry client, the image formats, the schema validator).
+#![warn(missing_docs)]
+
+pub mod build;
+pub mod check;
+pub mod cli;
+pub mod deploy;
+mod error;
+pub mod image;
+pub mod new;
+pub mod optimize;
+pub mod paths;
+pub mod project;
+pub mod reference;
+pub mod registry;
+pub mod run;
+pub mod schema;
+pub mod store;
+pub mod wasm;
+
+pub use error::{Error, Result};
