@@ -162,6 +162,29 @@ impl Stream<'_> {
         })
     }
 
+    /// Makes the host pick the request's route again, after the filter changed request
+    /// headers that routing depends on (Envoy: the `clear_route_cache` foreign function).
+    ///
+    /// Envoy picks the route when the request headers arrive, before any filter runs.
+    /// Envoy 1.40 also drops that choice by itself whenever a proxy-wasm (ABI 0.2.1)
+    /// filter changes a request header; the explicit call was added in
+    /// envoyproxy/envoy#36671, whose discussion moves towards explicit-only refreshes, so
+    /// call it when a header change must re-route. `Err` when the host has no such
+    /// function (older Envoys, which refresh implicitly).
+    ///
+    /// ```no_run
+    /// use proxylet::prelude::*;
+    ///
+    /// #[proxylet::filter]
+    /// fn on_request_headers(headers: &mut Headers, stream: &mut Stream) {
+    ///     headers.set("x-route-to", "canary");
+    ///     let _ = stream.clear_route_cache();
+    /// }
+    /// ```
+    pub fn clear_route_cache(&mut self) -> Result<(), HostError> {
+        host::call_foreign_function("clear_route_cache", &[]).map(drop)
+    }
+
     /// Resets the stream: the downstream gets no response at all.
     pub fn reset(&mut self) -> Result<(), HostError> {
         host::close_stream(match self.state.direction {
