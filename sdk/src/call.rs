@@ -117,11 +117,40 @@ impl CallResponse {
         } else {
             host::get_buffer(BufferType::HttpCallResponseBody, 0, body_size)?.unwrap_or_default()
         };
-        Ok(Some(CallResponse {
+        let response = CallResponse {
             status,
             headers,
             body,
-        }))
+        };
+        // Envoy's own failure replies are failures, not answers (see `is_envoy_failure`):
+        // reported like a response without headers, i.e. timeout or failure by time.
+        Ok((!response.is_envoy_failure()).then_some(response))
+    }
+
+    /// Whether this is not the service's answer but the local reply Envoy makes up when it
+    /// could not complete the call. Envoy (1.40) reports neither a timeout nor an
+    /// unreachable cluster as a failure: its async client answers `504` with body
+    /// `upstream request timeout` at the timeout, and `503` with `upstream connect error
+    /// or disconnect/reset before headers…` or `no healthy upstream` when it cannot reach
+    /// the cluster; such a reply carries no header but `content-length` and
+    /// `content-type`.
+    fn is_envoy_failure(&self) -> bool {
+        let local = self.headers.iter().all(|(name, _)| {
+            matches!(
+                name.as_bytes(),
+                b":status" | b"content-length" | b"content-type"
+            )
+        });
+        local
+            && match self.status {
+                504 => self.body == b"upstream request timeout",
+                503 => {
+                    self.body
+                        .starts_with(b"upstream connect error or disconnect/reset before headers")
+                        || self.body == b"no healthy upstream"
+                }
+                _ => false,
+            }
     }
 
     /// The HTTP status.
