@@ -466,8 +466,8 @@ impl External {
                 }
                 return Action::Reply(reply);
             }
-            // Anything else is no verdict. Envoy answers a callout to a service that is
-            // down with its own `503`, so that lands here too.
+            // Anything else (the service's own 5xx) is no verdict. When Envoy cannot reach
+            // the service or it is too slow, proxylet reports `Failed` or `Timeout`.
             Ok(answer) => format!("status_{}", answer.status()),
             Err(CallError::Timeout) => "timeout".into(),
             Err(CallError::Failed) => "failed".into(),
