@@ -82,7 +82,9 @@ pub fn from_json<C: DeserializeOwned>(
     let mut json = serde_json::Deserializer::from_slice(raw);
     let value = serde_path_to_error::deserialize(&mut json).map_err(|error| {
         let path = error.path().to_string();
-        let path = match path.as_str() {
+        // `?` marks a position the tracker could not name (e.g. input cut short).
+        let path = path.trim_end_matches(".?").trim_end_matches('?');
+        let path = match path {
             "." | "" => "config".to_owned(),
             p if p.starts_with('[') => format!("config{p}"),
             p => format!("config.{p}"),
