@@ -6,7 +6,8 @@ use crate::host::{self, HostError, CAS_MISMATCH};
 /// A key-value store shared by all VMs with the same `vm_id` (e.g. every Envoy worker).
 ///
 /// Writes can be conditional on a version ([`Cas`]), so concurrent read-modify-write
-/// cycles from several workers never lose an update:
+/// cycles from several workers never lose an update to an existing entry (creating one
+/// is not atomic: see [`SharedData::update`]):
 ///
 /// ```no_run
 /// use proxylet::shared::SharedData;
@@ -65,6 +66,12 @@ impl SharedData {
     /// Read-modify-write of `key` with compare-and-swap, retried on conflicts (at most
     /// 32 times). `f` gets the current bytes (or `None`) and returns the new bytes and a
     /// value handed back to the caller.
+    ///
+    /// Creating an absent entry cannot be made atomic: proxy-wasm hosts (Envoy's
+    /// `proxy-wasm-cpp-host`) write an absent key whatever the CAS, so two VMs creating
+    /// the same key at the same instant can lose one update. Where every update counts
+    /// (counters, token buckets), create the entry ahead of traffic, e.g. in
+    /// [`Plugin::new`](crate::Plugin::new) when it is absent.
     pub fn update<T>(
         key: &str,
         mut f: impl FnMut(Option<Vec<u8>>) -> (Vec<u8>, T),
