@@ -745,3 +745,34 @@ fn check(args: CheckArgs) -> Result<ExitCode> {
         ExitCode::SUCCESS
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::Cli;
+
+    #[test]
+    fn every_verb_and_flag_is_documented_in_help() {
+        let command = Cli::command();
+        command.clone().debug_assert();
+        for verb in command.get_subcommands() {
+            assert!(
+                verb.get_about().is_some(),
+                "`{}` has no help",
+                verb.get_name()
+            );
+            for arg in verb.get_arguments() {
+                let id = arg.get_id().as_str();
+                if id == "help" || id == "version" {
+                    continue;
+                }
+                assert!(
+                    arg.get_help().is_some(),
+                    "`{} --{id}` has no help",
+                    verb.get_name()
+                );
+            }
+        }
+    }
+}

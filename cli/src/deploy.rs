@@ -656,12 +656,16 @@ fn envoy(
 fn validate_bootstrap(options: &DeployOptions, document: &Value, source: &Source) -> Result<()> {
     let envoy = crate::run::find_envoy(options.envoy.as_deref())?;
     let mut checked = document.clone();
-    let code = &mut checked["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0]
-        ["typed_config"]["http_filters"][0]["typed_config"]["config"]["vm_config"]["code"]["local"]
-        ["filename"];
-    if let Some(path) = code.as_str() {
-        if !Path::new(path).is_file() {
-            *code = json!(source.file.display().to_string());
+    let local = checked.pointer_mut(concat!(
+        "/static_resources/listeners/0/filter_chains/0/filters/0/typed_config/http_filters/0",
+        "/typed_config/config/vm_config/code/local/filename"
+    ));
+    if let Some(filename) = local {
+        if filename
+            .as_str()
+            .is_some_and(|path| !Path::new(path).is_file())
+        {
+            *filename = json!(source.file.display().to_string());
         }
     }
     crate::build::status(

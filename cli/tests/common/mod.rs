@@ -1,0 +1,309 @@
+//! Shared by cargo-proxylet's end-to-end tests: the binary, temporary directories, a real
+//! registry (Debian's `docker-registry`, installed with apt when missing), the flagship
+//! module, Envoy.
+#![allow(dead_code)]
+
+pub mod openapi;
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+/// The workspace root.
+pub fn root() -> PathBuf {
+    proxylet_artifact::build::workspace_root(env!("CARGO_MANIFEST_DIR").as_ref())
+        .expect("workspace root")
+}
+
+/// The target directory the workspace tests build wasm into (shared with `tests/`).
+pub fn wasm_target_dir() -> PathBuf {
+    root().join("target").join("wasm")
+}
+
+/// A fresh directory, removed on drop.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    pub fn new(label: &str) -> TempDir {
+        static COUNTER: AtomicU32 = AtomicU32::new(0);
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or(0);
+        let path = std::env::temp_dir().join(format!(
+            "proxylet-cli-{label}-{}-{}-{nanos}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed)
+        ));
+        std::fs::create_dir_all(&path).unwrap();
+        TempDir(path)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+
+    pub fn join(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Envoy for the tests: `$PROXYLET_ENVOY` or the harness's install in `target/tools`.
+pub fn envoy() -> PathBuf {
+    static ENVOY: OnceLock<PathBuf> = OnceLock::new();
+    ENVOY
+        .get_or_init(|| {
+            proxylet_harness::ensure_envoy(&proxylet_harness::default_cache_dir())
+                .unwrap_or_else(|e| panic!("{e}"))
+        })
+        .clone()
+}
+
+/// The flagship module, built once per test binary into `target/wasm`.
+pub fn flagship() -> PathBuf {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            proxylet_artifact::build::build_package(&root(), "add-header", &wasm_target_dir())
+                .unwrap_or_else(|e| panic!("{e}"))
+                .wasm
+        })
+        .clone()
+}
+
+/// The CLI, with its own store and Docker config (none) so the machine's do not leak in,
+/// and the tests' Envoy.
+pub struct Cli {
+    pub store: TempDir,
+    pub home: TempDir,
+}
+
+impl Cli {
+    pub fn new() -> Cli {
+        Cli {
+            store: TempDir::new("store"),
+            home: TempDir::new("home"),
+        }
+    }
+
+    pub fn command(&self) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_cargo-proxylet"));
+        command
+            .env("PROXYLET_STORE", self.store.path())
+            .env("PROXYLET_CACHE_DIR", self.home.join("cache"))
+            .env("DOCKER_CONFIG", self.home.join("docker"))
+            .env(proxylet_harness::envoy::ENVOY_ENV, envoy())
+            .stdin(Stdio::null());
+        command
+    }
+
+    /// Writes the Docker config with credentials for `registry`.
+    pub fn login(&self, registry: &str, user: &str, password: &str) {
+        use base64::Engine as _;
+        let auth = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+        let config = serde_json::json!({ "auths": { registry: { "auth": auth } } });
+        let dir = self.home.join("docker");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("config.json"), config.to_string()).unwrap();
+    }
+
+    /// Runs the CLI with `args`; returns its output (not checked).
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.command()
+            .args(args)
+            .output()
+            .expect("run cargo-proxylet")
+    }
+
+    /// Runs the CLI and panics with its output unless it succeeds; returns stdout.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let output = self.run(args);
+        assert!(
+            output.status.success(),
+            "cargo-proxylet {args:?} failed ({})\n--- stdout ---\n{}\n--- stderr ---\n{}",
+            output.status,
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    }
+
+    /// Runs the CLI and panics unless it fails; returns stderr.
+    pub fn fails(&self, args: &[&str]) -> String {
+        let output = self.run(args);
+        assert!(
+            !output.status.success(),
+            "cargo-proxylet {args:?} succeeded but should not have\n--- stdout ---\n{}\n--- stderr ---\n{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stderr).into_owned()
+    }
+}
+
+/// The value after `key` on a `  key  value` line of the CLI's summary output.
+pub fn field(output: &str, key: &str) -> String {
+    output
+        .lines()
+        .find_map(|line| {
+            line.trim_start()
+                .strip_prefix(key)
+                .map(|rest| rest.trim().to_owned())
+        })
+        .unwrap_or_else(|| panic!("no `{key}` line in:\n{output}"))
+}
+
+/// Installs Debian's `docker-registry` (and `apache2-utils` for `htpasswd`) with apt when
+/// missing; `false` (after a loud message) only when that is impossible here.
+pub fn ensure_registry_tools() -> bool {
+    static INSTALLED: OnceLock<bool> = OnceLock::new();
+    *INSTALLED.get_or_init(|| {
+        let missing: Vec<&str> = [("docker-registry", "docker-registry"), ("htpasswd", "apache2-utils")]
+            .into_iter()
+            .filter(|(binary, _)| which(binary).is_none())
+            .map(|(_, package)| package)
+            .collect();
+        if missing.is_empty() {
+            return true;
+        }
+        eprintln!("installing {missing:?} with apt-get (once)");
+        let install = || {
+            Command::new("apt-get")
+                .args(["install", "-y", "--no-install-recommends"])
+                .args(&missing)
+                .env("DEBIAN_FRONTEND", "noninteractive")
+                .output()
+        };
+        let mut result = install();
+        if !result.as_ref().is_ok_and(|o| o.status.success()) {
+            let _ = Command::new("apt-get").arg("update").output();
+            result = install();
+        }
+        match result {
+            Ok(output) if output.status.success() && which("docker-registry").is_some() => true,
+            other => {
+                let detail = match other {
+                    Ok(output) => String::from_utf8_lossy(&output.stderr).into_owned(),
+                    Err(e) => e.to_string(),
+                };
+                eprintln!(
+                    "\n{bar}\nSKIPPING REGISTRY TESTS: Debian's docker-registry is not installed and \
+                     `apt-get install docker-registry` failed here:\n{detail}\nInstall it (as root) to run \
+                     these tests.\n{bar}\n",
+                    bar = "!".repeat(78)
+                );
+                false
+            }
+        }
+    })
+}
+
+pub fn which(binary: &str) -> Option<PathBuf> {
+    std::env::split_paths(&std::env::var_os("PATH")?)
+        .map(|dir| dir.join(binary))
+        .find(|p| p.is_file())
+}
+
+/// A running `docker-registry` on a free loopback port, stopped on drop (its log printed
+/// if the test failed).
+pub struct Registry {
+    child: Child,
+    pub port: u16,
+    pub dir: TempDir,
+}
+
+impl Registry {
+    /// Starts a registry; with `user` it asks for that user's password (htpasswd, bcrypt).
+    /// `None` when the registry cannot be installed here (after a loud message).
+    pub fn start(user: Option<(&str, &str)>) -> Option<Registry> {
+        if !ensure_registry_tools() {
+            return None;
+        }
+        // Registries started at the same moment by parallel tests must not pick one port.
+        static START: Mutex<()> = Mutex::new(());
+        let _guard = START.lock().unwrap_or_else(|e| e.into_inner());
+        let dir = TempDir::new("registry");
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut config = format!(
+            "version: 0.1\nlog:\n  level: info\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{port}\n",
+            dir.join("data").display()
+        );
+        if let Some((user, password)) = user {
+            let htpasswd = Command::new("htpasswd")
+                .args(["-Bbn", user, password])
+                .output()
+                .expect("run htpasswd");
+            assert!(htpasswd.status.success(), "htpasswd failed");
+            std::fs::write(dir.join("htpasswd"), &htpasswd.stdout).unwrap();
+            config.push_str(&format!(
+                "auth:\n  htpasswd:\n    realm: proxylet-test\n    path: {}\n",
+                dir.join("htpasswd").display()
+            ));
+        }
+        std::fs::write(dir.join("config.yml"), config).unwrap();
+        let log = std::fs::File::create(dir.join("registry.log")).unwrap();
+        let child = Command::new("docker-registry")
+            .arg("serve")
+            .arg(dir.join("config.yml"))
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .expect("start docker-registry");
+        let mut registry = Registry { child, port, dir };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Ok(Some(status)) = registry.child.try_wait() {
+                panic!("docker-registry exited ({status}):\n{}", registry.log());
+            }
+            if let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) {
+                use std::io::{Read, Write};
+                let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
+                let _ = stream.write_all(b"GET /v2/ HTTP/1.0\r\nHost: x\r\n\r\n");
+                let mut answer = String::new();
+                let _ = stream.read_to_string(&mut answer);
+                if answer.starts_with("HTTP/1.0 200") || answer.starts_with("HTTP/1.0 401") {
+                    return Some(registry);
+                }
+            }
+            assert!(
+                Instant::now() < deadline,
+                "docker-registry did not answer /v2/ within 20 s:\n{}",
+                registry.log()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// `127.0.0.1:PORT`.
+    pub fn host(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("registry.log")).unwrap_or_default()
+    }
+}
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if std::thread::panicking() {
+            eprintln!("--- docker-registry log ---\n{}\n--- end ---", self.log());
+        }
+    }
+}

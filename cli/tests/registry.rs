@@ -1,0 +1,246 @@
+//! `build`, `push`, `list --remote` and `pull` against a real registry (Debian's
+//! `docker-registry`, distribution 2.8) on loopback, started by each test.
+
+mod common;
+
+use cargo_proxylet::image::{Manifest, Variant, OCI_LAYER_GZIP, WASM_CONFIG, WASM_LAYER};
+use cargo_proxylet::reference::Reference;
+use cargo_proxylet::registry::{Client, DockerAuth};
+use common::{field, flagship, wasm_target_dir, Cli, Registry, TempDir};
+
+fn build_flagship(cli: &Cli, reference: &str, variant: &str) -> String {
+    let manifest = common::root().join("examples/add-header/Cargo.toml");
+    cli.ok(&[
+        "build",
+        "--manifest-path",
+        manifest.to_str().unwrap(),
+        "--target-dir",
+        wasm_target_dir().to_str().unwrap(),
+        "--tag",
+        reference,
+        "--variant",
+        variant,
+    ])
+}
+
+#[test]
+fn both_variants_round_trip_through_a_real_registry_byte_for_byte() {
+    let Some(registry) = Registry::start(None) else {
+        return;
+    };
+    let cli = Cli::new();
+    let module = std::fs::read(flagship()).unwrap();
+    let repository = format!("{}/filters/add-header", registry.host());
+
+    for (variant, tag) in [(Variant::Oci, "v1-oci"), (Variant::Compat, "v1-compat")] {
+        let reference = format!("{repository}:{tag}");
+        let built = build_flagship(&cli, &reference, &variant.to_string());
+        let digest = field(&built, "digest");
+        assert!(digest.starts_with("sha256:"), "{built}");
+
+        let pushed = cli.ok(&["push", &reference, "--plain-http"]);
+        assert_eq!(
+            pushed.trim(),
+            digest,
+            "push prints the digest the registry stored"
+        );
+
+        // The registry holds the format Istio reads.
+        let parsed: Reference = reference.parse().unwrap();
+        let client = Client::with_auth(&parsed, true, DockerAuth::default());
+        let (media_type, manifest_bytes) = client.manifest(&parsed.api_repository(), tag).unwrap();
+        assert_eq!(cargo_proxylet::image::digest(&manifest_bytes), digest);
+        let manifest = Manifest::parse(&manifest_bytes).unwrap();
+        let types: Vec<&str> = manifest
+            .layers
+            .iter()
+            .map(|l| l.media_type.as_str())
+            .collect();
+        match variant {
+            Variant::Oci => {
+                assert_eq!(types, [WASM_CONFIG, WASM_LAYER]);
+                assert_eq!(
+                    manifest.annotations["module.wasm.runtime/type"],
+                    "envoy_proxy"
+                );
+                assert_eq!(
+                    manifest.annotations["module.wasm.runtime/abi_version"],
+                    "v0.2.1"
+                );
+                // The module layer is the raw module: what Envoy fetches by URL.
+                let blob = client
+                    .blob(&parsed.api_repository(), &manifest.layers[1].digest)
+                    .unwrap();
+                assert_eq!(blob, module);
+            }
+            Variant::Compat => {
+                assert_eq!(types, [OCI_LAYER_GZIP]);
+                assert_eq!(manifest.annotations["module.wasm.image/variant"], "compat");
+            }
+        }
+        assert_eq!(manifest.classify(&media_type).unwrap().0, variant);
+
+        // Pull into an empty store: same digest, same module bytes.
+        let fresh = Cli::new();
+        let out = TempDir::new("pulled");
+        let module_file = out.join("pulled.wasm");
+        let pulled = fresh.ok(&[
+            "pull",
+            &reference,
+            "--plain-http",
+            "-o",
+            module_file.to_str().unwrap(),
+        ]);
+        assert_eq!(field(&pulled, "digest"), digest);
+        assert_eq!(field(&pulled, "root ids"), "add_header");
+        assert_eq!(
+            std::fs::read(&module_file).unwrap(),
+            module,
+            "{variant}: module differs after the round trip"
+        );
+        let listed = fresh.ok(&["list"]);
+        assert!(
+            listed.contains(&repository) && listed.contains(tag) && listed.contains(&digest[7..15]),
+            "{listed}"
+        );
+    }
+
+    let tags = cli.ok(&["list", "--remote", &repository, "--plain-http"]);
+    for (tag, variant) in [("v1-oci", "oci"), ("v1-compat", "compat")] {
+        let line = tags
+            .lines()
+            .find(|l| l.contains(tag))
+            .unwrap_or_else(|| panic!("no {tag} in\n{tags}"));
+        assert!(line.trim_end().ends_with(variant), "{line}");
+    }
+}
+
+#[test]
+fn pushing_again_uploads_nothing_new() {
+    let Some(registry) = Registry::start(None) else {
+        return;
+    };
+    let cli = Cli::new();
+    let first = format!("{}/add-header:a", registry.host());
+    let second = format!("{}/add-header:b", registry.host());
+    build_flagship(&cli, &first, "oci");
+    build_flagship(&cli, &second, "oci");
+    cli.ok(&["push", &first, "--plain-http"]);
+    let output = cli
+        .command()
+        .args(["push", &second, "--plain-http"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert_eq!(
+        stderr.matches("already there").count(),
+        2,
+        "both blobs are skipped:\n{stderr}"
+    );
+    assert!(!stderr.contains("Uploading"), "{stderr}");
+}
+
+#[test]
+fn credentials_come_from_the_docker_config_and_refusals_say_what_to_do() {
+    let Some(registry) = Registry::start(Some(("melon", "s3cret"))) else {
+        return;
+    };
+    let cli = Cli::new();
+    let reference = format!("{}/private/add-header:v1", registry.host());
+    build_flagship(&cli, &reference, "oci");
+
+    let anonymous = cli.fails(&["push", &reference, "--plain-http"]);
+    assert!(anonymous.contains("requires credentials"), "{anonymous}");
+    assert!(
+        anonymous.contains(&format!("docker login {}", registry.host())),
+        "{anonymous}"
+    );
+
+    cli.login(&registry.host(), "melon", "wrong");
+    let refused = cli.fails(&["push", &reference, "--plain-http"]);
+    assert!(refused.contains("refused user `melon`"), "{refused}");
+    assert!(refused.contains("docker login"), "{refused}");
+
+    cli.login(&registry.host(), "melon", "s3cret");
+    let digest = cli.ok(&["push", &reference, "--plain-http"]);
+    let fresh = Cli::new();
+    fresh.login(&format!("http://{}", registry.host()), "melon", "s3cret");
+    let pulled = fresh.ok(&["pull", &reference, "--plain-http"]);
+    assert_eq!(field(&pulled, "digest"), digest.trim());
+}
+
+#[test]
+fn an_unreachable_or_plain_http_registry_is_explained() {
+    let Some(registry) = Registry::start(None) else {
+        return;
+    };
+    let cli = Cli::new();
+    let reference = format!("{}/add-header:v1", registry.host());
+    build_flagship(&cli, &reference, "oci");
+
+    // The registry speaks plain HTTP; without --plain-http the TLS handshake fails.
+    let tls = cli.fails(&["push", &reference]);
+    assert!(
+        tls.contains("cannot reach the registry") && tls.contains("add --plain-http"),
+        "{tls}"
+    );
+
+    let port = registry.port;
+    drop(registry);
+    let gone = cli.fails(&["push", &reference, "--plain-http"]);
+    assert!(
+        gone.contains(&format!("cannot reach the registry 127.0.0.1:{port}")),
+        "{gone}"
+    );
+    assert!(gone.contains("Is it running?"), "{gone}");
+
+    let missing = cli.fails(&["push", "127.0.0.1:1/never-built:v1", "--plain-http"]);
+    assert!(
+        missing.contains("no image `127.0.0.1:1/never-built:v1` in the local store"),
+        "{missing}"
+    );
+    assert!(missing.contains("cargo proxylet build -t"), "{missing}");
+}
+
+#[test]
+fn pulling_an_image_that_is_not_wasm_is_refused_before_downloading_layers() {
+    let Some(registry) = Registry::start(None) else {
+        return;
+    };
+    let reference: Reference = format!("{}/not/wasm:v1", registry.host()).parse().unwrap();
+    let client = Client::with_auth(&reference, true, DockerAuth::default());
+    let repository = reference.api_repository();
+    let layer = b"not a tarball".to_vec();
+    let config = b"{}".to_vec();
+    for blob in [&layer, &config] {
+        client
+            .push_blob(&repository, &cargo_proxylet::image::digest(blob), blob)
+            .unwrap();
+    }
+    let manifest = serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": cargo_proxylet::image::OCI_MANIFEST,
+        "config": { "mediaType": "application/vnd.oci.image.config.v1+json", "digest": cargo_proxylet::image::digest(&config), "size": config.len() },
+        "layers": [{ "mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": cargo_proxylet::image::digest(&layer), "size": layer.len() }],
+    });
+    client
+        .push_manifest(
+            &repository,
+            "v1",
+            cargo_proxylet::image::OCI_MANIFEST,
+            manifest.to_string().as_bytes(),
+        )
+        .unwrap();
+
+    let cli = Cli::new();
+    let error = cli.fails(&["pull", &reference.to_string(), "--plain-http"]);
+    assert!(error.contains("not a Wasm image"), "{error}");
+    assert!(!error.contains("Downloading"), "{error}");
+    let missing = cli.fails(&[
+        "pull",
+        &format!("{}/not/there:v9", registry.host()),
+        "--plain-http",
+    ]);
+    assert!(missing.contains("has no image not/there:v9"), "{missing}");
+}
