@@ -145,11 +145,21 @@ unsafe fn slice<'a>(ptr: *const u8, len: usize) -> &'a [u8] {
     }
 }
 
-/// Hands `bytes` to the module in memory it allocated, as the ABI requires.
+/// Hands `bytes` to the module in memory it allocated, as the ABI requires. Like Envoy
+/// (`copyToPointerSize`), an empty value is a null pointer and size 0, without allocating:
+/// `proxy-wasm`'s getters read that as `None`.
 ///
 /// # Safety
 /// Out-pointers must be valid.
 unsafe fn give(bytes: &[u8], data: *mut *mut u8, size: *mut usize) -> u32 {
+    if bytes.is_empty() {
+        // SAFETY: valid out-pointers from the module.
+        unsafe {
+            *data = std::ptr::null_mut();
+            *size = 0;
+        }
+        return status::OK;
+    }
     // SAFETY: the module's allocator returns a buffer of at least `bytes.len()` bytes.
     unsafe {
         let ptr = proxy_on_memory_allocate(bytes.len());
@@ -218,8 +228,10 @@ shim! {
     }
     fn proxy_get_header_map_pairs(map: u32, data: *mut *mut u8, size: *mut usize) {
         let result = with(Err(NO_HOST), |s| s.proxy_get_header_map_pairs(map));
+        // Envoy hands over an empty map as no bytes at all, not as a zero count.
+        let bytes = |pairs: Vec<_>| if pairs.is_empty() { Vec::new() } else { encode_map(&pairs) };
         // SAFETY: valid out-pointers from the module.
-        done(result, |pairs| unsafe { give(&encode_map(&pairs), data, size) })
+        done(result, |pairs| unsafe { give(&bytes(pairs), data, size) })
     }
     fn proxy_set_header_map_pairs(map: u32, ptr: *const u8, len: usize) {
         // SAFETY: the module passes a live buffer.
