@@ -41,6 +41,10 @@ pub enum BodyMode {
     /// The host buffers the body; `on_*_body` runs once, at the end of the stream, with the
     /// whole body. A body larger than `max` bytes is answered with `413 Payload Too Large`
     /// (request) or `502 Bad Gateway` (response) and the hook does not run.
+    ///
+    /// The headers go on before the body (Envoy hands no body to a filter that holds
+    /// them), without `content-length`, so a body the hook rewrites to another size stays
+    /// correctly framed: over HTTP/1.1 it is sent chunked.
     Buffered {
         /// The largest body accepted, in bytes.
         max: usize,

@@ -334,8 +334,6 @@ impl<F: HttpFilter> RootContext for HttpRoot<F> {
         Some(Box::new(HttpStream::<F> {
             active,
             state: StreamState::new(),
-            request_held: false,
-            response_held: false,
             request_body_size: 0,
             response_body_size: 0,
             request_body_done: false,
@@ -354,9 +352,6 @@ struct HttpStream<F: HttpFilter> {
     /// created a stream for an unconfigured plugin.
     active: Option<(F, Rc<Shared<F>>)>,
     state: StreamState,
-    /// Headers held back (buffered body mode) so a body rewrite can fix `content-length`.
-    request_held: bool,
-    response_held: bool,
     request_body_size: usize,
     response_body_size: usize,
     request_body_done: bool,
@@ -390,18 +385,16 @@ impl<F: HttpFilter> HttpStream<F> {
 
     /// Runs a body hook, buffering first when the direction is in buffered mode.
     fn body(&mut self, direction: Direction, size: usize, end_of_stream: bool) -> HostAction {
-        let (mode, buffer, map, held) = match direction {
+        let (mode, buffer, map) = match direction {
             Direction::Request => (
                 F::REQUEST_BODY,
                 BufferType::HttpRequestBody,
                 MapType::RequestHeaders,
-                self.request_held,
             ),
             Direction::Response => (
                 F::RESPONSE_BODY,
                 BufferType::HttpResponseBody,
                 MapType::ResponseHeaders,
-                self.response_held,
             ),
         };
         match direction {
@@ -421,8 +414,8 @@ impl<F: HttpFilter> HttpStream<F> {
                 Direction::Response => self.response_body_done = true,
             }
         }
-        let length_header = (held && matches!(mode, BodyMode::Buffered { .. })).then_some(map);
-        let mut body = Body::new(buffer, size, end_of_stream, length_header);
+        // The headers are gone by now, without `content-length` (see `unframe`).
+        let mut body = Body::new(buffer, size, end_of_stream, None);
         self.run(
             direction,
             map,
@@ -571,8 +564,7 @@ impl<F: HttpFilter> HttpContext for HttpStream<F> {
             && !end_of_stream
             && matches!(F::REQUEST_BODY, BodyMode::Buffered { .. })
         {
-            self.request_held = true;
-            return HostAction::Pause;
+            unframe::<F>(MapType::RequestHeaders);
         }
         action
     }
@@ -613,8 +605,7 @@ impl<F: HttpFilter> HttpContext for HttpStream<F> {
             && !end_of_stream
             && matches!(F::RESPONSE_BODY, BodyMode::Buffered { .. })
         {
-            self.response_held = true;
-            return HostAction::Pause;
+            unframe::<F>(MapType::ResponseHeaders);
         }
         action
     }
@@ -653,6 +644,22 @@ impl<F: HttpFilter> HttpContext for HttpStream<F> {
                 filter.on_log(cx);
                 Action::Continue
             },
+        );
+    }
+}
+
+/// Lets the headers of a buffered body go on without `content-length`.
+///
+/// Holding them until the body is rewritten cannot work: Envoy never hands the body to a
+/// filter whose headers hook paused (proxy-wasm's host turns that `StopIteration` into
+/// `StopAllIterationAndWatermark`, and the stream hangs). So the headers leave first, and
+/// without a length, so that a body rewritten to another size is still framed right:
+/// Envoy sends it chunked over HTTP/1.1.
+fn unframe<F: HttpFilter>(map: MapType) {
+    if let Err(error) = host::remove_map_value(map, "content-length") {
+        crate::logger::emit(
+            LogLevel::Warn,
+            &format!("{}: removing content-length: {error}", F::ROOT_ID),
         );
     }
 }
