@@ -86,8 +86,9 @@ impl Transform {
             return Ok(bad_request("request body must be a JSON object"));
         };
         rules.apply(fields);
-        // Rewrites the body and, since the request headers are still held, its
-        // `content-length`.
+        // The request headers went on without `content-length` (a buffered body's length
+        // is only known now): Envoy sends this body chunked, or with the right length
+        // when its buffer filter follows this one (see README).
         body.set_json(&value)?;
         Ok(Action::Continue)
     }
