@@ -9,7 +9,7 @@ use cargo_proxylet::image::{Image, Variant};
 use cargo_proxylet::reference::Reference;
 use cargo_proxylet::store::Store;
 use cargo_proxylet::wasm::tests_support::{module, with_custom_section};
-use common::openapi::{crd_schema, validate};
+use common::openapi::{crd_identity, crd_schema, validate};
 use common::{flagship, Cli, TempDir};
 use serde_json::{json, Value};
 
@@ -95,8 +95,14 @@ fn istio_wasmplugin_matches_the_real_crd_schema() {
         "{with_selector:#}"
     );
     let spec = &with_selector["spec"];
-    assert_eq!(with_selector["apiVersion"], "extensions.istio.io/v1alpha1");
-    assert_eq!(with_selector["kind"], "WasmPlugin");
+    let (api_version, kind) = crd_identity(ISTIO_CRD, "v1alpha1");
+    assert_eq!(
+        (
+            with_selector["apiVersion"].as_str(),
+            with_selector["kind"].as_str()
+        ),
+        (Some(&*api_version), Some(&*kind))
+    );
     assert_eq!(
         with_selector["metadata"],
         json!({ "name": "add-header", "namespace": "shop" })
@@ -181,7 +187,11 @@ fn envoy_gateway_policy_matches_the_real_crd_schema() {
         Vec::<String>::new(),
         "{policy:#}"
     );
-    assert_eq!(policy["kind"], "EnvoyExtensionPolicy");
+    let (api_version, kind) = crd_identity(GATEWAY_CRD, "v1alpha1");
+    assert_eq!(
+        (policy["apiVersion"].as_str(), policy["kind"].as_str()),
+        (Some(&*api_version), Some(&*kind))
+    );
     let wasm = &policy["spec"]["wasm"][0];
     assert_eq!(wasm["rootID"], "add_header");
     assert_eq!(wasm["code"]["type"], "Image");

@@ -7,24 +7,15 @@ mod common;
 
 use std::time::Duration;
 
-use common::{flagship, wasm_target_dir, Cli, Registry, TempDir};
+use common::{Cli, Registry, TempDir};
 use proxylet_harness::{Bootstrap, Envoy, EnvoyOptions, Request, Upstream};
 use serde_json::Value;
 
-/// Builds and pushes the flagship; returns the bootstrap `deploy envoy --code remote`
-/// writes for it (listener and admin on free loopback ports).
-fn remote_bootstrap(cli: &Cli, registry: &Registry, upstream: &Upstream) -> Value {
+/// Builds and pushes the flagship; returns the module pushed and the bootstrap
+/// `deploy envoy --code remote` writes for it (listener and admin on free loopback ports).
+fn remote_bootstrap(cli: &Cli, registry: &Registry, upstream: &Upstream) -> (Vec<u8>, Value) {
     let reference = format!("{}/filters/add-header:v1", registry.host());
-    let manifest = common::root().join("examples/add-header/Cargo.toml");
-    cli.ok(&[
-        "build",
-        "--manifest-path",
-        manifest.to_str().unwrap(),
-        "--target-dir",
-        wasm_target_dir().to_str().unwrap(),
-        "-t",
-        &reference,
-    ]);
+    cli.build_flagship(&reference, "oci");
     cli.ok(&["push", &reference, "--plain-http"]);
     let out = TempDir::new("bootstrap");
     let file = out.join("envoy.json");
@@ -48,7 +39,8 @@ fn remote_bootstrap(cli: &Cli, registry: &Registry, upstream: &Upstream) -> Valu
         "-o",
         file.to_str().unwrap(),
     ]);
-    serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap()
+    let bootstrap = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    (cli.stored_module(&reference), bootstrap)
 }
 
 fn remote_code(bootstrap: &mut Value) -> &mut Value {
@@ -63,9 +55,7 @@ fn envoy_loads_the_pushed_flagship_from_the_registry_and_adds_hello_melon() {
     };
     let cli = Cli::new();
     let upstream = Upstream::start_default().unwrap();
-    let mut bootstrap = remote_bootstrap(&cli, &registry, &upstream);
-
-    let module = std::fs::read(flagship()).unwrap();
+    let (module, mut bootstrap) = remote_bootstrap(&cli, &registry, &upstream);
     let remote = remote_code(&mut bootstrap).clone();
     assert_eq!(remote["sha256"], cargo_proxylet::image::sha256_hex(&module));
     assert_eq!(
@@ -117,7 +107,7 @@ fn envoy_refuses_a_module_whose_sha256_does_not_match() {
     };
     let cli = Cli::new();
     let upstream = Upstream::start_default().unwrap();
-    let mut bootstrap = remote_bootstrap(&cli, &registry, &upstream);
+    let (module, mut bootstrap) = remote_bootstrap(&cli, &registry, &upstream);
     remote_code(&mut bootstrap)["sha256"] = Value::from("0".repeat(64));
 
     // Envoy 1.40 keeps running, but the plugin never loads: it fetches the blob, rejects
@@ -130,7 +120,6 @@ fn envoy_refuses_a_module_whose_sha256_does_not_match() {
     let log = envoy
         .wait_for_log("Plugin add-header failed to load", Duration::from_secs(30))
         .unwrap();
-    let module = std::fs::read(flagship()).unwrap();
     let blob_path = format!(
         "/v2/filters/add-header/blobs/{}",
         cargo_proxylet::image::digest(&module)

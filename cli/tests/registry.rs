@@ -6,21 +6,10 @@ mod common;
 use cargo_proxylet::image::{Manifest, Variant, OCI_LAYER_GZIP, WASM_CONFIG, WASM_LAYER};
 use cargo_proxylet::reference::Reference;
 use cargo_proxylet::registry::{Client, DockerAuth};
-use common::{field, flagship, wasm_target_dir, Cli, Registry, TempDir};
+use common::{field, Cli, Registry, TempDir};
 
 fn build_flagship(cli: &Cli, reference: &str, variant: &str) -> String {
-    let manifest = common::root().join("examples/add-header/Cargo.toml");
-    cli.ok(&[
-        "build",
-        "--manifest-path",
-        manifest.to_str().unwrap(),
-        "--target-dir",
-        wasm_target_dir().to_str().unwrap(),
-        "--tag",
-        reference,
-        "--variant",
-        variant,
-    ])
+    cli.build_flagship(reference, variant)
 }
 
 #[test]
@@ -29,13 +18,17 @@ fn both_variants_round_trip_through_a_real_registry_byte_for_byte() {
         return;
     };
     let cli = Cli::new();
-    let module = std::fs::read(flagship()).unwrap();
     let repository = format!("{}/filters/add-header", registry.host());
 
     for (variant, tag) in [(Variant::Oci, "v1-oci"), (Variant::Compat, "v1-compat")] {
         let reference = format!("{repository}:{tag}");
         let built = build_flagship(&cli, &reference, &variant.to_string());
         let digest = field(&built, "digest");
+        let module = cli.stored_module(&reference);
+        assert_eq!(
+            cargo_proxylet::image::sha256_hex(&module),
+            field(&built, "sha256")
+        );
         assert!(digest.starts_with("sha256:"), "{built}");
 
         let pushed = cli.ok(&["push", &reference, "--plain-http"]);

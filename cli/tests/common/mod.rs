@@ -68,16 +68,37 @@ pub fn envoy() -> PathBuf {
         .clone()
 }
 
-/// The flagship module, built once per test binary into `target/wasm`.
-pub fn flagship() -> PathBuf {
-    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+/// Held while building into `target/wasm`: builds of one package lay out the same
+/// `target/wasm/proxylet/<package>/` files, which a parallel test must not read half
+/// written.
+static BUILD: Mutex<()> = Mutex::new(());
+
+/// The flagship module, built once per test binary into `target/wasm`; the bytes, read
+/// under the build lock.
+pub fn flagship_bytes() -> Vec<u8> {
+    static BUILT: OnceLock<Vec<u8>> = OnceLock::new();
     BUILT
         .get_or_init(|| {
-            proxylet_artifact::build::build_package(&root(), "add-header", &wasm_target_dir())
-                .unwrap_or_else(|e| panic!("{e}"))
-                .wasm
+            let _guard = BUILD.lock().unwrap_or_else(|e| e.into_inner());
+            let built =
+                proxylet_artifact::build::build_package(&root(), "add-header", &wasm_target_dir())
+                    .unwrap_or_else(|e| panic!("{e}"));
+            std::fs::read(built.wasm).unwrap()
         })
         .clone()
+}
+
+/// The flagship module as a file of its own (a copy in the system's temporary directory,
+/// so later builds cannot change it under a test).
+pub fn flagship() -> PathBuf {
+    static FILE: OnceLock<PathBuf> = OnceLock::new();
+    FILE.get_or_init(|| {
+        let path =
+            std::env::temp_dir().join(format!("proxylet-cli-flagship-{}.wasm", std::process::id()));
+        std::fs::write(&path, flagship_bytes()).unwrap();
+        path
+    })
+    .clone()
 }
 
 /// The CLI, with its own store and Docker config (none) so the machine's do not leak in,
@@ -114,6 +135,31 @@ impl Cli {
         let dir = self.home.join("docker");
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(dir.join("config.json"), config.to_string()).unwrap();
+    }
+
+    /// `build` of the flagship into `target/wasm` (under the build lock), storing it as
+    /// `reference` in `variant`; returns stdout.
+    pub fn build_flagship(&self, reference: &str, variant: &str) -> String {
+        let _guard = BUILD.lock().unwrap_or_else(|e| e.into_inner());
+        let manifest = root().join("examples/add-header/Cargo.toml");
+        self.ok(&[
+            "build",
+            "--manifest-path",
+            manifest.to_str().unwrap(),
+            "--target-dir",
+            wasm_target_dir().to_str().unwrap(),
+            "--tag",
+            reference,
+            "--variant",
+            variant,
+        ])
+    }
+
+    /// The module of the image stored as `reference`.
+    pub fn stored_module(&self, reference: &str) -> Vec<u8> {
+        let store = cargo_proxylet::store::Store::open(self.store.path()).unwrap();
+        let (_, image) = store.get(&reference.parse().unwrap()).unwrap();
+        image.module().unwrap().1
     }
 
     /// Runs the CLI with `args`; returns its output (not checked).

@@ -23,6 +23,18 @@ pub fn crd_schema(name: &str, version: &str) -> Value {
         .unwrap_or_else(|| panic!("{} has no version {version}", path.display()))
 }
 
+/// The `apiVersion` (`group/version`, for the served version) and `kind` of the CRD in
+/// file `name`.
+pub fn crd_identity(name: &str, version: &str) -> (String, String) {
+    let root = proxylet_artifact::build::workspace_root(env!("CARGO_MANIFEST_DIR").as_ref())
+        .expect("the workspace root");
+    let path = root.join("..").join("shared").join("schemas").join(name);
+    let crd: Value = serde_norway::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let group = crd["spec"]["group"].as_str().unwrap();
+    let kind = crd["spec"]["names"]["kind"].as_str().unwrap();
+    (format!("{group}/{version}"), kind.to_owned())
+}
+
 /// Every violation of `schema` by `value`, as `path: message`.
 pub fn validate(schema: &Value, value: &Value) -> Vec<String> {
     let mut out = Vec::new();
@@ -113,6 +125,13 @@ fn check(schema: &Value, value: &Value, path: &str, out: &mut Vec<String>) {
             let properties = schema["properties"].as_object();
             for (name, field) in fields {
                 let child = format!("{path}.{name}");
+                if path.is_empty() && (name == "apiVersion" || name == "kind") {
+                    // Implicit in every object; checked against the CRD by `crd_identity`.
+                    if !field.is_string() {
+                        out.push(format!("{child}: expected a string"));
+                    }
+                    continue;
+                }
                 if path.is_empty() && name == "metadata" {
                     // ObjectMeta is validated by the API server itself, not by the CRD.
                     if !field["name"].is_string() {
