@@ -40,7 +40,11 @@ pub fn ensure_wasm_target() -> Result<(), BuildError> {
     let sysroot = Command::new(rustc())
         .args(["--print", "sysroot"])
         .output()
-        .map_err(|e| BuildError(format!("cannot run rustc ({e}); is a Rust toolchain installed?")))?;
+        .map_err(|e| {
+            BuildError(format!(
+                "cannot run rustc ({e}); is a Rust toolchain installed?"
+            ))
+        })?;
     let sysroot = String::from_utf8_lossy(&sysroot.stdout).trim().to_owned();
     let installed = Path::new(&sysroot)
         .join("lib/rustlib")
@@ -93,7 +97,20 @@ pub fn build_package(root: &Path, package: &str, target_dir: &Path) -> Result<Bu
     ensure_wasm_target()?;
     let output = Command::new(cargo())
         .current_dir(root)
-        .args(["build", "--release", "--target", WASM_TARGET, "--package", package])
+        // `cargo rustc --crate-type cdylib` builds the module alone: a filter crate is
+        // usually also an `rlib` (for native tests), and with both crate types rustc's
+        // LTO leaves ~40% more code in the `.wasm`.
+        .args([
+            "rustc",
+            "--release",
+            "--target",
+            WASM_TARGET,
+            "--package",
+            package,
+            "--lib",
+            "--crate-type",
+            "cdylib",
+        ])
         .env("CARGO_TARGET_DIR", target_dir)
         // Flags of an outer cargo (e.g. coverage) are for the host, not for wasm.
         .env_remove("RUSTFLAGS")
@@ -129,10 +146,15 @@ pub fn finish(built: &Path, out_dir: &Path) -> Result<Built, BuildError> {
     })?;
     let bytes = std::fs::read(&wasm)
         .map_err(|e| BuildError(format!("cannot read {}: {e}", wasm.display())))?;
-    let config = runtime_config(&bytes).map_err(|e| BuildError(format!("{}: {e}", wasm.display())))?;
+    let config =
+        runtime_config(&bytes).map_err(|e| BuildError(format!("{}: {e}", wasm.display())))?;
     let runtime_config_path = wasm.with_file_name("runtime-config.json");
-    std::fs::write(&runtime_config_path, config.to_json())
-        .map_err(|e| BuildError(format!("cannot write {}: {e}", runtime_config_path.display())))?;
+    std::fs::write(&runtime_config_path, config.to_json()).map_err(|e| {
+        BuildError(format!(
+            "cannot write {}: {e}",
+            runtime_config_path.display()
+        ))
+    })?;
     Ok(Built {
         wasm,
         runtime_config_path,

@@ -108,18 +108,31 @@ pub fn sections(wasm: &[u8]) -> Result<Vec<Section<'_>>, Error> {
         let id = wasm[at];
         at += 1;
         let size = leb_u32(wasm, &mut at)? as usize;
-        let end = at.checked_add(size).ok_or(Error::Malformed("section size"))?;
-        let payload = wasm.get(at..end).ok_or(Error::Malformed("section runs past the end"))?;
+        let end = at
+            .checked_add(size)
+            .ok_or(Error::Malformed("section size"))?;
+        let payload = wasm
+            .get(at..end)
+            .ok_or(Error::Malformed("section runs past the end"))?;
         let section = if id == 0 {
             let mut p = 0;
             let len = leb_u32(payload, &mut p)? as usize;
             let name = payload
                 .get(p..p + len)
                 .ok_or(Error::Malformed("custom section name"))?;
-            let name = std::str::from_utf8(name).map_err(|_| Error::Malformed("custom section name"))?;
-            Section { id, name, data: &payload[p + len..] }
+            let name =
+                std::str::from_utf8(name).map_err(|_| Error::Malformed("custom section name"))?;
+            Section {
+                id,
+                name,
+                data: &payload[p + len..],
+            }
         } else {
-            Section { id, name: "", data: payload }
+            Section {
+                id,
+                name: "",
+                data: payload,
+            }
         };
         out.push(section);
         at = end;
@@ -200,7 +213,10 @@ mod tests {
             Err(Error::NoRuntimeConfig)
         );
         assert!(matches!(
-            runtime_config(&tests_support::module_with_section(RUNTIME_CONFIG_SECTION, b"{")),
+            runtime_config(&tests_support::module_with_section(
+                RUNTIME_CONFIG_SECTION,
+                b"{"
+            )),
             Err(Error::BadRuntimeConfig(_))
         ));
     }

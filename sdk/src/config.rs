@@ -83,11 +83,18 @@ pub fn from_json<C: DeserializeOwned>(
     let value = serde_path_to_error::deserialize(&mut json).map_err(|error| {
         let path = error.path().to_string();
         // `?` marks a position the tracker could not name (e.g. input cut short).
-        let path = path.trim_end_matches(".?").trim_end_matches('?');
+        let path = path.strip_suffix('?').unwrap_or(&path);
+        let path = path.strip_suffix('.').unwrap_or(path);
         let path = match path {
             "." | "" => "config".to_owned(),
-            p if p.starts_with('[') => format!("config{p}"),
-            p => format!("config.{p}"),
+            p => {
+                let mut full = String::from("config");
+                if !p.starts_with('[') {
+                    full.push('.');
+                }
+                full.push_str(p);
+                full
+            }
         };
         ConfigError::new(path, error.into_inner().to_string())
     })?;
@@ -108,13 +115,16 @@ pub fn no_config(root_id: &str, raw: &[u8]) -> Result<(), ConfigError> {
 
 fn short_type_name<T>() -> &'static str {
     let name = std::any::type_name::<T>();
-    match name.find('<') {
+    let name = match name.find('<') {
         Some(generic) => name.get(..generic).unwrap_or(name),
         None => name,
+    };
+    // After the last `::` (a char search: `rsplit("::")` would pull in a substring
+    // searcher, kilobytes of wasm for an error message).
+    match name.rfind(':') {
+        Some(colon) => name.get(colon + 1..).unwrap_or(name),
+        None => name,
     }
-    .rsplit("::")
-    .next()
-    .unwrap_or(name)
 }
 
 /// Autoref specialization used by the `#[filter]` expansion: `Some(C::default)` when the

@@ -114,6 +114,10 @@ pub trait HttpFilter: Sized + 'static {
     /// When false, the callout-response machinery is compiled out.
     const CALLOUTS: bool = true;
 
+    /// Whether the filter reads the VM configuration (through [`PluginCx`]); when false
+    /// it is not kept. `#[filter]`: only filters with a `plugin` type can read it.
+    const VM_CONFIGURATION: bool = true;
+
     /// How `on_request_body` sees the request body.
     const REQUEST_BODY: BodyMode = BodyMode::Streaming;
 

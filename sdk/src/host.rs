@@ -327,8 +327,11 @@ pub(crate) fn get_buffer(
     }
 }
 
+/// Header pairs: names and values as raw bytes, in order.
+pub(crate) type Pairs = Vec<(Vec<u8>, Vec<u8>)>;
+
 /// All pairs of a header map, names and values as raw bytes.
-pub(crate) fn get_map_pairs(map: MapType) -> Result<Vec<(Vec<u8>, Vec<u8>)>, HostError> {
+pub(crate) fn get_map_pairs(map: MapType) -> Result<Pairs, HostError> {
     let mut data = null_mut();
     let mut size = 0;
     // SAFETY: out-pointers are valid.
@@ -699,7 +702,7 @@ pub(crate) fn encode_map<'a>(pairs: impl Iterator<Item = (&'a [u8], &'a [u8])> +
 
 /// Decodes the proxy-wasm map format; `None` when the bytes do not follow it.
 /// Every length is checked: a malformed buffer from the host is an error, not a trap.
-pub(crate) fn decode_map(bytes: &[u8]) -> Option<Vec<(Vec<u8>, Vec<u8>)>> {
+pub(crate) fn decode_map(bytes: &[u8]) -> Option<Pairs> {
     fn u32_at(bytes: &[u8], at: usize) -> Option<usize> {
         let raw = bytes.get(at..at.checked_add(4)?)?;
         Some(u32::from_le_bytes(<[u8; 4]>::try_from(raw).ok()?) as usize)

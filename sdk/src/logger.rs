@@ -35,6 +35,12 @@ pub(crate) fn sync_max_level() {
     });
 }
 
+/// Logs `root_id: error` at error level (one shared, non-generic formatting path).
+#[inline(never)]
+pub(crate) fn error(root_id: &str, error: &dyn std::fmt::Display) {
+    emit(LogLevel::Error, &format!("{root_id}: {error}"));
+}
+
 /// Writes one message to the host's log; a refusal is dropped (there is nowhere else to say it).
 pub(crate) fn emit(level: LogLevel, message: &str) {
     let _ = host::log(level, message);

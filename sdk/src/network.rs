@@ -147,7 +147,7 @@ impl<F: NetworkFilter> RootContext for NetRoot<F> {
                 true
             }
             Err(error) => {
-                crate::logger::emit(LogLevel::Error, &format!("{}: {error}", F::ROOT_ID));
+                crate::logger::error(F::ROOT_ID, &error);
                 false
             }
         }
@@ -207,7 +207,7 @@ pub fn finish_tcp<F: NetworkFilter>(output: impl HookOutput) -> Action {
     match output.into_action() {
         Ok(action) => action,
         Err(error) => {
-            crate::logger::emit(LogLevel::Error, &format!("{}: {error}", F::ROOT_ID));
+            crate::logger::error(F::ROOT_ID, &error);
             Action::Close
         }
     }

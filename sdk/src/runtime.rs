@@ -115,24 +115,29 @@ pub(crate) fn root_id_mismatch(expected: &str) -> Option<String> {
     if actual.is_empty() || actual == expected.as_bytes() {
         return None;
     }
+    let mut message = String::from("no filter with root id `");
+    message.push_str(std::str::from_utf8(&actual).unwrap_or("<not UTF-8>"));
+    message.push_str("` in this module; it has ");
     let filters: &[Registration] = FILTERS.with(Cell::get);
-    let known = if filters.is_empty() {
-        format!("`{expected}`")
-    } else {
-        filters
-            .iter()
-            .map(|f| format!("`{}`", f.root_id))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    Some(format!(
-        "no filter with root id `{}` in this module; it has {known}",
-        String::from_utf8_lossy(&actual)
-    ))
+    let ids = filters.iter().map(|f| f.root_id);
+    for (i, id) in ids
+        .chain(filters.is_empty().then_some(expected))
+        .enumerate()
+    {
+        if i > 0 {
+            message.push_str(", ");
+        }
+        message.push('`');
+        message.push_str(id);
+        message.push('`');
+    }
+    Some(message)
 }
 
-/// Compile-time check used by `proxylet::main!`: every root id appears once.
+/// Compile-time check used by `proxylet::main!`: every root id appears once. (Const
+/// evaluation only: its indexing and `panic!` are compile errors, never runtime traps.)
 #[doc(hidden)]
+#[allow(clippy::indexing_slicing, clippy::panic)]
 pub const fn assert_unique_root_ids(ids: &[&str]) {
     let mut i = 0;
     while i < ids.len() {
@@ -147,6 +152,7 @@ pub const fn assert_unique_root_ids(ids: &[&str]) {
     }
 }
 
+#[allow(clippy::indexing_slicing)]
 const fn const_str_eq(a: &str, b: &str) -> bool {
     let (a, b) = (a.as_bytes(), b.as_bytes());
     if a.len() != b.len() {
@@ -285,7 +291,9 @@ impl<F: HttpFilter> Context for HttpRoot<F> {}
 
 impl<F: HttpFilter> RootContext for HttpRoot<F> {
     fn on_vm_start(&mut self, size: usize) -> bool {
-        store_vm_configuration(size);
+        if F::VM_CONFIGURATION {
+            store_vm_configuration(size);
+        }
         true
     }
 
@@ -306,7 +314,7 @@ impl<F: HttpFilter> RootContext for HttpRoot<F> {
                 true
             }
             Err(error) => {
-                crate::logger::emit(LogLevel::Error, &format!("{}: {error}", F::ROOT_ID));
+                crate::logger::error(F::ROOT_ID, &error);
                 false
             }
         }
@@ -686,7 +694,7 @@ pub fn finish<F: HttpFilter>(output: impl HookOutput) -> Action {
     match output.into_action() {
         Ok(action) => action,
         Err(error) => {
-            crate::logger::emit(LogLevel::Error, &format!("{}: {error}", F::ROOT_ID));
+            crate::logger::error(F::ROOT_ID, &error);
             Action::Reply(Response::filter_error())
         }
     }
@@ -726,7 +734,7 @@ fn apply<F: HttpFilter>(action: Action) -> HostAction {
     }
 }
 
-static VM_CONFIGURATION: std::sync::Mutex<Vec<u8>> = std::sync::Mutex::new(Vec::new());
+static VM_CONFIGURATION: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
 
 /// Reads the plugin configuration bytes of a configure call.
 pub(crate) fn plugin_configuration(root_id: &str, size: usize) -> Result<Vec<u8>, ConfigError> {
@@ -745,16 +753,12 @@ pub(crate) fn store_vm_configuration(size: usize) {
         return;
     }
     if let Ok(Some(bytes)) = host::get_buffer(BufferType::VmConfiguration, 0, size) {
-        if let Ok(mut stored) = VM_CONFIGURATION.lock() {
-            *stored = bytes;
-        }
+        // A VM starts once; every plugin of it sees the same VM configuration.
+        let _ = VM_CONFIGURATION.set(bytes);
     }
 }
 
 /// The VM configuration recorded at VM start.
 pub(crate) fn vm_configuration() -> Vec<u8> {
-    VM_CONFIGURATION
-        .lock()
-        .map(|v| v.clone())
-        .unwrap_or_default()
+    VM_CONFIGURATION.get().cloned().unwrap_or_default()
 }

@@ -114,9 +114,11 @@ pub(crate) fn expand(filter: &Filter) -> TokenStream {
             .hooks
             .iter()
             .any(|h| h.params.contains(&ParamKind::Stream));
+        let vm_configuration = filter.plugin.is_some();
         quote! {
             const HOOKS: u32 = 0 #(| #bits)*;
             const CALLOUTS: bool = #callouts;
+            const VM_CONFIGURATION: bool = #vm_configuration;
         }
     });
     let hooks = filter

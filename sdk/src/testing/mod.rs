@@ -333,10 +333,10 @@ impl Host {
         let found = {
             let mut state = self.state();
             let index = state.queues.iter().position(|q| q.1 == name);
-            index.map(|i| {
-                let q = &mut state.queues[i];
+            index.and_then(|i| {
+                let q = state.queues.get_mut(i)?;
                 q.2.push_back(item.to_vec());
-                (i as u32 + 1, q.3)
+                Some((i as u32 + 1, q.3))
             })
         };
         match found {
@@ -410,8 +410,11 @@ impl PluginBuilder {
             state.set_buffer(0, 7, self.config);
         }
         let rejected = |host: &Host, trap: Option<String>| {
-            let mut errors: Vec<String> = host.state().logs[before..]
+            let mut errors: Vec<String> = host
+                .state()
+                .logs
                 .iter()
+                .skip(before)
                 .filter(|(l, _)| *l >= Level::Error)
                 .map(|(_, m)| m.clone())
                 .collect();

@@ -5,6 +5,12 @@
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::time::Duration;
 
+/// Header pairs: names and values as raw bytes, in order.
+pub type Pairs = Vec<(Vec<u8>, Vec<u8>)>;
+
+/// A foreign function registered with the host.
+pub type ForeignFunction = Box<dyn FnMut(&[u8]) -> Option<Vec<u8>>>;
+
 /// proxy-wasm status codes (Envoy's `WasmResult` numbering).
 #[allow(missing_docs)]
 pub mod status {
@@ -130,7 +136,7 @@ pub struct Metric {
 #[derive(Default)]
 pub struct HostState {
     pub(crate) effective_context: u32,
-    maps: HashMap<(u32, u32), Vec<(Vec<u8>, Vec<u8>)>>,
+    maps: HashMap<(u32, u32), Pairs>,
     buffers: HashMap<(u32, u32), Vec<u8>>,
     pub(crate) properties: BTreeMap<Vec<u8>, Vec<u8>>,
     shared: BTreeMap<String, (Vec<u8>, u32)>,
@@ -146,7 +152,7 @@ pub struct HostState {
     pub(crate) local_replies: HashMap<u32, LocalReply>,
     pub(crate) continued: Vec<(u32, u32)>,
     pub(crate) closed: Vec<(u32, u32)>,
-    pub(crate) foreign: HashMap<String, Box<dyn FnMut(&[u8]) -> Option<Vec<u8>>>>,
+    pub(crate) foreign: HashMap<String, ForeignFunction>,
     pub(crate) grpc_status: (u32, Vec<u8>),
     pub(crate) done: Vec<u32>,
     /// When set, every hostcall answers with this error status instead of working: for
@@ -298,7 +304,7 @@ impl HostState {
     }
 
     /// `proxy_get_header_map_pairs`.
-    pub fn proxy_get_header_map_pairs(&mut self, map: u32) -> Result<Vec<(Vec<u8>, Vec<u8>)>, u32> {
+    pub fn proxy_get_header_map_pairs(&mut self, map: u32) -> Result<Pairs, u32> {
         if let Some(s) = self.refused() {
             return Err(s);
         }
