@@ -180,8 +180,11 @@ pub fn run(options: &RunOptions) -> Result<()> {
     Ok(())
 }
 
-/// Sends one GET through Envoy and prints the status and headers (the last step of the
-/// wasme walkthrough). A 5xx answer is an error carrying Envoy's log.
+/// How much of the response body `--validate` prints.
+const MAX_BODY_SHOWN: usize = 2000;
+
+/// Sends one GET through Envoy and prints the status, the headers (the last step of the
+/// wasme walkthrough) and the body. A 5xx answer is an error carrying Envoy's log.
 fn validate(envoy: &Envoy, path: &str) -> Result<()> {
     let response = Request::get(path)
         .timeout(Duration::from_secs(10))
@@ -195,6 +198,13 @@ fn validate(envoy: &Envoy, path: &str) -> Result<()> {
     println!("HTTP/1.1 {}", response.status);
     for (name, value) in &response.headers {
         println!("{name}: {}", String::from_utf8_lossy(value));
+    }
+    // Like `curl -i`: a blank line, then the body (the start of it, if long).
+    let body = response.text_body();
+    println!();
+    match body.char_indices().nth(MAX_BODY_SHOWN) {
+        Some((cut, _)) => println!("{}\n[{} more bytes]", &body[..cut], body.len() - cut),
+        None => print!("{body}"),
     }
     if response.status >= 500 {
         return Err(err!(
