@@ -71,6 +71,43 @@ fn new_build_and_run_validate_a_fresh_project_show_hello_melon() {
         started.elapsed().as_secs_f64()
     );
 
+    // `--optimize` shrinks the module, keeps its runtime config, and it still works.
+    if cfg!(feature = "wasm-opt") {
+        let plain_size: u64 = field(&String::from_utf8_lossy(&built.stdout), "size")
+            .split(" (")
+            .nth(1)
+            .and_then(|rest| rest.split(' ').next())
+            .and_then(|n| n.parse().ok())
+            .unwrap();
+        let optimized = cli
+            .command()
+            .current_dir(&project)
+            .args(["build", "--optimize", "-t", "my-filter:small"])
+            .output()
+            .unwrap();
+        let out = String::from_utf8_lossy(&optimized.stdout);
+        assert!(
+            optimized.status.success(),
+            "{out}\n{}",
+            String::from_utf8_lossy(&optimized.stderr)
+        );
+        assert_eq!(field(&out, "root ids"), "my_filter");
+        let size = field(&out, "size");
+        let bytes: u64 = size
+            .split(" (")
+            .nth(1)
+            .and_then(|r| r.split(' ').next())
+            .and_then(|n| n.parse().ok())
+            .unwrap();
+        assert!(
+            bytes < plain_size,
+            "wasm-opt did not shrink the module: {plain_size} -> {size}"
+        );
+        eprintln!("wasm-opt -Oz: {plain_size} -> {bytes} bytes");
+        let small = cli.ok(&["run", "my-filter:small", "--validate"]);
+        assert!(small.lines().any(|l| l == "hello: melon"), "{small}");
+    }
+
     // The image `build` stored runs too, with a config.
     let by_image = cli.ok(&[
         "run",
@@ -158,5 +195,76 @@ fn errors_say_what_to_do() {
     assert!(
         refused.contains("config.value: invalid type: integer `5`, expected a string"),
         "{refused}"
+    );
+}
+
+#[test]
+fn run_serves_until_ctrl_c_then_stops_envoy_and_the_upstream() {
+    use std::io::BufRead as _;
+    use std::time::Duration;
+
+    let cli = Cli::new();
+    let wasm = common::flagship();
+    let mut child = cli
+        .command()
+        .args(["run", wasm.to_str().unwrap()])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (lines_tx, lines) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let _ = lines_tx.send(line);
+        }
+    });
+    let mut seen = Vec::new();
+    let addr: std::net::SocketAddr = loop {
+        let line = lines
+            .recv_timeout(Duration::from_secs(60))
+            .unwrap_or_else(|_| panic!("no `Running` line:\n{}", seen.join("\n")));
+        if let Some(rest) = line.trim_start().strip_prefix("Running Envoy on http://") {
+            break rest.split_whitespace().next().unwrap().parse().unwrap();
+        }
+        seen.push(line);
+    };
+
+    let response = proxylet_harness::Request::get("/")
+        .timeout(Duration::from_secs(10))
+        .send(addr)
+        .unwrap();
+    assert_eq!(response.header_str("hello"), Some("melon"));
+
+    // Ctrl-C: SIGINT to cargo-proxylet alone (a terminal would signal Envoy too).
+    let killed = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "cargo-proxylet did not stop after SIGINT"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "{status}");
+    let rest: Vec<String> =
+        std::iter::from_fn(|| lines.recv_timeout(Duration::from_secs(5)).ok()).collect();
+    assert!(
+        rest.iter()
+            .any(|l| l.contains("Stopping Envoy and the upstream")),
+        "{rest:?}"
+    );
+    assert!(
+        std::net::TcpStream::connect(addr).is_err(),
+        "Envoy still listens on {addr}"
     );
 }
