@@ -276,7 +276,10 @@ impl std::fmt::Display for JwtError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             JwtError::Malformed => write!(f, "malformed token"),
+            // `alg` comes from the client and goes into a response header: escaped (no
+            // quote, no line break) and cut short.
             JwtError::UnsupportedAlgorithm(alg) => {
+                let alg: String = alg.chars().take(16).collect();
                 write!(
                     f,
                     "unsupported algorithm {}, expected HS256",

@@ -139,7 +139,7 @@ fn unknown_mode_and_unknown_field_are_refused() {
 
 /// Signs `claims` with HS256 (or the given `alg` in the header, signed the same way).
 fn token(alg: &str, claims: &str, secret: &str) -> String {
-    let header = URL_SAFE_NO_PAD.encode(format!(r#"{{"alg":"{alg}","typ":"JWT"}}"#));
+    let header = URL_SAFE_NO_PAD.encode(serde_json::json!({"alg": alg, "typ": "JWT"}).to_string());
     let payload = URL_SAFE_NO_PAD.encode(claims);
     let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
     mac.update(format!("{header}.{payload}").as_bytes());
@@ -304,6 +304,10 @@ fn jwt_bad_tokens_are_refused_each_with_its_reason() {
                 SECRET,
             ),
             "token not valid yet",
+        ),
+        (
+            token("\"\r\nx-evil: 1 and then a long name", &future, SECRET),
+            r#"unsupported algorithm \"\r\nx-evil: 1 and, expected HS256"#,
         ),
         ("a.b".to_owned(), "malformed token"),
         ("a.b.c.d".to_owned(), "malformed token"),
