@@ -88,14 +88,27 @@ pub fn flagship_bytes() -> Vec<u8> {
         .clone()
 }
 
-/// The flagship module as a file of its own (a copy in the system's temporary directory,
-/// so later builds cannot change it under a test).
+/// The flagship module as a file of its own, named by its sha256 under
+/// `target/tmp/cargo-proxylet-tests/` (so later builds cannot change it under a test, and
+/// repeated runs reuse it).
 pub fn flagship() -> PathBuf {
     static FILE: OnceLock<PathBuf> = OnceLock::new();
     FILE.get_or_init(|| {
-        let path =
-            std::env::temp_dir().join(format!("proxylet-cli-flagship-{}.wasm", std::process::id()));
-        std::fs::write(&path, flagship_bytes()).unwrap();
+        let bytes = flagship_bytes();
+        let dir = root()
+            .join("target")
+            .join("tmp")
+            .join("cargo-proxylet-tests");
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(format!(
+            "{}.wasm",
+            cargo_proxylet::image::sha256_hex(&bytes)
+        ));
+        if !path.is_file() {
+            let temp = dir.join(format!("flagship.tmp-{}", std::process::id()));
+            std::fs::write(&temp, &bytes).unwrap();
+            std::fs::rename(&temp, &path).unwrap();
+        }
         path
     })
     .clone()
