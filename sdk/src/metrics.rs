@@ -1,4 +1,6 @@
 //! Metrics the host aggregates and exports (Envoy: `/stats`, `/stats/prometheus`).
+//! Envoy shows them under the `wasmcustom.` prefix (`wasmcustom.requests.route.api`),
+//! which its Prometheus output drops.
 //!
 //! Define each metric once (in plugin creation) and keep the handle; updating is one host
 //! call. Tags are part of the name: `Counter::tagged("requests", &[("route", "api")])`
