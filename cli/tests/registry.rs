@@ -6,7 +6,8 @@ mod common;
 use cargo_proxylet::image::{Manifest, Variant, OCI_LAYER_GZIP, WASM_CONFIG, WASM_LAYER};
 use cargo_proxylet::reference::Reference;
 use cargo_proxylet::registry::{Client, DockerAuth};
-use common::{field, Cli, Registry, TempDir};
+use common::token::TokenServer;
+use common::{field, Cli, Registry, RegistryAuth, TempDir};
 
 fn build_flagship(cli: &Cli, reference: &str, variant: &str) -> String {
     cli.build_flagship(reference, variant)
@@ -236,4 +237,76 @@ fn pulling_an_image_that_is_not_wasm_is_refused_before_downloading_layers() {
         "--plain-http",
     ]);
     assert!(missing.contains("has no image not/there:v9"), "{missing}");
+}
+
+#[test]
+fn bearer_tokens_are_fetched_from_the_realm_the_registry_names() {
+    let Some(tokens) = TokenServer::start("melon", "s3cret") else {
+        return;
+    };
+    let Some(registry) = Registry::start_with(Some(RegistryAuth::Token {
+        realm: tokens.realm.clone(),
+        service: common::token::SERVICE.into(),
+        issuer: common::token::ISSUER.into(),
+        cert: tokens.cert.clone(),
+    })) else {
+        return;
+    };
+    let cli = Cli::new();
+    let reference = format!("{}/private/add-header:v1", registry.host());
+    build_flagship(&cli, &reference, "oci");
+
+    let anonymous = cli.fails(&["push", &reference, "--plain-http"]);
+    assert!(anonymous.contains("requires credentials"), "{anonymous}");
+
+    cli.login(&registry.host(), "melon", "wrong");
+    let refused = cli.fails(&["push", &reference, "--plain-http"]);
+    assert!(
+        refused.contains("token service refused the credentials for user `melon`"),
+        "{refused}"
+    );
+
+    cli.login(&registry.host(), "melon", "s3cret");
+    let digest = cli.ok(&["push", &reference, "--plain-http"]);
+    let fresh = Cli::new();
+    fresh.login(&registry.host(), "melon", "s3cret");
+    let out = TempDir::new("bearer");
+    let file = out.join("module.wasm");
+    let pulled = fresh.ok(&[
+        "pull",
+        &reference,
+        "--plain-http",
+        "-o",
+        file.to_str().unwrap(),
+    ]);
+    assert_eq!(field(&pulled, "digest"), digest.trim());
+    assert_eq!(std::fs::read(&file).unwrap(), cli.stored_module(&reference));
+
+    // The tokens were asked for with the repository scope the registry named.
+    let requests: Vec<(String, bool)> = tokens
+        .requests
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(query, accepted)| (common::token::percent_decode(query), *accepted))
+        .collect();
+    let granted = |scope: &str| {
+        requests
+            .iter()
+            .any(|(query, accepted)| *accepted && query.ends_with(&format!("scope={scope}")))
+    };
+    assert!(
+        granted("repository:private/add-header:pull,push"),
+        "push: {requests:?}"
+    );
+    assert!(
+        granted("repository:private/add-header:pull"),
+        "pull: {requests:?}"
+    );
+    assert!(
+        requests
+            .iter()
+            .all(|(query, _)| query.contains(&format!("service={}", common::token::SERVICE))),
+        "{requests:?}"
+    );
 }

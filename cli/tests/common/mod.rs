@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod openapi;
+pub mod token;
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -272,6 +273,19 @@ pub fn which(binary: &str) -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
+/// How a test registry authenticates.
+pub enum RegistryAuth {
+    /// `htpasswd`: Basic authentication of one user.
+    Htpasswd { user: String, password: String },
+    /// `token`: Bearer tokens (JWTs) from `realm`, signed by the key of `cert`.
+    Token {
+        realm: String,
+        service: String,
+        issuer: String,
+        cert: PathBuf,
+    },
+}
+
 /// A running `docker-registry` on a free loopback port, stopped on drop (its log printed
 /// if the test failed).
 pub struct Registry {
@@ -284,6 +298,15 @@ impl Registry {
     /// Starts a registry; with `user` it asks for that user's password (htpasswd, bcrypt).
     /// `None` when the registry cannot be installed here (after a loud message).
     pub fn start(user: Option<(&str, &str)>) -> Option<Registry> {
+        let auth = user.map(|(user, password)| RegistryAuth::Htpasswd {
+            user: user.to_owned(),
+            password: password.to_owned(),
+        });
+        Registry::start_with(auth)
+    }
+
+    /// Starts a registry with the given authentication.
+    pub fn start_with(auth: Option<RegistryAuth>) -> Option<Registry> {
         if !ensure_registry_tools() {
             return None;
         }
@@ -300,17 +323,31 @@ impl Registry {
             "version: 0.1\nlog:\n  level: info\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{port}\n",
             dir.join("data").display()
         );
-        if let Some((user, password)) = user {
-            let htpasswd = Command::new("htpasswd")
-                .args(["-Bbn", user, password])
-                .output()
-                .expect("run htpasswd");
-            assert!(htpasswd.status.success(), "htpasswd failed");
-            std::fs::write(dir.join("htpasswd"), &htpasswd.stdout).unwrap();
-            config.push_str(&format!(
-                "auth:\n  htpasswd:\n    realm: proxylet-test\n    path: {}\n",
-                dir.join("htpasswd").display()
-            ));
+        match auth {
+            None => {}
+            Some(RegistryAuth::Htpasswd { user, password }) => {
+                let htpasswd = Command::new("htpasswd")
+                    .args(["-Bbn", &user, &password])
+                    .output()
+                    .expect("run htpasswd");
+                assert!(htpasswd.status.success(), "htpasswd failed");
+                std::fs::write(dir.join("htpasswd"), &htpasswd.stdout).unwrap();
+                config.push_str(&format!(
+                    "auth:\n  htpasswd:\n    realm: proxylet-test\n    path: {}\n",
+                    dir.join("htpasswd").display()
+                ));
+            }
+            Some(RegistryAuth::Token {
+                realm,
+                service,
+                issuer,
+                cert,
+            }) => {
+                config.push_str(&format!(
+                    "auth:\n  token:\n    realm: {realm}\n    service: {service}\n    issuer: {issuer}\n    rootcertbundle: {}\n",
+                    cert.display()
+                ));
+            }
         }
         std::fs::write(dir.join("config.yml"), config).unwrap();
         let log = std::fs::File::create(dir.join("registry.log")).unwrap();
