@@ -146,7 +146,7 @@ fn jwt(key: &std::path::Path, x5c: &str, user: &str, query: &str) -> String {
     let access: Vec<serde_json::Value> = query
         .split('&')
         .filter_map(|pair| pair.strip_prefix("scope="))
-        .map(|scope| percent_decode(scope))
+        .map(percent_decode)
         .filter_map(|scope| {
             let mut parts = scope.splitn(3, ':');
             let (kind, name, actions) = (parts.next()?, parts.next()?, parts.next()?);
