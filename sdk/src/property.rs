@@ -77,16 +77,26 @@ string_properties! {
     destination_address => ["destination", "address"];
     /// `upstream.address`: the upstream host chosen, `ip:port`.
     upstream_address => ["upstream", "address"];
-    /// `route_name`: the name of the matched route.
-    route_name => ["route_name"];
-    /// `cluster_name`: the upstream cluster of the matched route.
-    cluster_name => ["cluster_name"];
     /// `plugin_name`: the plugin's name in the Envoy config.
     plugin_name => ["plugin_name"];
     /// `plugin_root_id`: the root id the host selected this filter by.
     plugin_root_id => ["plugin_root_id"];
     /// `plugin_vm_id`: the VM id (VMs with the same id share data).
     plugin_vm_id => ["plugin_vm_id"];
+}
+
+/// `xds.route_name`: the name of the matched route (empty when it has none).
+///
+/// Envoy 1.40 answers only `xds.route_name` (the top-level `route_name` of older Envoys
+/// is gone); older ones are asked for `route_name` when that is absent.
+pub fn route_name() -> Option<String> {
+    get_string(&["xds", "route_name"]).or_else(|| get_string(&["route_name"]))
+}
+
+/// `xds.cluster_name`: the upstream cluster of the matched route (falls back to the
+/// older top-level `cluster_name`, like [`route_name`]).
+pub fn cluster_name() -> Option<String> {
+    get_string(&["xds", "cluster_name"]).or_else(|| get_string(&["cluster_name"]))
 }
 
 /// `response.code`: the HTTP status of the response (from the response phase on).
