@@ -310,3 +310,69 @@ fn bearer_tokens_are_fetched_from_the_realm_the_registry_names() {
         "{requests:?}"
     );
 }
+
+#[test]
+fn a_docker_built_compat_image_is_pulled_too() {
+    // What `docker build` of `FROM scratch` + `COPY plugin.wasm ./` and `docker push`
+    // produce (the compat spec's appendix): a Docker schema-2 manifest with one
+    // `rootfs.diff.tar.gzip` layer.
+    let Some(registry) = Registry::start(None) else {
+        return;
+    };
+    let cli = Cli::new();
+    let local = format!("{}/docker/add-header:built-by-us", registry.host());
+    build_flagship(&cli, &local, "compat");
+    let module = cli.stored_module(&local);
+    let (_, image) = cargo_proxylet::store::Store::open(cli.store.path())
+        .unwrap()
+        .get(&local.parse().unwrap())
+        .unwrap();
+    let parsed = image.parsed().unwrap();
+    let layer = image.blob(&parsed.layers[0].digest).unwrap().to_vec();
+    let config = image.blob(&parsed.config.digest).unwrap().to_vec();
+
+    let reference: Reference = format!("{}/docker/add-header:v1", registry.host())
+        .parse()
+        .unwrap();
+    let client = Client::with_auth(&reference, true, DockerAuth::default());
+    let repository = reference.api_repository();
+    for blob in [&layer, &config] {
+        client
+            .push_blob(&repository, &cargo_proxylet::image::digest(blob), blob)
+            .unwrap();
+    }
+    let manifest = serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": cargo_proxylet::image::DOCKER_MANIFEST,
+        "config": { "mediaType": "application/vnd.docker.container.image.v1+json", "digest": cargo_proxylet::image::digest(&config), "size": config.len() },
+        "layers": [{ "mediaType": cargo_proxylet::image::DOCKER_LAYER_GZIP, "digest": cargo_proxylet::image::digest(&layer), "size": layer.len() }],
+    })
+    .to_string();
+    let digest = client
+        .push_manifest(
+            &repository,
+            "v1",
+            cargo_proxylet::image::DOCKER_MANIFEST,
+            manifest.as_bytes(),
+        )
+        .unwrap();
+
+    let fresh = Cli::new();
+    let out = TempDir::new("docker");
+    let file = out.join("plugin.wasm");
+    let pulled = fresh.ok(&[
+        "pull",
+        &reference.to_string(),
+        "--plain-http",
+        "-o",
+        file.to_str().unwrap(),
+    ]);
+    assert_eq!(field(&pulled, "digest"), digest);
+    assert_eq!(std::fs::read(&file).unwrap(), module);
+    let (_, stored) = cargo_proxylet::store::Store::open(fresh.store.path())
+        .unwrap()
+        .get(&reference)
+        .unwrap();
+    assert_eq!(stored.media_type, cargo_proxylet::image::DOCKER_MANIFEST);
+    assert_eq!(stored.manifest, manifest.as_bytes(), "stored byte for byte");
+}
