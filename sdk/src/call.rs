@@ -261,6 +261,98 @@ pub(crate) fn read_grpc_response(status: u32, size: usize) -> Result<Vec<u8>, Gr
     }
 }
 
+/// Opens a gRPC stream through proxy-wasm's wrapper, which registers the token with its
+/// dispatcher (the stream's events are routed to this HTTP context by it).
+pub(crate) fn open_grpc_stream(
+    cluster: &str,
+    service: &str,
+    method: &str,
+    metadata: &[(&str, &[u8])],
+) -> Result<u32, HostError> {
+    proxy_wasm::hostcalls::open_grpc_stream(cluster, service, method, metadata.to_vec())
+        .map_err(|status| HostError::new("proxy_grpc_stream", status as u32))
+}
+
+/// A gRPC stream opened with [`Stream::grpc_stream`](crate::Stream::grpc_stream): send
+/// messages on it, half-close it, or cancel it. It is the host's token for the stream,
+/// cheap to copy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct GrpcStream {
+    token: u32,
+}
+
+impl GrpcStream {
+    pub(crate) fn new(token: u32) -> Self {
+        GrpcStream { token }
+    }
+
+    /// Sends one message (serialized, e.g. protobuf bytes; the host adds gRPC framing).
+    pub fn send(&self, message: &[u8]) -> Result<(), HostError> {
+        host::grpc_send(self.token, message, false)
+    }
+
+    /// Sends a last message and half-closes the stream: the server sees the end of the
+    /// client's messages and can still answer.
+    pub fn send_last(&self, message: &[u8]) -> Result<(), HostError> {
+        host::grpc_send(self.token, message, true)
+    }
+
+    /// Half-closes the stream: no more messages from this side; the server's messages,
+    /// trailing metadata and status still arrive.
+    pub fn close(&self) -> Result<(), HostError> {
+        host::grpc_close(self.token)
+    }
+
+    /// Resets the stream: the server sees a cancellation and no event of it arrives
+    /// afterwards (no [`GrpcEvent::Closed`] either).
+    pub fn cancel(&self) -> Result<(), HostError> {
+        host::grpc_cancel(self.token)
+    }
+
+    /// The host's token of the stream.
+    pub fn token(&self) -> u32 {
+        self.token
+    }
+}
+
+/// What the server sent on a [`GrpcStream`], in this order: initial metadata, any number
+/// of messages, trailing metadata, and last the close with the status. A server that
+/// answers with a status alone (a "trailers-only" response) sends no message and may
+/// send empty initial metadata.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GrpcEvent {
+    /// The server's initial metadata (its response headers).
+    InitialMetadata(Vec<(HeaderName, HeaderValue)>),
+    /// One message, without gRPC framing.
+    Message(Vec<u8>),
+    /// The server's trailing metadata (`grpc-status`, `grpc-message`, custom trailers).
+    TrailingMetadata(Vec<(HeaderName, HeaderValue)>),
+    /// The stream is over: `Ok(())` for status OK, else the status and its message. The
+    /// last event of the stream.
+    Closed(Result<(), GrpcError>),
+}
+
+/// Reads gRPC metadata the host holds for the current callback.
+pub(crate) fn read_grpc_metadata(
+    map: MapType,
+) -> Result<Vec<(HeaderName, HeaderValue)>, HostError> {
+    Ok(host::get_map_pairs(map)?
+        .into_iter()
+        .map(|(n, v)| (HeaderName::from(n), HeaderValue::from(v)))
+        .collect())
+}
+
+/// The status of a closed gRPC stream: `Ok` for 0, else the code and the host's message.
+pub(crate) fn grpc_close_status(code: u32) -> Result<(), GrpcError> {
+    if code == 0 {
+        return Ok(());
+    }
+    let message = host::get_status()
+        .map(|(_, m)| String::from_utf8_lossy(&m).into_owned())
+        .unwrap_or_default();
+    Err(GrpcError { code, message })
+}
+
 /// Calls a function the host registered under `name` (Envoy: e.g. `compress`,
 /// `uncompress`, `set_envoy_filter_state`) with serialized arguments.
 pub fn call_foreign_function(name: &str, args: &[u8]) -> Result<Vec<u8>, HostError> {

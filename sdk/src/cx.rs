@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use crate::action::Action;
-use crate::call::{CallError, CallResponse, GrpcError, HttpCall};
+use crate::call::{CallError, CallResponse, GrpcError, GrpcEvent, GrpcStream, HttpCall};
 use crate::filter::{EndOfStream, HttpFilter};
 use crate::headers::Headers;
 use crate::host::{self, HostError, MapType, StreamType};
@@ -25,6 +25,14 @@ pub(crate) enum Then {
     Grpc(GrpcThen),
 }
 
+type OnGrpcEvent = Box<dyn FnMut(GrpcEvent, &GrpcStream, &mut Stream<'_>) -> Action>;
+
+/// A gRPC stream of this HTTP stream, and what to do with its events.
+pub(crate) struct OpenGrpcStream {
+    pub(crate) token: u32,
+    pub(crate) on_event: OnGrpcEvent,
+}
+
 pub(crate) struct Pending {
     pub(crate) token: u32,
     pub(crate) then: Then,
@@ -36,6 +44,9 @@ pub(crate) struct Pending {
 pub(crate) struct StreamState {
     pub(crate) pending: Vec<Pending>,
     pub(crate) direction: Direction,
+    pub(crate) grpc_streams: Vec<OpenGrpcStream>,
+    /// Whether the last hook paused the stream and nothing resumed it since.
+    pub(crate) paused: bool,
 }
 
 impl StreamState {
@@ -43,6 +54,8 @@ impl StreamState {
         StreamState {
             pending: Vec::new(),
             direction: Direction::Request,
+            grpc_streams: Vec::new(),
+            paused: false,
         }
     }
 }
@@ -129,6 +142,65 @@ impl Stream<'_> {
         }
     }
 
+    /// Opens a gRPC stream to method `service/method` on cluster `cluster` (an Envoy
+    /// cluster speaking HTTP/2), with initial metadata `metadata`. Send messages with the
+    /// returned [`GrpcStream`]; `on_event` runs for what the server sends, in order:
+    /// [`GrpcEvent::InitialMetadata`], each [`GrpcEvent::Message`],
+    /// [`GrpcEvent::TrailingMetadata`], and last [`GrpcEvent::Closed`] with the status.
+    ///
+    /// The stream does not pause the HTTP stream by itself: return [`Action::Pause`] from
+    /// the hook to wait for it. The [`Action`] `on_event` returns then decides, as for
+    /// [`http_call`](Stream::http_call): `Continue` resumes the HTTP stream if a hook
+    /// paused it (and no callout is pending), `Pause` keeps waiting, `Reply` answers in
+    /// place of the upstream, `Close` resets the stream. If the HTTP stream ends first,
+    /// the host resets the gRPC stream and `on_event` does not run again.
+    ///
+    /// `Err` when the host refuses to open it (Envoy: unknown cluster).
+    ///
+    /// ```no_run
+    /// use proxylet::prelude::*;
+    ///
+    /// #[proxylet::filter]
+    /// fn on_request_headers(stream: &mut Stream) -> Result<Action, proxylet::HostError> {
+    ///     let grpc = stream.grpc_stream("grpc", "chat.Chat", "Talk", &[], |event, _grpc, stream| {
+    ///         match event {
+    ///             GrpcEvent::Message(message) => {
+    ///                 stream.request_headers().set("x-first-message", message);
+    ///                 Action::Pause
+    ///             }
+    ///             GrpcEvent::Closed(Ok(())) => Action::Continue,
+    ///             GrpcEvent::Closed(Err(status)) => {
+    ///                 Action::reply(503, format!("chat failed: {status}\n"))
+    ///             }
+    ///             _ => Action::Pause,
+    ///         }
+    ///     })?;
+    ///     grpc.send(b"hello")?;
+    ///     grpc.close()?;
+    ///     Ok(Action::Pause)
+    /// }
+    /// ```
+    pub fn grpc_stream(
+        &mut self,
+        cluster: &str,
+        service: &str,
+        method: &str,
+        metadata: &[(&str, &[u8])],
+        on_event: impl FnMut(GrpcEvent, &GrpcStream, &mut Stream<'_>) -> Action + 'static,
+    ) -> Result<GrpcStream, HostError> {
+        let token = crate::call::open_grpc_stream(cluster, service, method, metadata)?;
+        self.state.grpc_streams.push(OpenGrpcStream {
+            token,
+            on_event: Box::new(on_event),
+        });
+        Ok(GrpcStream::new(token))
+    }
+
+    /// How many gRPC streams of this HTTP stream have not closed yet.
+    pub fn open_grpc_streams(&self) -> usize {
+        self.state.grpc_streams.len()
+    }
+
     /// How many callouts of this stream are waiting for a response.
     pub fn pending_calls(&self) -> usize {
         self.state.pending.len()
@@ -159,7 +231,9 @@ impl Stream<'_> {
         host::continue_stream(match self.state.direction {
             Direction::Request => StreamType::HttpRequest,
             Direction::Response => StreamType::HttpResponse,
-        })
+        })?;
+        self.state.paused = false;
+        Ok(())
     }
 
     /// Makes the host pick the request's route again, after the filter changed request

@@ -81,6 +81,8 @@ pub(crate) enum MapType {
     RequestTrailers = 1,
     ResponseHeaders = 2,
     ResponseTrailers = 3,
+    GrpcReceiveInitialMetadata = 4,
+    GrpcReceiveTrailingMetadata = 5,
     HttpCallResponseHeaders = 6,
 }
 
@@ -259,6 +261,14 @@ mod ffi {
             return_message_data: *mut *mut u8,
             return_message_size: *mut usize,
         ) -> u32;
+        pub(super) fn proxy_grpc_send(
+            token: u32,
+            message_data: *const u8,
+            message_size: usize,
+            end_stream: bool,
+        ) -> u32;
+        pub(super) fn proxy_grpc_close(token: u32) -> u32;
+        pub(super) fn proxy_grpc_cancel(token: u32) -> u32;
     }
 }
 
@@ -678,6 +688,28 @@ pub(crate) fn get_status() -> Result<(u32, Vec<u8>), HostError> {
         code,
         unsafe { take_host_buffer(data, size) }.unwrap_or_default(),
     ))
+}
+
+/// Sends a message on a gRPC stream; `end_stream` half-closes it after the message.
+pub(crate) fn grpc_send(token: u32, message: &[u8], end_stream: bool) -> Result<(), HostError> {
+    // SAFETY: pointer and length describe a live slice.
+    let status =
+        unsafe { ffi::proxy_grpc_send(token, message.as_ptr(), message.len(), end_stream) };
+    check("proxy_grpc_send", status)
+}
+
+/// Half-closes a gRPC stream (no more messages from this side); cancels a gRPC call.
+pub(crate) fn grpc_close(token: u32) -> Result<(), HostError> {
+    // SAFETY: plain value call.
+    let status = unsafe { ffi::proxy_grpc_close(token) };
+    check("proxy_grpc_close", status)
+}
+
+/// Resets a gRPC stream or cancels a gRPC call: no callback for it runs afterwards.
+pub(crate) fn grpc_cancel(token: u32) -> Result<(), HostError> {
+    // SAFETY: plain value call.
+    let status = unsafe { ffi::proxy_grpc_cancel(token) };
+    check("proxy_grpc_cancel", status)
 }
 
 /// Encodes header pairs in the proxy-wasm map format: a `u32` count, then a `u32` length

@@ -68,7 +68,7 @@ mod runtime_config;
 
 pub use action::{Action, HookOutput, Response};
 pub use body::{Body, BodyError};
-pub use call::{CallError, CallResponse, GrpcError, HttpCall};
+pub use call::{CallError, CallResponse, GrpcError, GrpcEvent, GrpcStream, HttpCall};
 pub use config::ConfigError;
 pub use cx::{HttpCx, PluginCx, Stream};
 pub use filter::{hooks, BodyMode, EndOfStream, HttpFilter, Plugin};
@@ -169,8 +169,8 @@ pub mod prelude {
     pub use crate::metrics::{Counter, Gauge, Histogram};
     pub use crate::shared::{Queue, SharedData};
     pub use crate::{
-        Action, Body, CallError, CallResponse, Data, EndOfStream, HeaderValue, Headers, HttpCall,
-        HttpCx, PluginCx, Response, Stream, TcpCx,
+        Action, Body, CallError, CallResponse, Data, EndOfStream, GrpcEvent, GrpcStream,
+        HeaderValue, Headers, HttpCall, HttpCx, PluginCx, Response, Stream, TcpCx,
     };
     pub use serde::Deserialize;
 }

@@ -9,12 +9,15 @@ use proxy_wasm::types::{Action as HostAction, ContextType};
 
 use crate::action::{Action, HookOutput, Response};
 use crate::body::Body;
-use crate::call::{read_grpc_response, CallError, CallResponse, GrpcError};
+use crate::call::{
+    grpc_close_status, read_grpc_metadata, read_grpc_response, CallError, CallResponse, GrpcError,
+    GrpcEvent, GrpcStream,
+};
 use crate::config::ConfigError;
 use crate::cx::{Direction, HttpCx, PluginCx, Stream, StreamState, Then};
 use crate::filter::{hooks, BodyMode, HttpFilter};
 use crate::headers::Headers;
-use crate::host::{self, BufferType, LogLevel, MapType, StreamType};
+use crate::host::{self, BufferType, HostError, LogLevel, MapType, StreamType};
 use crate::shared::Queue;
 
 /// One filter exported by a module. Built by `proxylet::main!` and `#[filter]`.
@@ -388,6 +391,7 @@ impl<F: HttpFilter> HttpStream<F> {
             },
         };
         let action = hook(filter, &mut cx);
+        self.state.paused = action == Action::Pause;
         apply::<F>(action)
     }
 
@@ -480,6 +484,7 @@ impl<F: HttpFilter> HttpStream<F> {
                     Direction::Request => StreamType::HttpRequest,
                     Direction::Response => StreamType::HttpResponse,
                 });
+                self.state.paused = false;
                 if let Err(error) = resumed {
                     crate::logger::emit(
                         LogLevel::Warn,
@@ -488,6 +493,60 @@ impl<F: HttpFilter> HttpStream<F> {
                 }
             }
             _ => {}
+        }
+    }
+}
+
+impl<F: HttpFilter> HttpStream<F> {
+    /// Runs the handler of gRPC stream `token` for `event` (read from the host by `read`),
+    /// then applies its action; a `Closed` event forgets the stream.
+    fn grpc_event(&mut self, token: u32, read: impl FnOnce() -> Result<GrpcEvent, HostError>) {
+        let Some(index) = self
+            .state
+            .grpc_streams
+            .iter()
+            .position(|s| s.token == token)
+        else {
+            return;
+        };
+        let event = match read() {
+            Ok(event) => event,
+            Err(error) => {
+                crate::logger::emit(
+                    LogLevel::Warn,
+                    &format!("{}: reading a gRPC stream event: {error}", F::ROOT_ID),
+                );
+                return;
+            }
+        };
+        let closed = matches!(event, GrpcEvent::Closed(_));
+        // Out of the list while it runs: the handler gets `&mut Stream`, which can open
+        // more streams.
+        let mut open = self.state.grpc_streams.swap_remove(index);
+        let action = {
+            let mut stream = Stream {
+                state: &mut self.state,
+            };
+            (open.on_event)(event, &GrpcStream::new(token), &mut stream)
+        };
+        if !closed {
+            self.state.grpc_streams.push(open);
+        }
+        let direction = self.state.direction;
+        let resume =
+            action == Action::Continue && self.state.paused && self.state.pending.is_empty();
+        apply::<F>(action);
+        if resume {
+            match host::continue_stream(match direction {
+                Direction::Request => StreamType::HttpRequest,
+                Direction::Response => StreamType::HttpResponse,
+            }) {
+                Ok(()) => self.state.paused = false,
+                Err(error) => crate::logger::emit(
+                    LogLevel::Warn,
+                    &format!("{}: resuming the stream: {error}", F::ROOT_ID),
+                ),
+            }
         }
     }
 }
@@ -535,10 +594,49 @@ impl<F: HttpFilter> Context for HttpStream<F> {
         });
     }
 
+    fn on_grpc_stream_initial_metadata(&mut self, token_id: u32, _num_elements: u32) {
+        if !F::CALLOUTS {
+            return;
+        }
+        self.grpc_event(token_id, || {
+            read_grpc_metadata(MapType::GrpcReceiveInitialMetadata).map(GrpcEvent::InitialMetadata)
+        });
+    }
+
+    fn on_grpc_stream_message(&mut self, token_id: u32, message_size: usize) {
+        if !F::CALLOUTS {
+            return;
+        }
+        self.grpc_event(token_id, || {
+            host::get_buffer(BufferType::GrpcReceiveBuffer, 0, message_size)
+                .map(|message| GrpcEvent::Message(message.unwrap_or_default()))
+        });
+    }
+
+    fn on_grpc_stream_trailing_metadata(&mut self, token_id: u32, _num_elements: u32) {
+        if !F::CALLOUTS {
+            return;
+        }
+        self.grpc_event(token_id, || {
+            read_grpc_metadata(MapType::GrpcReceiveTrailingMetadata)
+                .map(GrpcEvent::TrailingMetadata)
+        });
+    }
+
+    fn on_grpc_stream_close(&mut self, token_id: u32, status_code: u32) {
+        if !F::CALLOUTS {
+            return;
+        }
+        self.grpc_event(token_id, || {
+            Ok(GrpcEvent::Closed(grpc_close_status(status_code)))
+        });
+    }
+
     fn on_done(&mut self) -> bool {
         if F::HOOKS & hooks::DONE == 0 {
             if F::CALLOUTS {
                 self.state.pending.clear();
+                self.state.grpc_streams.clear();
             }
             return true;
         }
@@ -551,8 +649,10 @@ impl<F: HttpFilter> Context for HttpStream<F> {
                 Action::Continue
             },
         );
-        // Envoy cancels the stream's callouts when it is destroyed; drop their callbacks.
+        // Envoy cancels the stream's callouts and resets its gRPC streams when it is
+        // destroyed; drop their callbacks.
         self.state.pending.clear();
+        self.state.grpc_streams.clear();
         true
     }
 }
@@ -734,7 +834,11 @@ fn apply<F: HttpFilter>(action: Action) -> HostAction {
     }
 }
 
-static VM_CONFIGURATION: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+thread_local! {
+    // Per thread, like the dispatcher: a native test host starts a "VM" per `Host`, each
+    // with its own VM configuration, in one process.
+    static VM_CONFIGURATION: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
 
 /// Reads the plugin configuration bytes of a configure call.
 pub(crate) fn plugin_configuration(root_id: &str, size: usize) -> Result<Vec<u8>, ConfigError> {
@@ -749,16 +853,20 @@ pub(crate) fn plugin_configuration(root_id: &str, size: usize) -> Result<Vec<u8>
 }
 
 pub(crate) fn store_vm_configuration(size: usize) {
-    if size == 0 {
-        return;
-    }
-    if let Ok(Some(bytes)) = host::get_buffer(BufferType::VmConfiguration, 0, size) {
-        // A VM starts once; every plugin of it sees the same VM configuration.
-        let _ = VM_CONFIGURATION.set(bytes);
-    }
+    // Every plugin of a VM starts with the same VM configuration (Envoy calls
+    // `on_vm_start` once per plugin): the last one read is the VM's.
+    let bytes = if size == 0 {
+        Vec::new()
+    } else {
+        match host::get_buffer(BufferType::VmConfiguration, 0, size) {
+            Ok(bytes) => bytes.unwrap_or_default(),
+            Err(_) => return,
+        }
+    };
+    VM_CONFIGURATION.with(|c| *c.borrow_mut() = bytes);
 }
 
 /// The VM configuration recorded at VM start.
 pub(crate) fn vm_configuration() -> Vec<u8> {
-    VM_CONFIGURATION.get().cloned().unwrap_or_default()
+    VM_CONFIGURATION.with(|c| c.borrow().clone())
 }

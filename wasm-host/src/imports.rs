@@ -385,34 +385,48 @@ pub(crate) fn link(linker: &mut Linker<Ctx>) -> Result<(), wasmi::Error> {
     linker.func_wrap(
         ENV,
         "proxy_grpc_stream",
-        |_c: Caller<'_, Ctx>,
-         _up: i32,
-         _ul: i32,
-         _sp: i32,
-         _sl: i32,
-         _mp: i32,
-         _ml: i32,
-         _ip: i32,
-         _il: i32,
-         _out: i32|
-         -> Ret { ok(status::INTERNAL_FAILURE) },
+        |mut c: Caller<'_, Ctx>,
+         up: i32,
+         ul: i32,
+         sp: i32,
+         sl: i32,
+         mp: i32,
+         ml: i32,
+         ip: i32,
+         il: i32,
+         out: i32|
+         -> Ret {
+            let (cluster, service, method) = (arg!(c, up, ul), arg!(c, sp, sl), arg!(c, mp, ml));
+            let metadata = map_arg!(c, ip, il);
+            let result = with_state(&c, Err(BUSY), |s| {
+                s.proxy_grpc_stream(&cluster, &service, &method, metadata)
+            });
+            answer(&mut c, result, |c, token| put_u32(c, out, token))
+        },
     )?;
     linker.func_wrap(
         ENV,
         "proxy_grpc_send",
-        |_c: Caller<'_, Ctx>, _token: i32, _p: i32, _l: i32, _end: i32| -> Ret {
-            ok(status::NOT_FOUND)
+        |c: Caller<'_, Ctx>, token: i32, p: i32, l: i32, end: i32| -> Ret {
+            let message = arg!(c, p, l);
+            ok(with_state(&c, BUSY, |s| {
+                s.proxy_grpc_send(token as u32, &message, end != 0)
+            }))
         },
     )?;
     linker.func_wrap(
         ENV,
         "proxy_grpc_cancel",
-        |_c: Caller<'_, Ctx>, _token: i32| -> Ret { ok(status::NOT_FOUND) },
+        |c: Caller<'_, Ctx>, token: i32| -> Ret {
+            ok(with_state(&c, BUSY, |s| s.proxy_grpc_cancel(token as u32)))
+        },
     )?;
     linker.func_wrap(
         ENV,
         "proxy_grpc_close",
-        |_c: Caller<'_, Ctx>, _token: i32| -> Ret { ok(status::NOT_FOUND) },
+        |c: Caller<'_, Ctx>, token: i32| -> Ret {
+            ok(with_state(&c, BUSY, |s| s.proxy_grpc_close(token as u32)))
+        },
     )?;
     linker.func_wrap(
         ENV,

@@ -37,7 +37,7 @@ use std::rc::Rc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-pub use state::{Callout, HostState, Level, LocalReply, Metric};
+pub use state::{Callout, GrpcStreamRecord, HostState, Level, LocalReply, Metric};
 
 /// The filters a crate exports (its `__PROXYLET_FILTERS`), as [`Host::native`] takes them.
 pub use crate::runtime::Registration;
@@ -113,7 +113,20 @@ impl Host {
         self.state().effective_context = context;
         let mut all = vec![u64::from(context)];
         all.extend_from_slice(args);
-        self.inner.backend.borrow_mut().call(export, &all)
+        let result = self.inner.backend.borrow_mut().call(export, &all);
+        self.announce_queues();
+        result
+    }
+
+    /// Tells queue owners about items enqueued during the call that just returned (Envoy
+    /// posts `on_queue_ready` to the owner's thread, once per enqueue).
+    fn announce_queues(&self) {
+        loop {
+            let Some((queue, owner)) = self.state().ready_queues.pop_front() else {
+                return;
+            };
+            let _ = self.call(owner, "proxy_on_queue_ready", &[u64::from(queue)]);
+        }
     }
 
     fn verdict(&self, context: u32, export: &str, args: &[u64]) -> Verdict {
@@ -260,6 +273,94 @@ impl Host {
         true
     }
 
+    /// Every gRPC stream the filters opened, open or not, in order.
+    pub fn grpc_streams(&self) -> Vec<GrpcStreamRecord> {
+        self.state().grpc_streams.clone()
+    }
+
+    /// The gRPC stream `token`, if it was opened.
+    pub fn grpc_stream(&self, token: u32) -> Option<GrpcStreamRecord> {
+        self.state()
+            .grpc_streams
+            .iter()
+            .find(|s| s.token == token)
+            .cloned()
+    }
+
+    /// The context of gRPC stream `token`, while events can reach it.
+    fn open_grpc_stream(&self, token: u32) -> Option<u32> {
+        self.grpc_stream(token)
+            .filter(GrpcStreamRecord::is_open)
+            .map(|s| s.context_id)
+    }
+
+    /// The server of gRPC stream `token` sends its initial metadata (response headers).
+    /// Returns `false` if the stream is not open (never opened, cancelled or closed).
+    pub fn grpc_stream_initial_metadata(&self, token: u32, metadata: &[(&str, &str)]) -> bool {
+        let Some(context) = self.open_grpc_stream(token) else {
+            return false;
+        };
+        self.state().set_map(0, 4, pairs(metadata));
+        let _ = self.call(
+            context,
+            "proxy_on_grpc_receive_initial_metadata",
+            &[u64::from(token), metadata.len() as u64],
+        );
+        true
+    }
+
+    /// The server of gRPC stream `token` sends one message. Returns `false` if the stream
+    /// is not open.
+    pub fn grpc_stream_message(&self, token: u32, message: &[u8]) -> bool {
+        let Some(context) = self.open_grpc_stream(token) else {
+            return false;
+        };
+        self.state().set_buffer(0, 5, message.to_vec());
+        let _ = self.call(
+            context,
+            "proxy_on_grpc_receive",
+            &[u64::from(token), message.len() as u64],
+        );
+        true
+    }
+
+    /// The server of gRPC stream `token` sends its trailing metadata. Returns `false` if
+    /// the stream is not open.
+    pub fn grpc_stream_trailing_metadata(&self, token: u32, metadata: &[(&str, &str)]) -> bool {
+        let Some(context) = self.open_grpc_stream(token) else {
+            return false;
+        };
+        self.state().set_map(0, 5, pairs(metadata));
+        let _ = self.call(
+            context,
+            "proxy_on_grpc_receive_trailing_metadata",
+            &[u64::from(token), metadata.len() as u64],
+        );
+        true
+    }
+
+    /// gRPC stream `token` ends with status `code` (0 = OK, 14 = UNAVAILABLE...) and
+    /// `message`; no event reaches the filter for it afterwards. Returns `false` if the
+    /// stream is not open.
+    pub fn grpc_stream_close(&self, token: u32, code: u32, message: &str) -> bool {
+        let Some(context) = self.open_grpc_stream(token) else {
+            return false;
+        };
+        {
+            let mut state = self.state();
+            state.grpc_status = (code, message.as_bytes().to_vec());
+            if let Some(stream) = state.grpc_streams.iter_mut().find(|s| s.token == token) {
+                stream.remote_closed = true;
+            }
+        }
+        let _ = self.call(
+            context,
+            "proxy_on_grpc_close",
+            &[u64::from(token), u64::from(code)],
+        );
+        true
+    }
+
     /// Moves the host's clock forward.
     pub fn advance(&self, by: Duration) {
         let nanos = u64::try_from(by.as_nanos()).unwrap_or(u64::MAX);
@@ -402,6 +503,9 @@ impl PluginBuilder {
         let before = host.state().logs.len();
         host.set_property(&["plugin_root_id"], self.root_id.as_bytes());
         host.set_property(&["plugin_name"], self.root_id.as_bytes());
+        host.state()
+            .plugin_of_context
+            .insert(root, self.root_id.clone().into_bytes());
         let vm_config = host.inner.vm_configuration.borrow().clone();
         let config_len = self.config.len();
         {
@@ -451,9 +555,18 @@ impl Plugin {
         &self.host
     }
 
+    fn new_context(&self) -> u32 {
+        let id = next_context();
+        let mut state = self.host.state();
+        if let Some(root_id) = state.plugin_of_context.get(&self.root).cloned() {
+            state.plugin_of_context.insert(id, root_id);
+        }
+        id
+    }
+
     /// Creates an HTTP stream of this plugin.
     pub fn http_stream(&self) -> HttpStream {
-        let id = next_context();
+        let id = self.new_context();
         let _ = self
             .host
             .call(id, "proxy_on_context_create", &[u64::from(self.root)]);
@@ -467,7 +580,7 @@ impl Plugin {
 
     /// Creates a TCP connection of this plugin (a network filter).
     pub fn tcp_connection(&self) -> TcpConnection {
-        let id = next_context();
+        let id = self.new_context();
         let _ = self
             .host
             .call(id, "proxy_on_context_create", &[u64::from(self.root)]);
@@ -634,7 +747,14 @@ impl HttpStream {
         self.host.call(self.id, "proxy_on_done", &[])?;
         self.host.call(self.id, "proxy_on_delete", &[])?;
         let id = self.id;
-        self.host.state().callouts.retain(|c| c.context_id != id);
+        let mut state = self.host.state();
+        state.callouts.retain(|c| c.context_id != id);
+        // Envoy resets the gRPC streams of a stream that ends.
+        for stream in state.grpc_streams.iter_mut() {
+            if stream.context_id == id && !stream.remote_closed {
+                stream.cancelled = true;
+            }
+        }
         Ok(())
     }
 
@@ -707,6 +827,15 @@ impl HttpStream {
     /// Whether the filter reset the stream.
     pub fn reset(&self) -> bool {
         self.host.state().closed.iter().any(|(c, _)| *c == self.id)
+    }
+
+    /// The gRPC streams this stream opened, open or not.
+    pub fn grpc_streams(&self) -> Vec<GrpcStreamRecord> {
+        self.host
+            .grpc_streams()
+            .into_iter()
+            .filter(|s| s.context_id == self.id)
+            .collect()
     }
 
     /// Callouts this stream made that are still pending.

@@ -52,6 +52,8 @@ extern "C" {
         trailers: usize,
     );
     fn proxy_on_grpc_receive(context_id: u32, token: u32, size: usize);
+    fn proxy_on_grpc_receive_initial_metadata(context_id: u32, token: u32, headers: u32);
+    fn proxy_on_grpc_receive_trailing_metadata(context_id: u32, token: u32, trailers: u32);
     fn proxy_on_grpc_close(context_id: u32, token: u32, status: u32);
     fn proxy_on_new_connection(context_id: u32) -> u32;
     fn proxy_on_downstream_data(context_id: u32, size: usize, end_of_stream: bool) -> u32;
@@ -108,6 +110,14 @@ impl Backend for Native {
                 }
                 "proxy_on_grpc_receive" => {
                     proxy_on_grpc_receive(u(0), u(1), z(2));
+                    0
+                }
+                "proxy_on_grpc_receive_initial_metadata" => {
+                    proxy_on_grpc_receive_initial_metadata(u(0), u(1), u(2));
+                    0
+                }
+                "proxy_on_grpc_receive_trailing_metadata" => {
+                    proxy_on_grpc_receive_trailing_metadata(u(0), u(1), u(2));
                     0
                 }
                 "proxy_on_grpc_close" => {
@@ -355,17 +365,27 @@ shim! {
             status::OK
         })
     }
-    fn proxy_grpc_stream(_up: *const u8, _ul: usize, _sp: *const u8, _sl: usize, _mp: *const u8, _ml: usize, _ip: *const u8, _il: usize, _out: *mut u32) {
-        status::INTERNAL_FAILURE
+    fn proxy_grpc_stream(up: *const u8, ul: usize, sp: *const u8, sl: usize, mp: *const u8, ml: usize, ip: *const u8, il: usize, out: *mut u32) {
+        // SAFETY: the module passes live buffers.
+        let (cluster, service, method, metadata) =
+            unsafe { (slice(up, ul), slice(sp, sl), slice(mp, ml), slice(ip, il)) };
+        let Some(metadata) = decode_map(metadata) else { return status::BAD_ARGUMENT };
+        done(with(Err(NO_HOST), |s| s.proxy_grpc_stream(cluster, service, method, metadata)), |token| {
+            // SAFETY: valid out-pointer from the module.
+            unsafe { *out = token };
+            status::OK
+        })
     }
-    fn proxy_grpc_send(_token: u32, _p: *const u8, _l: usize, _end: bool) {
-        status::NOT_FOUND
+    fn proxy_grpc_send(token: u32, p: *const u8, l: usize, end: bool) {
+        // SAFETY: the module passes a live buffer.
+        let message = unsafe { slice(p, l) };
+        with(NO_HOST, |s| s.proxy_grpc_send(token, message, end))
     }
-    fn proxy_grpc_cancel(_token: u32) {
-        status::NOT_FOUND
+    fn proxy_grpc_cancel(token: u32) {
+        with(NO_HOST, |s| s.proxy_grpc_cancel(token))
     }
-    fn proxy_grpc_close(_token: u32) {
-        status::NOT_FOUND
+    fn proxy_grpc_close(token: u32) {
+        with(NO_HOST, |s| s.proxy_grpc_close(token))
     }
     fn proxy_get_status(code: *mut u32, data: *mut *mut u8, size: *mut usize) {
         done(with(Err(NO_HOST), |s| s.proxy_get_status()), |(c, message)| {

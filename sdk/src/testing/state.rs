@@ -119,6 +119,38 @@ impl Callout {
     }
 }
 
+/// A gRPC stream the filter opened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GrpcStreamRecord {
+    /// The token the host returned for it.
+    pub token: u32,
+    /// The context (stream or plugin) that opened it.
+    pub context_id: u32,
+    /// The target cluster.
+    pub cluster: String,
+    /// The gRPC service, e.g. `chat.Chat`.
+    pub service: String,
+    /// The method, e.g. `Talk`.
+    pub method: String,
+    /// The initial metadata the filter sent.
+    pub metadata: Vec<(Vec<u8>, Vec<u8>)>,
+    /// The messages the filter sent, in order.
+    pub sent: Vec<Vec<u8>>,
+    /// The filter half-closed it (`close`, or a message sent with end of stream).
+    pub half_closed: bool,
+    /// The filter cancelled it, or its HTTP stream ended first (Envoy resets it then).
+    pub cancelled: bool,
+    /// The host closed it (with a status).
+    pub remote_closed: bool,
+}
+
+impl GrpcStreamRecord {
+    /// Whether events can still be delivered to the filter for it.
+    pub fn is_open(&self) -> bool {
+        !self.cancelled && !self.remote_closed
+    }
+}
+
 /// A metric the filter defined.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Metric {
@@ -142,12 +174,18 @@ pub struct HostState {
     shared: BTreeMap<String, (Vec<u8>, u32)>,
     next_cas: u32,
     pub(crate) queues: Vec<(String, String, VecDeque<Vec<u8>>, u32)>,
+    /// Enqueues not yet announced to the queue's owner: `(queue id, owner context)`.
+    pub(crate) ready_queues: VecDeque<(u32, u32)>,
+    /// The root id of each plugin's contexts (its root context and its streams), which
+    /// `plugin_root_id` and `plugin_name` answer with.
+    pub(crate) plugin_of_context: HashMap<u32, Vec<u8>>,
     pub(crate) metrics: Vec<Metric>,
     pub(crate) logs: Vec<(Level, String)>,
     pub(crate) log_level: u32,
     pub(crate) tick_periods: HashMap<u32, u32>,
     pub(crate) now_nanos: u64,
     pub(crate) callouts: Vec<Callout>,
+    pub(crate) grpc_streams: Vec<GrpcStreamRecord>,
     next_token: u32,
     pub(crate) local_replies: HashMap<u32, LocalReply>,
     pub(crate) continued: Vec<(u32, u32)>,
@@ -313,8 +351,8 @@ impl HostState {
     }
 
     fn call_map_key(&self, map: u32) -> (u32, u32) {
-        // Callout response maps are the host's, not a stream's.
-        if map == 6 || map == 7 {
+        // Callout response maps and received gRPC metadata are the host's, not a stream's.
+        if (4..=7).contains(&map) {
             (0, map)
         } else {
             self.map_key(map)
@@ -398,6 +436,11 @@ impl HostState {
     pub fn proxy_get_property(&mut self, path: &[u8]) -> Result<Vec<u8>, u32> {
         if let Some(s) = self.refused() {
             return Err(s);
+        }
+        if path == b"plugin_root_id" || path == b"plugin_name" {
+            if let Some(root_id) = self.plugin_of_context.get(&self.effective_context) {
+                return Ok(root_id.clone());
+            }
         }
         self.properties
             .get(&decode_path(path))
@@ -499,6 +542,9 @@ impl HostState {
         match self.queues.get_mut((queue as usize).wrapping_sub(1)) {
             Some(q) => {
                 q.2.push_back(value.to_vec());
+                // Like Envoy, the owner hears of it once the current call returns.
+                let owner = q.3;
+                self.ready_queues.push_back((queue, owner));
                 status::OK
             }
             None => status::NOT_FOUND,
@@ -609,14 +655,12 @@ impl HostState {
         timeout_ms: u32,
     ) -> Result<u32, u32> {
         if let Some(s) = self.refused() {
-            return Err(if s == status::BAD_ARGUMENT {
-                s
-            } else {
-                status::INTERNAL_FAILURE
-            });
+            return Err(grpc_refusal(s));
         }
+        // Envoy answers an unknown cluster with `ParseFailure` (the name is first tried
+        // as a serialized `GrpcService`); proxy-wasm's wrapper panics on `BadArgument`.
         if !self.cluster_exists(&String::from_utf8_lossy(cluster)) {
-            return Err(status::BAD_ARGUMENT);
+            return Err(status::PARSE_FAILURE);
         }
         let grpc = Some((
             String::from_utf8_lossy(service).into_owned(),
@@ -629,6 +673,112 @@ impl HostState {
             timeout_ms,
             grpc,
         ))
+    }
+
+    /// `proxy_grpc_stream`.
+    pub fn proxy_grpc_stream(
+        &mut self,
+        cluster: &[u8],
+        service: &[u8],
+        method: &[u8],
+        metadata: Vec<(Vec<u8>, Vec<u8>)>,
+    ) -> Result<u32, u32> {
+        if let Some(s) = self.refused() {
+            return Err(grpc_refusal(s));
+        }
+        let cluster = String::from_utf8_lossy(cluster).into_owned();
+        if !self.cluster_exists(&cluster) {
+            return Err(status::PARSE_FAILURE);
+        }
+        let token = self.next_token;
+        self.next_token += 1;
+        self.grpc_streams.push(GrpcStreamRecord {
+            token,
+            context_id: self.effective_context,
+            cluster,
+            service: String::from_utf8_lossy(service).into_owned(),
+            method: String::from_utf8_lossy(method).into_owned(),
+            metadata,
+            sent: Vec::new(),
+            half_closed: false,
+            cancelled: false,
+            remote_closed: false,
+        });
+        Ok(token)
+    }
+
+    fn grpc_stream_mut(&mut self, token: u32) -> Option<&mut GrpcStreamRecord> {
+        self.grpc_streams.iter_mut().find(|s| s.token == token)
+    }
+
+    /// `proxy_grpc_send`. Like Envoy: `NotFound` once the stream is cancelled, or closed
+    /// on both sides; `BadArgument` for a token that is not a stream. Sending after a
+    /// half-close is refused with `BadArgument` (Envoy would pass it to a stream that
+    /// forbids it).
+    pub fn proxy_grpc_send(&mut self, token: u32, message: &[u8], end_stream: bool) -> u32 {
+        if let Some(s) = self.refused() {
+            return s;
+        }
+        let Some(stream) = self.grpc_stream_mut(token) else {
+            return if self.callouts.iter().any(|c| c.token == token) {
+                status::BAD_ARGUMENT
+            } else {
+                status::NOT_FOUND
+            };
+        };
+        if stream.cancelled || (stream.remote_closed && stream.half_closed) {
+            return status::NOT_FOUND;
+        }
+        if stream.half_closed {
+            return status::BAD_ARGUMENT;
+        }
+        stream.sent.push(message.to_vec());
+        stream.half_closed = end_stream;
+        status::OK
+    }
+
+    /// `proxy_grpc_close`: half-closes a stream, cancels a gRPC call.
+    pub fn proxy_grpc_close(&mut self, token: u32) -> u32 {
+        if let Some(s) = self.refused() {
+            return s;
+        }
+        if let Some(stream) = self.grpc_stream_mut(token) {
+            if stream.cancelled || (stream.remote_closed && stream.half_closed) {
+                return status::NOT_FOUND;
+            }
+            stream.half_closed = true;
+            return status::OK;
+        }
+        self.cancel_grpc_call(token)
+    }
+
+    /// `proxy_grpc_cancel`: resets a stream, cancels a gRPC call.
+    pub fn proxy_grpc_cancel(&mut self, token: u32) -> u32 {
+        if let Some(s) = self.refused() {
+            return s;
+        }
+        if let Some(stream) = self.grpc_stream_mut(token) {
+            if stream.cancelled || (stream.remote_closed && stream.half_closed) {
+                return status::NOT_FOUND;
+            }
+            stream.cancelled = true;
+            return status::OK;
+        }
+        self.cancel_grpc_call(token)
+    }
+
+    fn cancel_grpc_call(&mut self, token: u32) -> u32 {
+        match self
+            .callouts
+            .iter()
+            .position(|c| c.token == token && c.grpc.is_some())
+        {
+            Some(index) => {
+                self.callouts.remove(index);
+                status::OK
+            }
+            None => status::NOT_FOUND,
+        }
     }
 
     /// `proxy_get_status`.
@@ -741,6 +891,16 @@ impl HostState {
             }
             Err(s) => s,
         }
+    }
+}
+
+/// What a refused gRPC call or stream answers: proxy-wasm's wrappers accept only
+/// `ParseFailure` and `InternalFailure` (anything else panics in the module).
+fn grpc_refusal(status: u32) -> u32 {
+    if status == status::PARSE_FAILURE {
+        status
+    } else {
+        status::INTERNAL_FAILURE
     }
 }
 
