@@ -110,7 +110,7 @@ pub fn build(options: &BuildOptions) -> Result<Module> {
 
 /// Runs `cargo build` with cargo's progress on stderr; returns the `.wasm` cargo reports.
 fn cargo_build(project: &Project, target_dir: &Path) -> Result<PathBuf> {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let cargo = crate::project::cargo();
     let mut child = Command::new(&cargo)
         .current_dir(&project.workspace_root)
         .args([

@@ -621,26 +621,7 @@ fn run_verb(args: RunArgs) -> Result<()> {
         // Without a schema in the module, the filter's configure hook in Envoy is the judge.
         crate::schema::check_config(&bytes, value)?;
     }
-    let known = proxylet_artifact::runtime_config(&bytes)
-        .map(|c| c.config.root_ids)
-        .unwrap_or_default();
-    let root_id = match (args.root_id.clone(), known.as_slice()) {
-        (Some(id), ids) if ids.is_empty() || ids.contains(&id) => id,
-        (Some(id), ids) => {
-            return Err(err!(
-                "the module has no root id `{id}`; its root ids: {}",
-                ids.join(", ")
-            ))
-        }
-        (None, [only]) => only.clone(),
-        (None, []) => String::new(),
-        (None, ids) => {
-            return Err(err!(
-                "the module has several root ids ({}); choose one with --root-id",
-                ids.join(", ")
-            ))
-        }
-    };
+    let root_id = crate::deploy::choose_root_id(args.root_id.as_deref(), &bytes, true)?;
     let wasm = std::fs::canonicalize(&wasm).unwrap_or(wasm);
     crate::run::run(&crate::run::RunOptions {
         wasm,
@@ -698,7 +679,6 @@ fn deploy(args: DeployArgs) -> Result<()> {
         admin_port: args.admin_port,
         no_validate: args.no_validate,
         envoy: args.envoy,
-        json,
     };
     let store = Store::open_default()?;
     let deployment = crate::deploy::generate(&options, &store)?;

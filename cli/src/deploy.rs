@@ -175,8 +175,6 @@ pub struct DeployOptions {
     pub no_validate: bool,
     /// Envoy: the Envoy binary for validation.
     pub envoy: Option<PathBuf>,
-    /// Write JSON instead of YAML.
-    pub json: bool,
 }
 
 /// The generated manifest, and what it was made from.
@@ -257,15 +255,22 @@ pub fn k8s_name(text: &str) -> String {
     }
 }
 
-fn root_id(options: &DeployOptions, wasm: &[u8]) -> Result<String> {
+/// The root id to use: `requested` if the module has it (or says nothing), else the
+/// module's only one. A module that does not name its root ids gets `""` (Envoy's
+/// default root context) when `default_allowed`, an error otherwise.
+pub fn choose_root_id(
+    requested: Option<&str>,
+    wasm: &[u8],
+    default_allowed: bool,
+) -> Result<String> {
     let known = proxylet_artifact::runtime_config(wasm)
         .map(|c| c.config.root_ids)
         .unwrap_or_default();
-    match (&options.root_id, known.as_slice()) {
-        (Some(id), []) => Ok(id.clone()),
-        (Some(id), ids) if ids.contains(id) => Ok(id.clone()),
+    match (requested, known.as_slice()) {
+        (Some(id), ids) if ids.is_empty() || ids.iter().any(|known| known == id) => Ok(id.to_owned()),
         (Some(id), ids) => Err(err!("the module has no root id `{id}`; its root ids: {}", ids.join(", "))),
         (None, [only]) => Ok(only.clone()),
+        (None, []) if default_allowed => Ok(String::new()),
         (None, []) => Err(err!(
             "the module does not say its root ids (no proxylet.runtime_config section); pass --root-id"
         )),
@@ -283,7 +288,7 @@ pub fn generate(options: &DeployOptions, store: &Store) -> Result<Deployment> {
         None => crate::schema::check_config(&source.bytes, &json!({}))
             .map_err(|e| e.context("with no --config the filter gets an empty config ({}), but"))?,
     };
-    let root_id = root_id(options, &source.bytes)?;
+    let root_id = choose_root_id(options.root_id.as_deref(), &source.bytes, false)?;
     let name = options.name.clone().unwrap_or_else(|| k8s_name(&root_id));
     let document = match options.platform {
         Platform::Istio => istio(options, &source, &root_id, &name, config)?,

@@ -52,7 +52,8 @@ impl Package {
     }
 }
 
-fn cargo() -> String {
+/// The cargo to run: `$CARGO` (set when running under cargo), else `cargo`.
+pub(crate) fn cargo() -> String {
     std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned())
 }
 
