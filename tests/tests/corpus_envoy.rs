@@ -50,6 +50,12 @@ const CASES: &[Case] = &[
         normal_headers: &[],
     },
     Case {
+        package: "metrics",
+        root_id: "metrics",
+        config: "",
+        normal_headers: &[],
+    },
+    Case {
         package: "rate-limit",
         root_id: "rate_limit",
         config: r#"{"rules": [{"name": "all", "path_prefix": "/", "limit": {"max_tokens": 1000000, "fill_interval_ms": 60000}}]}"#,

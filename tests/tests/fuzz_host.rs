@@ -85,6 +85,12 @@ const EXAMPLES: &[Example] = &[
         tcp: false,
     },
     Example {
+        filters: metrics::__PROXYLET_FILTERS,
+        root_id: "metrics",
+        valid_configs: &["", r#"{"prefix": "edge"}"#],
+        tcp: false,
+    },
+    Example {
         filters: rate_limit::__PROXYLET_FILTERS,
         root_id: "rate_limit",
         valid_configs: &[
