@@ -8,7 +8,9 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use proxylet_artifact::build::{build_package, workspace_root};
-use proxylet_harness::{Bootstrap, Envoy, EnvoyOptions, FailurePolicy, Request, Upstream, WasmFilter};
+use proxylet_harness::{
+    Bootstrap, Envoy, EnvoyOptions, FailurePolicy, Request, Upstream, WasmFilter,
+};
 
 fn probe() -> PathBuf {
     static BUILT: OnceLock<PathBuf> = OnceLock::new();
@@ -40,7 +42,10 @@ fn run(policy: FailurePolicy) -> (Vec<(u16, bool)>, String) {
             request = request.header("x-panic", "1");
         }
         let response = request.send(envoy.listener_addr()).unwrap();
-        (response.status, response.header_str("x-probe") == Some("alive"))
+        (
+            response.status,
+            response.header_str("x-probe") == Some("alive"),
+        )
     };
     let mut seen = vec![send(false), send(true)];
     // FAIL_RELOAD reloads the VM with a backoff (Envoy's `reload_config`, base interval
@@ -58,7 +63,10 @@ fn fail_closed_answers_503_to_everything_after_a_panic() {
     assert_eq!(seen[0], (200, true), "{log}");
     assert_eq!(seen[1].0, 503, "{log}");
     assert!(seen[2..].iter().all(|s| s.0 == 503), "{seen:?}\n{log}");
-    assert!(log.contains("panic in filter: panicked at"), "the panic is logged:\n{log}");
+    assert!(
+        log.contains("panic in filter: panicked at"),
+        "the panic is logged:\n{log}"
+    );
 }
 
 #[test]
@@ -66,7 +74,10 @@ fn fail_reload_loses_only_the_panicking_request() {
     let (seen, log) = run(FailurePolicy::FailReload);
     assert_eq!(seen[0], (200, true), "{log}");
     assert_eq!(seen[1].0, 503, "{log}");
-    assert!(seen[2..].iter().all(|s| *s == (200, true)), "{seen:?}\n{log}");
+    assert!(
+        seen[2..].iter().all(|s| *s == (200, true)),
+        "{seen:?}\n{log}"
+    );
 }
 
 #[test]
@@ -74,5 +85,8 @@ fn fail_open_passes_later_requests_without_the_filter() {
     let (seen, log) = run(FailurePolicy::FailOpen);
     assert_eq!(seen[0], (200, true), "{log}");
     assert_eq!(seen[1].0, 503, "{log}");
-    assert!(seen[2..].iter().all(|s| *s == (200, false)), "{seen:?}\n{log}");
+    assert!(
+        seen[2..].iter().all(|s| *s == (200, false)),
+        "{seen:?}\n{log}"
+    );
 }

@@ -55,8 +55,17 @@ fn burst_succeeds(envoy: &Envoy, case: &str) {
         let response = client
             .send(&Request::get("/").timeout(Duration::from_secs(10)))
             .unwrap_or_else(|e| panic!("{case}: normal request {i} failed: {e}"));
-        assert_eq!(response.status, 200, "{case}: normal request {i}\n{}", envoy.log());
-        assert_eq!(response.header_str("hello"), Some("melon"), "{case}: request {i}");
+        assert_eq!(
+            response.status,
+            200,
+            "{case}: normal request {i}\n{}",
+            envoy.log()
+        );
+        assert_eq!(
+            response.header_str("hello"),
+            Some("melon"),
+            "{case}: request {i}"
+        );
     }
 }
 
@@ -77,9 +86,24 @@ fn hostile_requests_get_their_answer_and_never_take_the_filter_down() {
     let upstream = upstream();
     let envoy = start(&upstream);
 
-    hostile(&envoy, "non-UTF-8 value", Request::get("/").header("x-echo", [0xff, 0xfe, 0x80]), 200);
-    hostile(&envoy, "every byte 0x80..=0xff", Request::get("/").header("x-echo", (0x80..=0xffu8).collect::<Vec<_>>()), 200);
-    hostile(&envoy, "empty value", Request::get("/").header("x-echo", b""), 200);
+    hostile(
+        &envoy,
+        "non-UTF-8 value",
+        Request::get("/").header("x-echo", [0xff, 0xfe, 0x80]),
+        200,
+    );
+    hostile(
+        &envoy,
+        "every byte 0x80..=0xff",
+        Request::get("/").header("x-echo", (0x80..=0xffu8).collect::<Vec<_>>()),
+        200,
+    );
+    hostile(
+        &envoy,
+        "empty value",
+        Request::get("/").header("x-echo", b""),
+        200,
+    );
     let mut duplicated = Request::get("/");
     for i in 0..50 {
         duplicated = duplicated.header("x-dup", format!("{i}"));
@@ -92,13 +116,35 @@ fn hostile_requests_get_their_answer_and_never_take_the_filter_down() {
     }
     hostile(&envoy, "1000 headers", many, 431);
     // Envoy's default limit on request headers is 60 KiB in all.
-    hostile(&envoy, "60 KB header value", Request::get("/").header("x-big", vec![b'a'; 60 * 1024]), 431);
-    hostile(&envoy, "30 KB header value", Request::get("/").header("x-echo", vec![b'a'; 30 * 1024]), 200);
-    hostile(&envoy, "1 MB request body", Request::post("/", vec![b'z'; 1 << 20]), 200);
-    hostile(&envoy, "4 MB response body", Request::get("/").header("x-size", "4194304"), 200);
+    hostile(
+        &envoy,
+        "60 KB header value",
+        Request::get("/").header("x-big", vec![b'a'; 60 * 1024]),
+        431,
+    );
+    hostile(
+        &envoy,
+        "30 KB header value",
+        Request::get("/").header("x-echo", vec![b'a'; 30 * 1024]),
+        200,
+    );
+    hostile(
+        &envoy,
+        "1 MB request body",
+        Request::post("/", vec![b'z'; 1 << 20]),
+        200,
+    );
+    hostile(
+        &envoy,
+        "4 MB response body",
+        Request::get("/").header("x-size", "4194304"),
+        200,
+    );
 
     // A chunked request body with many small chunks.
-    let mut raw = b"POST / HTTP/1.1\r\nhost: x\r\ntransfer-encoding: chunked\r\nconnection: close\r\n\r\n".to_vec();
+    let mut raw =
+        b"POST / HTTP/1.1\r\nhost: x\r\ntransfer-encoding: chunked\r\nconnection: close\r\n\r\n"
+            .to_vec();
     for _ in 0..200 {
         raw.extend_from_slice(b"5\r\nhello\r\n");
     }
@@ -111,41 +157,75 @@ fn hostile_requests_get_their_answer_and_never_take_the_filter_down() {
     // A non-UTF-8 header *name* is not valid HTTP: Envoy's codec answers 400 itself.
     let raw = b"GET / HTTP/1.1\r\nhost: x\r\nx-\xff\xfe: v\r\nconnection: close\r\n\r\n";
     let response = send_raw(envoy.listener_addr(), raw, Duration::from_secs(10)).unwrap();
-    assert_eq!(response.status, 400, "non-UTF-8 header name\n{}", envoy.log());
+    assert_eq!(
+        response.status,
+        400,
+        "non-UTF-8 header name\n{}",
+        envoy.log()
+    );
     burst_succeeds(&envoy, "non-UTF-8 header name");
 
     assert!(!envoy.log().contains("panic"), "{}", envoy.log());
-    assert!(!envoy.log().contains("Function: proxy_on"), "a VM call failed:\n{}", envoy.log());
+    assert!(
+        !envoy.log().contains("Function: proxy_on"),
+        "a VM call failed:\n{}",
+        envoy.log()
+    );
 }
 
 #[test]
 fn malformed_oversized_and_mistyped_configs_are_refused_with_the_field_named() {
     let upstream = upstream();
     let cases: &[(&str, &str)] = &[
-        (r#"{"name": "hello", "value": 5}"#, "config.value: invalid type: integer `5`, expected a string"),
-        (r#"{"name": ["a"]}"#, "config.name: invalid type: sequence, expected a string"),
+        (
+            r#"{"name": "hello", "value": 5}"#,
+            "config.value: invalid type: integer `5`, expected a string",
+        ),
+        (
+            r#"{"name": ["a"]}"#,
+            "config.name: invalid type: sequence, expected a string",
+        ),
         (r#"{"name": "hello""#, "config: EOF while parsing an object"),
-        (r#"[1, 2, 3]"#, "config[0]: invalid type: integer `1`, expected a string"),
+        (
+            r#"[1, 2, 3]"#,
+            "config[0]: invalid type: integer `1`, expected a string",
+        ),
         (r#"{"name": "a"} trailing"#, "config: trailing characters"),
         (r#"{"extra": true}"#, "config.extra: unknown field `extra`"),
     ];
     for (config, expected) in cases {
         let bootstrap = Bootstrap::http()
-            .filter(WasmFilter::local("add_header", flagship()).root_id("add_header").config(*config))
+            .filter(
+                WasmFilter::local("add_header", flagship())
+                    .root_id("add_header")
+                    .config(*config),
+            )
             .cluster("upstream", upstream.addr());
-        let (status, log) =
-            Envoy::run_expecting_failure(&bootstrap, EnvoyOptions::default(), Duration::from_secs(30)).unwrap();
+        let (status, log) = Envoy::run_expecting_failure(
+            &bootstrap,
+            EnvoyOptions::default(),
+            Duration::from_secs(30),
+        )
+        .unwrap();
         assert!(!status.success(), "{config}: accepted\n{log}");
-        assert!(log.contains(&format!("add_header: {expected}")), "{config}: the log lacks `{expected}`:\n{log}");
+        assert!(
+            log.contains(&format!("add_header: {expected}")),
+            "{config}: the log lacks `{expected}`:\n{log}"
+        );
     }
     // 1 MB of configuration: parsed (it is valid), not a crash.
     let big = format!(r#"{{"name": "x-big", "value": "{}"}}"#, "v".repeat(1 << 20));
     let bootstrap = Bootstrap::http()
-        .filter(WasmFilter::local("add_header", flagship()).root_id("add_header").config(big))
+        .filter(
+            WasmFilter::local("add_header", flagship())
+                .root_id("add_header")
+                .config(big),
+        )
         .cluster("upstream", upstream.addr());
-    let (status, log) = Envoy::run_expecting_failure(&bootstrap, EnvoyOptions::default(), Duration::from_secs(5))
-        .map(|(s, l)| (Some(s), l))
-        .unwrap_or_else(|e| (None, e.log().unwrap_or_default().to_owned()));
+    let (status, log) =
+        Envoy::run_expecting_failure(&bootstrap, EnvoyOptions::default(), Duration::from_secs(5))
+            .map(|(s, l)| (Some(s), l))
+            .unwrap_or_else(|e| (None, e.log().unwrap_or_default().to_owned()));
     // Envoy accepted it (still running after the timeout): the big config is valid.
     assert!(status.is_none(), "a valid 1 MB config was refused:\n{log}");
     assert!(upstream.requests().is_empty());

@@ -38,7 +38,9 @@ fn send_many(envoy: &Envoy, count: usize) {
     let mut client = Client::new(envoy.listener_addr());
     let request = Request::get("/").timeout(Duration::from_secs(10));
     for i in 0..count {
-        let response = client.send(&request).unwrap_or_else(|e| panic!("request {i}: {e}"));
+        let response = client
+            .send(&request)
+            .unwrap_or_else(|e| panic!("request {i}: {e}"));
         assert_eq!(response.status, 200, "request {i}\n{}", envoy.log());
         assert_eq!(response.header_str("hello"), Some("melon"), "request {i}");
     }
