@@ -164,6 +164,37 @@ pub const ABI_VERSION: &str = "v0.2.1";
 /// The name of the wasm custom section that carries a module's `runtime-config.json`.
 pub const RUNTIME_CONFIG_SECTION: &str = "proxylet.runtime_config";
 
+/// The guide's pages (`book/src`), included so that rustdoc tests their Rust snippets
+/// against this crate, as PyO3 does with its guide: `cargo test --doc -p proxylet
+/// --features testing`. Snippets the book `{{#include}}`s from the examples are marked
+/// `rust,ignore` there: their own crates compile and test them.
+#[cfg(all(doctest, feature = "testing"))]
+mod book {
+    macro_rules! pages {
+        ($($page:ident = $path:literal;)*) => {$(
+            #[doc = include_str!(concat!("../../book/src/", $path))]
+            mod $page {}
+        )*};
+    }
+
+    pages! {
+        introduction = "introduction.md";
+        getting_started = "getting-started.md";
+        concepts_model = "concepts/model.md";
+        concepts_filter = "concepts/filter.md";
+        concepts_config = "concepts/config.md";
+        concepts_errors = "concepts/errors.md";
+        capabilities_headers = "capabilities/headers.md";
+        capabilities_bodies = "capabilities/bodies.md";
+        capabilities_local_replies = "capabilities/local-replies.md";
+        capabilities_callouts = "capabilities/callouts.md";
+        capabilities_grpc = "capabilities/grpc.md";
+        capabilities_metrics = "capabilities/metrics.md";
+        capabilities_shared_data = "capabilities/shared-data.md";
+        capabilities_timers = "capabilities/timers.md";
+    }
+}
+
 /// Everything a filter usually needs: `use proxylet::prelude::*;`.
 pub mod prelude {
     pub use crate::metrics::{Counter, Gauge, Histogram};

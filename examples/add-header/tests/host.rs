@@ -4,6 +4,7 @@
 use add_header::__PROXYLET_FILTERS;
 use proxylet::testing::{Host, Level, Verdict};
 
+// ANCHOR: both_backends
 /// Runs `test` on the native host, then on the module built for wasm32-wasip1.
 fn on_both_backends(test: impl Fn(Host)) {
     proxylet_wasm_host::for_each_backend("add-header", __PROXYLET_FILTERS, test);
@@ -31,6 +32,7 @@ fn default_config_adds_hello_melon() {
         stream.complete().unwrap();
     });
 }
+// ANCHOR_END: both_backends
 
 #[test]
 fn configured_header_is_set_and_replaces_an_existing_one() {
@@ -99,6 +101,7 @@ fn non_utf8_response_header_values_pass_untouched() {
     });
 }
 
+// ANCHOR: failing_host
 #[test]
 fn a_host_refusing_every_call_does_not_crash_the_filter() {
     on_both_backends(|host| {
@@ -120,6 +123,7 @@ fn a_host_refusing_every_call_does_not_crash_the_filter() {
         );
     });
 }
+// ANCHOR_END: failing_host
 
 #[test]
 fn wrong_root_id_is_refused() {

@@ -352,6 +352,7 @@ fn external(extra: &str) -> String {
     )
 }
 
+// ANCHOR: call
 /// Starts a request that makes the callout; returns the stream and the callout's token.
 fn call(plugin: &Plugin) -> (HttpStream, u32) {
     let mut stream = plugin.http_stream();
@@ -372,6 +373,7 @@ fn call(plugin: &Plugin) -> (HttpStream, u32) {
     assert_eq!(calls.len(), 1);
     (stream, calls[0].token)
 }
+// ANCHOR_END: call
 
 #[test]
 fn external_callout_carries_the_configured_request_parts() {
@@ -479,6 +481,7 @@ fn external_failure_is_let_through_with_on_error_allow() {
     assert_allowed(&stream, "failed");
 }
 
+// ANCHOR: timeout
 #[test]
 fn external_timeout_follows_on_error() {
     let (host, plugin) = start(&external(r#", "on_error": "deny""#));
@@ -491,6 +494,7 @@ fn external_timeout_follows_on_error() {
     host.time_out_call(token);
     assert_allowed(&stream, "timeout");
 }
+// ANCHOR_END: timeout
 
 #[test]
 fn external_5xx_is_no_verdict() {

@@ -111,6 +111,7 @@ fn the_tick_period_is_open_ms() {
     assert_eq!(plugin.tick_period(), Some(Duration::from_millis(5000)));
 }
 
+// ANCHOR: tick
 #[test]
 fn a_tick_half_opens_and_exactly_one_probe_passes() {
     let host = Host::native(__PROXYLET_FILTERS);
@@ -135,6 +136,7 @@ fn a_tick_half_opens_and_exactly_one_probe_passes() {
     assert_eq!(state(&host), State::Closed { failures: 0 });
     assert_eq!(exchange(&plugin, "200"), Verdict::Continue);
 }
+// ANCHOR_END: tick
 
 #[test]
 fn a_failed_probe_opens_the_breaker_for_another_period() {
@@ -194,6 +196,7 @@ fn a_tick_before_open_ms_elapsed_keeps_it_open() {
     assert_eq!(state(&host), State::HalfOpen { probing: false });
 }
 
+// ANCHOR: workers
 #[test]
 fn failures_seen_by_two_workers_add_up_and_both_reject() {
     let host = Host::native(__PROXYLET_FILTERS);
@@ -208,6 +211,7 @@ fn failures_seen_by_two_workers_add_up_and_both_reject() {
     assert_rejected(&worker_a);
     assert_rejected(&worker_b);
 }
+// ANCHOR_END: workers
 
 #[test]
 fn only_one_worker_gets_the_probe() {
