@@ -13,6 +13,7 @@ use proxylet_artifact::build::{build_package, workspace_root};
 use proxylet_harness::http::Response as UpstreamResponse;
 use proxylet_harness::{Bootstrap, Envoy, EnvoyOptions, Request, Upstream, WasmFilter};
 
+// ANCHOR: flagship
 fn flagship() -> PathBuf {
     static BUILT: OnceLock<PathBuf> = OnceLock::new();
     BUILT
@@ -65,6 +66,7 @@ fn response_carries_hello_melon_and_the_upstream_body() {
     assert_eq!(response.text_body(), "upstream says hi\n");
     assert_eq!(upstream.requests().len(), 1);
 }
+// ANCHOR_END: flagship
 
 #[test]
 fn configured_header_replaces_the_default() {

@@ -224,3 +224,9 @@ pub fn for_each_backend(package: &str, filters: &'static [Registration], test: i
         }
     }
 }
+
+/// The guide's page on this crate, whose Rust snippets rustdoc tests against it (see the
+/// `book` module of `proxylet`).
+#[cfg(doctest)]
+#[doc = include_str!("../../book/src/testing/artifact.md")]
+mod book_testing_artifact {}
