@@ -304,7 +304,8 @@ impl GrpcStream {
     }
 
     /// Resets the stream: the server sees a cancellation and no event of it arrives
-    /// afterwards (no [`GrpcEvent::Closed`] either).
+    /// afterwards (no [`GrpcEvent::Closed`] either). Envoy refuses a token it no longer
+    /// knows (`NotFound`), e.g. after the stream closed.
     pub fn cancel(&self) -> Result<(), HostError> {
         host::grpc_cancel(self.token)
     }

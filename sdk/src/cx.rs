@@ -143,7 +143,8 @@ impl Stream<'_> {
     }
 
     /// Opens a gRPC stream to method `service/method` on cluster `cluster` (an Envoy
-    /// cluster speaking HTTP/2), with initial metadata `metadata`. Send messages with the
+    /// cluster speaking HTTP/2, or HTTP/1.1 with `enable_trailers`: gRPC's status travels
+    /// in trailers), with initial metadata `metadata`. Send messages with the
     /// returned [`GrpcStream`]; `on_event` runs for what the server sends, in order:
     /// [`GrpcEvent::InitialMetadata`], each [`GrpcEvent::Message`],
     /// [`GrpcEvent::TrailingMetadata`], and last [`GrpcEvent::Closed`] with the status.

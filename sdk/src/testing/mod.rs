@@ -115,7 +115,48 @@ impl Host {
         all.extend_from_slice(args);
         let result = self.inner.backend.borrow_mut().call(export, &all);
         self.announce_queues();
+        self.deliver_held();
         result
+    }
+
+    /// Hands a resumed direction what arrived while its headers hook held it: the body,
+    /// then the trailers (Envoy dispatches them to the filter once it continues).
+    fn deliver_held(&self) {
+        loop {
+            let next = {
+                let mut state = self.state();
+                let key = state
+                    .held
+                    .iter()
+                    .find(|(_, held)| held.resumed)
+                    .map(|(key, _)| *key);
+                key.and_then(|key| state.held.remove(&key).map(|held| (key, held)))
+            };
+            let Some(((context, direction), held)) = next else {
+                return;
+            };
+            let (body_export, trailers_export, trailers_map) = match direction {
+                0 => ("proxy_on_request_body", "proxy_on_request_trailers", 1),
+                _ => ("proxy_on_response_body", "proxy_on_response_trailers", 3),
+            };
+            if held.body_arrived {
+                let size = held.body.len();
+                let end = held.end_of_stream && held.trailers.is_none();
+                self.state().set_buffer(context, direction, held.body);
+                let verdict = self.call(context, body_export, &[size as u64, u64::from(end)]);
+                let mut state = self.state();
+                if matches!(verdict, Ok(v) if v != 0) {
+                    state.buffering.insert((context, direction));
+                } else {
+                    state.buffering.remove(&(context, direction));
+                }
+            }
+            if let Some(trailers) = held.trailers {
+                let n = trailers.len();
+                self.state().set_map(context, trailers_map, trailers);
+                let _ = self.call(context, trailers_export, &[n as u64]);
+            }
+        }
     }
 
     /// Tells queue owners about items enqueued during the call that just returned (Envoy
@@ -573,8 +614,6 @@ impl Plugin {
         HttpStream {
             host: self.host.clone(),
             id,
-            request_paused: false,
-            response_paused: false,
         }
     }
 
@@ -613,8 +652,6 @@ impl Plugin {
 pub struct HttpStream {
     host: Host,
     id: u32,
-    request_paused: bool,
-    response_paused: bool,
 }
 
 fn pairs(headers: &[(&str, &str)]) -> Vec<(Vec<u8>, Vec<u8>)> {
@@ -643,29 +680,68 @@ impl HttpStream {
     ) -> Verdict {
         let n = headers.len();
         self.host.state().set_map(self.id, 0, headers);
-        self.host.verdict(
+        let verdict = self.host.verdict(
             self.id,
             "proxy_on_request_headers",
             &[n as u64, u64::from(end_of_stream)],
-        )
-    }
-
-    /// Delivers a request body chunk. After a `Pause` the host buffers: the hook then
-    /// sees every chunk so far.
-    pub fn request_body(&mut self, chunk: &[u8], end_of_stream: bool) -> Verdict {
-        let verdict = self.body(
-            0,
-            chunk,
-            end_of_stream,
-            self.request_paused,
-            "proxy_on_request_body",
         );
-        self.request_paused = verdict == Verdict::Pause;
+        self.hold_after_headers(0, &verdict, end_of_stream);
         verdict
     }
 
-    /// Delivers request trailers.
+    /// After a headers hook paused (without a local reply), Envoy hands the filter no
+    /// body or trailers of that direction until the filter resumes it.
+    fn hold_after_headers(&self, direction: u32, verdict: &Verdict, end_of_stream: bool) {
+        let mut state = self.host.state();
+        let replied = state.local_replies.contains_key(&self.id);
+        if *verdict == Verdict::Pause && !end_of_stream && !replied {
+            state.held.insert((self.id, direction), Default::default());
+        }
+    }
+
+    /// Holds a body chunk of a direction whose headers hook paused it; `false` when the
+    /// direction is not held.
+    fn held_body(&self, direction: u32, chunk: &[u8], end_of_stream: bool) -> bool {
+        let mut state = self.host.state();
+        match state.held.get_mut(&(self.id, direction)) {
+            Some(held) => {
+                held.body.extend_from_slice(chunk);
+                held.body_arrived = true;
+                held.end_of_stream = end_of_stream;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Holds the trailers of a held direction; `false` when the direction is not held.
+    fn held_trailers(&self, direction: u32, trailers: &[(&str, &str)]) -> bool {
+        let mut state = self.host.state();
+        match state.held.get_mut(&(self.id, direction)) {
+            Some(held) => {
+                held.trailers = Some(pairs(trailers));
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Delivers a request body chunk. After a `Pause` of the body hook the host buffers:
+    /// the hook then sees every chunk so far. After a `Pause` of the headers hook, as in
+    /// Envoy, the hook does not run: the host holds the body (the verdict is `Pause`)
+    /// and hands it over once the filter resumes the request.
+    pub fn request_body(&mut self, chunk: &[u8], end_of_stream: bool) -> Verdict {
+        if self.held_body(0, chunk, end_of_stream) {
+            return Verdict::Pause;
+        }
+        self.body(0, chunk, end_of_stream, "proxy_on_request_body")
+    }
+
+    /// Delivers request trailers (held like the body after a headers `Pause`).
     pub fn request_trailers(&mut self, trailers: &[(&str, &str)]) -> Verdict {
+        if self.held_trailers(0, trailers) {
+            return Verdict::Pause;
+        }
         self.host.state().set_map(self.id, 1, pairs(trailers));
         self.host.verdict(
             self.id,
@@ -687,28 +763,28 @@ impl HttpStream {
     ) -> Verdict {
         let n = headers.len();
         self.host.state().set_map(self.id, 2, headers);
-        self.host.verdict(
+        let verdict = self.host.verdict(
             self.id,
             "proxy_on_response_headers",
             &[n as u64, u64::from(end_of_stream)],
-        )
-    }
-
-    /// Delivers a response body chunk (buffered after a `Pause`, like requests).
-    pub fn response_body(&mut self, chunk: &[u8], end_of_stream: bool) -> Verdict {
-        let verdict = self.body(
-            1,
-            chunk,
-            end_of_stream,
-            self.response_paused,
-            "proxy_on_response_body",
         );
-        self.response_paused = verdict == Verdict::Pause;
+        self.hold_after_headers(1, &verdict, end_of_stream);
         verdict
     }
 
-    /// Delivers response trailers.
+    /// Delivers a response body chunk (buffered or held after a `Pause`, like requests).
+    pub fn response_body(&mut self, chunk: &[u8], end_of_stream: bool) -> Verdict {
+        if self.held_body(1, chunk, end_of_stream) {
+            return Verdict::Pause;
+        }
+        self.body(1, chunk, end_of_stream, "proxy_on_response_body")
+    }
+
+    /// Delivers response trailers (held like the body after a headers `Pause`).
     pub fn response_trailers(&mut self, trailers: &[(&str, &str)]) -> Verdict {
+        if self.held_trailers(1, trailers) {
+            return Verdict::Pause;
+        }
         self.host.state().set_map(self.id, 3, pairs(trailers));
         self.host.verdict(
             self.id,
@@ -717,17 +793,10 @@ impl HttpStream {
         )
     }
 
-    fn body(
-        &mut self,
-        buffer: u32,
-        chunk: &[u8],
-        end_of_stream: bool,
-        buffered: bool,
-        export: &str,
-    ) -> Verdict {
+    fn body(&mut self, buffer: u32, chunk: &[u8], end_of_stream: bool, export: &str) -> Verdict {
         let size = {
             let mut state = self.host.state();
-            let mut bytes = if buffered {
+            let mut bytes = if state.buffering.contains(&(self.id, buffer)) {
                 state.buffer(self.id, buffer)
             } else {
                 Vec::new()
@@ -737,8 +806,16 @@ impl HttpStream {
             state.set_buffer(self.id, buffer, bytes);
             size
         };
-        self.host
-            .verdict(self.id, export, &[size as u64, u64::from(end_of_stream)])
+        let verdict = self
+            .host
+            .verdict(self.id, export, &[size as u64, u64::from(end_of_stream)]);
+        let mut state = self.host.state();
+        if verdict == Verdict::Pause {
+            state.buffering.insert((self.id, buffer));
+        } else {
+            state.buffering.remove(&(self.id, buffer));
+        }
+        verdict
     }
 
     /// Ends the stream: `on_log`, then `on_done`, then the context is deleted.
@@ -749,6 +826,8 @@ impl HttpStream {
         let id = self.id;
         let mut state = self.host.state();
         state.callouts.retain(|c| c.context_id != id);
+        state.held.retain(|(context, _), _| *context != id);
+        state.buffering.retain(|(context, _)| *context != id);
         // Envoy resets the gRPC streams of a stream that ends.
         for stream in state.grpc_streams.iter_mut() {
             if stream.context_id == id && !stream.remote_closed {

@@ -2,7 +2,7 @@
 //! plain bytes. The native backend and the wasm backend (crate `proxylet-wasm-host`) both
 //! forward the module's imports here, so a filter sees the same host either way.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::time::Duration;
 
 /// Header pairs: names and values as raw bytes, in order.
@@ -119,6 +119,17 @@ impl Callout {
     }
 }
 
+/// What arrived for a direction of a stream while its headers hook held it.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Held {
+    pub(crate) body: Vec<u8>,
+    pub(crate) body_arrived: bool,
+    pub(crate) end_of_stream: bool,
+    pub(crate) trailers: Option<Pairs>,
+    /// The filter resumed the direction: deliver what was held.
+    pub(crate) resumed: bool,
+}
+
 /// A gRPC stream the filter opened.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GrpcStreamRecord {
@@ -179,6 +190,13 @@ pub struct HostState {
     /// The root id of each plugin's contexts (its root context and its streams), which
     /// `plugin_root_id` and `plugin_name` answer with.
     pub(crate) plugin_of_context: HashMap<u32, Vec<u8>>,
+    /// Directions `(context, 0 request | 1 response)` whose headers hook paused them. Like
+    /// Envoy, whose proxy-wasm host turns a headers `StopIteration` into
+    /// `StopAllIterationAndWatermark`, the host holds their body and trailers until the
+    /// filter resumes, then hands them to the filter.
+    pub(crate) held: HashMap<(u32, u32), Held>,
+    /// Directions whose body hook paused: the hook sees every chunk so far next time.
+    pub(crate) buffering: HashSet<(u32, u32)>,
     pub(crate) metrics: Vec<Metric>,
     pub(crate) logs: Vec<(Level, String)>,
     pub(crate) log_level: u32,
@@ -557,6 +575,9 @@ impl HostState {
             return s;
         }
         self.continued.push((self.effective_context, stream));
+        if let Some(held) = self.held.get_mut(&(self.effective_context, stream)) {
+            held.resumed = true;
+        }
         status::OK
     }
 
