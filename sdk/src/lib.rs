@@ -205,6 +205,34 @@ mod book {
         capabilities_several_filters = "capabilities/several-filters.md";
         testing_test_host = "testing/test-host.md";
         testing_envoy = "testing/envoy.md";
+        shipping_images = "shipping/images.md";
+        shipping_istio = "shipping/istio.md";
+        shipping_envoy_gateway = "shipping/envoy-gateway.md";
+        shipping_envoy = "shipping/envoy.md";
+        shipping_failure_policy = "shipping/failure-policy.md";
+        cookbook_index = "cookbook/index.md";
+        cookbook_add_header = "cookbook/add-header.md";
+        cookbook_canary_routing = "cookbook/canary-routing.md";
+        cookbook_circuit_breaker = "cookbook/circuit-breaker.md";
+        cookbook_rate_limit = "cookbook/rate-limit.md";
+        cookbook_auth = "cookbook/auth.md";
+        cookbook_body_transform = "cookbook/body-transform.md";
+        cookbook_metrics = "cookbook/metrics.md";
+        cookbook_tcp_guard = "cookbook/tcp-guard.md";
+        performance = "performance.md";
+        migrating_rust_sdk = "migrating/rust-sdk.md";
+        migrating_wasme = "migrating/wasme.md";
+        reference_hooks = "reference/hooks.md";
+        reference_filter_attributes = "reference/filter-attributes.md";
+        cli_overview = "cli/overview.md";
+        cli_new = "cli/new.md";
+        cli_build = "cli/build.md";
+        cli_list = "cli/list.md";
+        cli_push = "cli/push.md";
+        cli_pull = "cli/pull.md";
+        cli_run = "cli/run.md";
+        cli_deploy = "cli/deploy.md";
+        cli_check = "cli/check.md";
     }
 }
 
@@ -315,19 +343,21 @@ macro_rules! __export_filters {
             $crate::__private::assert_unique_root_ids(ROOT_IDS);
 
             // runtime-config.json, carried by the module itself (read it with
-            // `proxylet-artifact` or any wasm tool that lists custom sections).
+            // `proxylet-artifact` or any wasm tool that lists custom sections). No
+            // `#[used]`: on wasm, rustc turns every `#[link_section]` static into a custom
+            // section, used or not (`wasm.custom_sections` metadata, rustc_codegen_llvm
+            // consts.rs); `#[used]` would keep a second copy in the data section.
             #[cfg(target_family = "wasm")]
-            #[used]
             #[link_section = "proxylet.runtime_config"]
             static RUNTIME_CONFIG: [u8; $crate::__private::runtime_config_len(ROOT_IDS)] =
                 $crate::__private::runtime_config(ROOT_IDS);
 
-            // The filters' config schemas, one JSON line each (none: no section at all).
+            // The filters' config schemas (`proxylet::schema`), one JSON line per filter
+            // that has one; none at all: no section (an empty static makes none).
             #[allow(dead_code)]
             const CONFIG_SCHEMAS: &[(&str, $crate::__private::Option<&$crate::__private::Schema>)] =
                 &[$($crate::__private::schema_entry::<$filter, _>()),+];
             #[cfg(target_family = "wasm")]
-            #[used]
             #[link_section = "proxylet.config_schema"]
             static CONFIG_SCHEMA: [u8; $crate::__private::schema_section_len(CONFIG_SCHEMAS)] =
                 $crate::__private::schema_section(CONFIG_SCHEMAS);

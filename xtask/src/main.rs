@@ -221,7 +221,15 @@ fn book() -> Result<()> {
             &tools.to_string_lossy(),
         ])?;
     }
-    run_mdbook(&mdbook, &root().join("book"))
+    run_mdbook(&mdbook, &root().join("book"))?;
+    let broken = broken_book_links(&root().join("book").join("book"))?;
+    if !broken.is_empty() {
+        return Err(format!(
+            "broken links in the book:\n  {}",
+            broken.join("\n  ")
+        ));
+    }
+    Ok(())
 }
 
 fn run_mdbook(mdbook: &Path, book: &Path) -> Result<()> {
@@ -243,4 +251,89 @@ fn run_mdbook(mdbook: &Path, book: &Path) -> Result<()> {
         return Err("mdbook printed warnings; the book must build cleanly".into());
     }
     Ok(())
+}
+
+/// Checks every relative link of the built book (`book/book/**/*.html`): the file must
+/// exist and, with a `#fragment`, have an element with that id. mdbook itself does not
+/// check links between pages. Returns the broken ones.
+fn broken_book_links(out: &Path) -> Result<Vec<String>> {
+    fn html_files(dir: &Path, files: &mut Vec<PathBuf>) -> Result<()> {
+        let entries =
+            std::fs::read_dir(dir).map_err(|e| format!("reading {}: {e}", dir.display()))?;
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                html_files(&path, files)?;
+            } else if path.extension().is_some_and(|e| e == "html") {
+                files.push(path);
+            }
+        }
+        Ok(())
+    }
+    /// The values of `attr="…"` in `html`.
+    fn attributes<'a>(html: &'a str, attr: &str) -> Vec<&'a str> {
+        let needle = format!("{attr}=\"");
+        html.match_indices(&needle)
+            .filter_map(|(at, _)| {
+                let rest = html.get(at + needle.len()..)?;
+                rest.find('"').and_then(|end| rest.get(..end))
+            })
+            .collect()
+    }
+    let mut files = Vec::new();
+    html_files(out, &mut files)?;
+    let mut ids: std::collections::HashMap<PathBuf, Vec<String>> = Default::default();
+    let mut broken = Vec::new();
+    for file in &files {
+        // print.html is every page at once, with mdbook's own rewritten links.
+        if file.file_name().is_some_and(|n| n == "print.html") {
+            continue;
+        }
+        let html = std::fs::read_to_string(file)
+            .map_err(|e| format!("reading {}: {e}", file.display()))?;
+        for link in attributes(&html, "href") {
+            let external = link.contains("://")
+                || link.starts_with("//")
+                || link.starts_with("mailto:")
+                || link.starts_with("javascript:")
+                || link.starts_with("data:");
+            if external || link.is_empty() {
+                continue;
+            }
+            let (path, fragment) = link.split_once('#').unwrap_or((link, ""));
+            let target = if path.is_empty() {
+                file.clone()
+            } else {
+                file.parent().unwrap_or(out).join(path)
+            };
+            let Ok(target) = target.canonicalize() else {
+                broken.push(format!(
+                    "{}: {link} (no such file)",
+                    file.strip_prefix(out).unwrap_or(file).display()
+                ));
+                continue;
+            };
+            if fragment.is_empty() || !target.extension().is_some_and(|e| e == "html") {
+                continue;
+            }
+            let known = match ids.get(&target) {
+                Some(known) => known,
+                None => {
+                    let text = std::fs::read_to_string(&target).unwrap_or_default();
+                    let found = attributes(&text, "id")
+                        .into_iter()
+                        .map(str::to_owned)
+                        .collect();
+                    ids.entry(target.clone()).or_insert(found)
+                }
+            };
+            if !known.iter().any(|id| id == fragment) {
+                broken.push(format!(
+                    "{}: {link} (no such anchor)",
+                    file.strip_prefix(out).unwrap_or(file).display()
+                ));
+            }
+        }
+    }
+    Ok(broken)
 }
