@@ -1,5 +1,7 @@
 //! Outgoing calls: HTTP callouts, gRPC calls, foreign functions.
 
+use std::borrow::Cow;
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use crate::headers::{HeaderName, HeaderValue};
@@ -8,7 +10,8 @@ use crate::host::{self, BufferType, HostError, MapType};
 /// An HTTP request to send to a cluster with [`Stream::http_call`](crate::Stream::http_call).
 #[derive(Debug, Clone)]
 pub struct HttpCall {
-    method: String,
+    /// Borrowed for `get`/`post`: one allocation less per call.
+    method: Cow<'static, str>,
     path: String,
     authority: Option<String>,
     headers: Vec<(String, Vec<u8>)>,
@@ -18,9 +21,13 @@ pub struct HttpCall {
 impl HttpCall {
     /// A request with this method and path.
     pub fn new(method: impl Into<String>, path: impl Into<String>) -> Self {
+        HttpCall::with_method(Cow::Owned(method.into()), path.into())
+    }
+
+    fn with_method(method: Cow<'static, str>, path: String) -> Self {
         HttpCall {
-            method: method.into(),
-            path: path.into(),
+            method,
+            path,
             authority: None,
             headers: Vec::new(),
             body: Vec::new(),
@@ -29,12 +36,12 @@ impl HttpCall {
 
     /// A `GET`.
     pub fn get(path: impl Into<String>) -> Self {
-        HttpCall::new("GET", path)
+        HttpCall::with_method(Cow::Borrowed("GET"), path.into())
     }
 
     /// A `POST` with a body.
     pub fn post(path: impl Into<String>, body: impl Into<Vec<u8>>) -> Self {
-        HttpCall::new("POST", path).body(body)
+        HttpCall::with_method(Cow::Borrowed("POST"), path.into()).body(body)
     }
 
     /// The `:authority` (default: the cluster's name).
@@ -57,34 +64,44 @@ impl HttpCall {
 
     pub(crate) fn dispatch(&self, cluster: &str, timeout: Duration) -> Result<u32, HostError> {
         let authority = self.authority.as_deref().unwrap_or(cluster);
-        let mut headers: Vec<(&str, &[u8])> = vec![
-            (":method", self.method.as_bytes()),
-            (":path", self.path.as_bytes()),
-            (":authority", authority.as_bytes()),
-        ];
-        headers.extend(self.headers.iter().map(|(n, v)| (n.as_str(), v.as_slice())));
         // proxy-wasm's dispatcher must learn the token to route the response to this
         // stream, so the call goes through its wrapper (it registers the token). Its
-        // header API is `&str`-only: non-UTF-8 values are sent lossily.
-        let lossy: Vec<(String, String)> = headers
+        // header API is `&str`-only: non-UTF-8 values are sent lossily. Valid values are
+        // borrowed, not copied: every heap allocation is a sizable part of a callout's
+        // cost inside the VM.
+        let lossy: Vec<String> = self
+            .headers
             .iter()
-            .map(|(n, v)| ((*n).to_owned(), String::from_utf8_lossy(v).into_owned()))
+            .filter(|(_, v)| std::str::from_utf8(v).is_err())
+            .map(|(_, v)| String::from_utf8_lossy(v).into_owned())
             .collect();
-        let refs: Vec<(&str, &str)> = lossy
-            .iter()
-            .map(|(n, v)| (n.as_str(), v.as_str()))
-            .collect();
+        let mut lossy = lossy.iter();
+        let mut headers: Vec<(&str, &str)> = Vec::with_capacity(3 + self.headers.len());
+        headers.push((":method", &self.method));
+        headers.push((":path", &self.path));
+        headers.push((":authority", authority));
+        for (name, value) in &self.headers {
+            let value = match std::str::from_utf8(value) {
+                Ok(value) => value,
+                Err(_) => lossy.next().map_or("", String::as_str),
+            };
+            headers.push((name, value));
+        }
         let body = (!self.body.is_empty()).then_some(self.body.as_slice());
-        proxy_wasm::hostcalls::dispatch_http_call(cluster, refs, body, Vec::new(), timeout)
+        proxy_wasm::hostcalls::dispatch_http_call(cluster, headers, body, Vec::new(), timeout)
             .map_err(|status| HostError::new("proxy_http_call", status as u32))
     }
 }
 
 /// The response to an [`HttpCall`].
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone)]
 pub struct CallResponse {
     status: u16,
-    headers: Vec<(HeaderName, HeaderValue)>,
+    /// The headers as the host serialized them, decoded into `headers` on first use: a
+    /// callback that looks only at the status copies none of them (every allocation is
+    /// a sizable part of a callout's cost inside the VM).
+    serialized: Vec<u8>,
+    headers: OnceLock<Vec<(HeaderName, HeaderValue)>>,
     body: Vec<u8>,
 }
 
@@ -93,7 +110,8 @@ impl CallResponse {
     pub fn new(status: u16, headers: Vec<(HeaderName, HeaderValue)>, body: Vec<u8>) -> Self {
         CallResponse {
             status,
-            headers,
+            serialized: Vec::new(),
+            headers: OnceLock::from(headers),
             body,
         }
     }
@@ -102,15 +120,21 @@ impl CallResponse {
         if num_headers == 0 {
             return Ok(None);
         }
-        let headers: Vec<(HeaderName, HeaderValue)> =
-            host::get_map_pairs(MapType::HttpCallResponseHeaders)?
-                .into_iter()
-                .map(|(n, v)| (HeaderName::from(n), HeaderValue::from(v)))
-                .collect();
-        let status = headers
-            .iter()
-            .find(|(n, _)| n == ":status")
-            .and_then(|(_, v)| v.to_str().ok()?.parse().ok())
+        let serialized = host::get_map_bytes(MapType::HttpCallResponseHeaders)?;
+        let mut status = None;
+        if !serialized.is_empty() {
+            host::walk_map(&serialized, |name, value| {
+                if name == b":status" && status.is_none() {
+                    status = Some(value);
+                }
+            })
+            .ok_or(HostError::new(
+                "proxy_get_header_map_pairs",
+                3, // SerializationFailure: the host sent a map we cannot decode
+            ))?;
+        }
+        let status = status
+            .and_then(|v| std::str::from_utf8(v).ok()?.parse().ok())
             .unwrap_or(0);
         let body = if body_size == 0 {
             Vec::new()
@@ -119,7 +143,8 @@ impl CallResponse {
         };
         let response = CallResponse {
             status,
-            headers,
+            serialized,
+            headers: OnceLock::new(),
             body,
         };
         // Envoy's own failure replies are failures, not answers (see `is_envoy_failure`):
@@ -135,22 +160,22 @@ impl CallResponse {
     /// the cluster; such a reply carries no header but `content-length` and
     /// `content-type`.
     fn is_envoy_failure(&self) -> bool {
-        let local = self.headers.iter().all(|(name, _)| {
-            matches!(
-                name.as_bytes(),
-                b":status" | b"content-length" | b"content-type"
-            )
-        });
-        local
-            && match self.status {
-                504 => self.body == b"upstream request timeout",
-                503 => {
-                    self.body
-                        .starts_with(b"upstream connect error or disconnect/reset before headers")
-                        || self.body == b"no healthy upstream"
-                }
-                _ => false,
+        let failure_body = match self.status {
+            504 => self.body == b"upstream request timeout",
+            503 => {
+                self.body
+                    .starts_with(b"upstream connect error or disconnect/reset before headers")
+                    || self.body == b"no healthy upstream"
             }
+            _ => false,
+        };
+        failure_body
+            && self.headers().iter().all(|(name, _)| {
+                matches!(
+                    name.as_bytes(),
+                    b":status" | b"content-length" | b"content-type"
+                )
+            })
     }
 
     /// The HTTP status.
@@ -160,7 +185,7 @@ impl CallResponse {
 
     /// The value of a header (the first one).
     pub fn header(&self, name: &str) -> Option<&HeaderValue> {
-        self.headers
+        self.headers()
             .iter()
             .find(|(n, _)| n.as_bytes().eq_ignore_ascii_case(name.as_bytes()))
             .map(|(_, v)| v)
@@ -168,7 +193,14 @@ impl CallResponse {
 
     /// Every header.
     pub fn headers(&self) -> &[(HeaderName, HeaderValue)] {
-        &self.headers
+        self.headers.get_or_init(|| {
+            // Checked when the response was read.
+            host::decode_map(&self.serialized)
+                .unwrap_or_default()
+                .into_iter()
+                .map(|(n, v)| (HeaderName::from(n), HeaderValue::from(v)))
+                .collect()
+        })
     }
 
     /// The body.
@@ -176,6 +208,24 @@ impl CallResponse {
         &self.body
     }
 }
+
+impl std::fmt::Debug for CallResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CallResponse")
+            .field("status", &self.status)
+            .field("headers", &self.headers())
+            .field("body", &self.body)
+            .finish()
+    }
+}
+
+impl PartialEq for CallResponse {
+    fn eq(&self, other: &Self) -> bool {
+        self.status == other.status && self.body == other.body && self.headers() == other.headers()
+    }
+}
+
+impl Eq for CallResponse {}
 
 /// Why a callout produced no response.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -63,6 +63,7 @@ impl std::error::Error for ConfigError {}
 /// assert_eq!(error.path(), "config.value");
 /// assert!(error.message().starts_with("invalid type: integer `5`, expected a string"));
 /// ```
+#[allow(clippy::single_char_add_str, clippy::single_char_pattern)]
 pub fn from_json<C: DeserializeOwned>(
     raw: &[u8],
     default: Option<fn() -> C>,
@@ -83,14 +84,15 @@ pub fn from_json<C: DeserializeOwned>(
     let value = serde_path_to_error::deserialize(&mut json).map_err(|error| {
         let path = error.path().to_string();
         // `?` marks a position the tracker could not name (e.g. input cut short).
-        let path = path.strip_suffix('?').unwrap_or(&path);
-        let path = path.strip_suffix('.').unwrap_or(path);
+        // (`&str` patterns, not `char`s: a `char` pulls a UTF-8 encoder into every module.)
+        let path = path.strip_suffix("?").unwrap_or(&path);
+        let path = path.strip_suffix(".").unwrap_or(path);
         let path = match path {
             "." | "" => "config".to_owned(),
             p => {
                 let mut full = String::from("config");
-                if !p.starts_with('[') {
-                    full.push('.');
+                if !p.starts_with("[") {
+                    full.push_str(".");
                 }
                 full.push_str(p);
                 full

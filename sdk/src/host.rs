@@ -342,21 +342,26 @@ pub(crate) type Pairs = Vec<(Vec<u8>, Vec<u8>)>;
 
 /// All pairs of a header map, names and values as raw bytes.
 pub(crate) fn get_map_pairs(map: MapType) -> Result<Pairs, HostError> {
+    let bytes = get_map_bytes(map)?;
+    if bytes.is_empty() {
+        return Ok(Vec::new());
+    }
+    decode_map(&bytes).ok_or(HostError::new(
+        "proxy_get_header_map_pairs",
+        3, // SerializationFailure: the host sent a map we cannot decode
+    ))
+}
+
+/// A header map as the host serialized it (empty when there is none); read it with
+/// [`walk_map`] or [`decode_map`].
+pub(crate) fn get_map_bytes(map: MapType) -> Result<Vec<u8>, HostError> {
     let mut data = null_mut();
     let mut size = 0;
     // SAFETY: out-pointers are valid.
     let status = unsafe { ffi::proxy_get_header_map_pairs(map as u32, &mut data, &mut size) };
     match status {
-        OK => {
-            // SAFETY: on success the buffer comes from `proxy_on_memory_allocate(size)`.
-            match unsafe { take_host_buffer(data, size) } {
-                Some(bytes) => decode_map(&bytes).ok_or(HostError::new(
-                    "proxy_get_header_map_pairs",
-                    3, // SerializationFailure: the host sent a map we cannot decode
-                )),
-                None => Ok(Vec::new()),
-            }
-        }
+        // SAFETY: on success the buffer comes from `proxy_on_memory_allocate(size)`.
+        OK => Ok(unsafe { take_host_buffer(data, size) }.unwrap_or_default()),
         NOT_FOUND | EMPTY => Ok(Vec::new()),
         other => Err(HostError::new("proxy_get_header_map_pairs", other)),
     }
@@ -733,31 +738,50 @@ pub(crate) fn encode_map<'a>(pairs: impl Iterator<Item = (&'a [u8], &'a [u8])> +
 }
 
 /// Decodes the proxy-wasm map format; `None` when the bytes do not follow it.
-/// Every length is checked: a malformed buffer from the host is an error, not a trap.
 pub(crate) fn decode_map(bytes: &[u8]) -> Option<Pairs> {
-    fn u32_at(bytes: &[u8], at: usize) -> Option<usize> {
-        let raw = bytes.get(at..at.checked_add(4)?)?;
-        Some(u32::from_le_bytes(<[u8; 4]>::try_from(raw).ok()?) as usize)
-    }
-    let count = u32_at(bytes, 0)?;
+    let mut pairs = Vec::with_capacity(map_len(bytes)?);
+    walk_map(bytes, |name, value| {
+        pairs.push((name.to_vec(), value.to_vec()))
+    })?;
+    Some(pairs)
+}
+
+/// Walks the proxy-wasm map format without copying: `each(name, value)` for every pair,
+/// in order; `None` when the bytes do not follow the format (`each` may have seen some
+/// pairs by then). Every length is checked: a malformed buffer from the host is an error,
+/// not a trap.
+pub(crate) fn walk_map<'a>(
+    bytes: &'a [u8],
+    mut each: impl FnMut(&'a [u8], &'a [u8]),
+) -> Option<()> {
+    let count = map_len(bytes)?;
     let mut data = count.checked_mul(8)?.checked_add(4)?;
-    if data > bytes.len() {
-        return None;
-    }
-    let mut pairs = Vec::with_capacity(count);
     for i in 0..count {
         let sizes = i.checked_mul(8)?.checked_add(4)?;
         let name_len = u32_at(bytes, sizes)?;
         let value_len = u32_at(bytes, sizes.checked_add(4)?)?;
         let name_end = data.checked_add(name_len)?;
-        let name = bytes.get(data..name_end)?.to_vec();
+        let name = bytes.get(data..name_end)?;
         let value_start = name_end.checked_add(1)?;
         let value_end = value_start.checked_add(value_len)?;
-        let value = bytes.get(value_start..value_end)?.to_vec();
+        let value = bytes.get(value_start..value_end)?;
         data = value_end.checked_add(1)?;
-        pairs.push((name, value));
+        each(name, value);
     }
-    Some(pairs)
+    Some(())
+}
+
+/// The number of pairs a serialized map announces, once its table of sizes is known to
+/// fit (so a lying count cannot make a huge allocation).
+fn map_len(bytes: &[u8]) -> Option<usize> {
+    let count = u32_at(bytes, 0)?;
+    let data = count.checked_mul(8)?.checked_add(4)?;
+    (data <= bytes.len()).then_some(count)
+}
+
+fn u32_at(bytes: &[u8], at: usize) -> Option<usize> {
+    let raw = bytes.get(at..at.checked_add(4)?)?;
+    Some(u32::from_le_bytes(<[u8; 4]>::try_from(raw).ok()?) as usize)
 }
 
 #[cfg(test)]

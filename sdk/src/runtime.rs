@@ -110,6 +110,8 @@ pub fn start_one(filter: &'static Registration) {
 
 /// `Some(error)` when the host selected this plugin by a root id other than `expected`
 /// (an empty root id selects the module's only filter).
+// `push_str("`")`, not `push('`')`: a `char` pulls a UTF-8 encoder into every module.
+#[allow(clippy::single_char_add_str)]
 pub(crate) fn root_id_mismatch(expected: &str) -> Option<String> {
     let actual = match host::get_property(&["plugin_root_id"]) {
         Ok(Some(bytes)) => bytes,
@@ -130,9 +132,9 @@ pub(crate) fn root_id_mismatch(expected: &str) -> Option<String> {
         if i > 0 {
             message.push_str(", ");
         }
-        message.push('`');
+        message.push_str("`");
         message.push_str(id);
-        message.push('`');
+        message.push_str("`");
     }
     Some(message)
 }
