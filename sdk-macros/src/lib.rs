@@ -4,6 +4,7 @@
 
 use proc_macro::TokenStream;
 
+mod config_schema;
 mod error;
 mod filter;
 
@@ -15,6 +16,19 @@ pub fn filter(args: TokenStream, item: TokenStream) -> TokenStream {
     error::finish(
         filter::expand(args.into(), item.clone().into()),
         item.into(),
+    )
+    .into()
+}
+
+/// Derives `ConfigSchema`: the JSON Schema of a config type, following its serde
+/// attributes.
+///
+/// See the documentation of `proxylet::schema::ConfigSchema` for the full reference.
+#[proc_macro_derive(ConfigSchema, attributes(config_schema))]
+pub fn derive_config_schema(item: TokenStream) -> TokenStream {
+    error::finish(
+        config_schema::expand(item.clone().into()),
+        config_schema::fallback(item.into()),
     )
     .into()
 }

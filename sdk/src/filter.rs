@@ -4,6 +4,7 @@ use crate::action::Action;
 use crate::body::Body;
 use crate::config::ConfigError;
 use crate::cx::{HttpCx, PluginCx};
+use crate::schema::Schema;
 use crate::shared::Queue;
 
 /// Whether the host has no more data for this direction of the stream after this hook
@@ -123,6 +124,13 @@ pub trait HttpFilter: Sized + 'static {
 
     /// How `on_response_body` sees the response body.
     const RESPONSE_BODY: BodyMode = BodyMode::Streaming;
+
+    /// The JSON Schema of the configuration, embedded in the module for tools such as
+    /// `cargo proxylet deploy` to check configurations with (see [`crate::schema`]).
+    /// `#[filter]` sets it when the config type implements
+    /// [`ConfigSchema`](crate::schema::ConfigSchema); by hand:
+    /// `const CONFIG_SCHEMA: Option<&'static Schema> = Some(Config::SCHEMA);`.
+    const CONFIG_SCHEMA: Option<&'static Schema> = None;
 
     /// The parsed configuration, shared by every stream of the plugin.
     type Config: 'static;

@@ -10,6 +10,7 @@ use crate::body::Body;
 use crate::config::ConfigError;
 use crate::cx::PluginCx;
 use crate::host::{self, BufferType, HostError, LogLevel, StreamType};
+use crate::schema::Schema;
 use crate::shared::Queue;
 
 /// Bytes of a TCP connection: the chunk that just arrived in one direction.
@@ -23,6 +24,9 @@ pub type Data = Body;
 pub trait NetworkFilter: Sized + 'static {
     /// The root id Envoy selects this filter by.
     const ROOT_ID: &'static str;
+    /// The JSON Schema of the configuration, embedded in the module (see
+    /// [`HttpFilter::CONFIG_SCHEMA`](crate::HttpFilter::CONFIG_SCHEMA)).
+    const CONFIG_SCHEMA: Option<&'static Schema> = None;
     /// The parsed configuration.
     type Config: 'static;
     /// Per-plugin state (`()` for none).

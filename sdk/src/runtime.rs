@@ -18,6 +18,7 @@ use crate::cx::{Direction, HttpCx, PluginCx, Stream, StreamState, Then};
 use crate::filter::{hooks, BodyMode, HttpFilter};
 use crate::headers::Headers;
 use crate::host::{self, BufferType, HostError, LogLevel, MapType, StreamType};
+use crate::schema::Schema;
 use crate::shared::Queue;
 
 /// One filter exported by a module. Built by `proxylet::main!` and `#[filter]`.
@@ -56,6 +57,9 @@ impl Registration {
 pub trait Export<M> {
     /// How the module finds the filter.
     const REGISTRATION: Registration;
+    /// The filter's config schema (compile time only: kept out of [`Registration`], so
+    /// the schema trees never reach the module's data).
+    const CONFIG_SCHEMA: Option<&'static Schema>;
 }
 
 #[doc(hidden)]
@@ -65,16 +69,25 @@ pub struct TcpMarker;
 
 impl<F: HttpFilter> Export<HttpMarker> for F {
     const REGISTRATION: Registration = Registration::http::<F>();
+    const CONFIG_SCHEMA: Option<&'static Schema> = F::CONFIG_SCHEMA;
 }
 
 impl<F: crate::network::NetworkFilter> Export<TcpMarker> for F {
     const REGISTRATION: Registration = Registration::network::<F>();
+    const CONFIG_SCHEMA: Option<&'static Schema> = F::CONFIG_SCHEMA;
 }
 
 /// The registration of filter `F`, whichever kind it is.
 #[doc(hidden)]
 pub const fn registration<F: Export<M>, M>() -> Registration {
     F::REGISTRATION
+}
+
+/// The config schema entry of filter `F` for the module's `proxylet.config_schema`
+/// section, whichever kind it is.
+#[doc(hidden)]
+pub const fn schema_entry<F: Export<M>, M>() -> crate::schema::SectionEntry {
+    (F::REGISTRATION.root_id(), F::CONFIG_SCHEMA)
 }
 
 fn new_http_root<F: HttpFilter>(_context_id: u32) -> Box<dyn RootContext> {

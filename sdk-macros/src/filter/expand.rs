@@ -71,6 +71,17 @@ pub(crate) fn expand(filter: &Filter) -> TokenStream {
         }
         None => quote!(#private::no_config(<Self as #trait_name>::ROOT_ID, raw)),
     };
+    // The config type's schema when it implements `ConfigSchema` (the probe's inherent
+    // const wins then), `None` otherwise; `main!` embeds it in the module.
+    let config_schema = (filter.plugin.is_some() || filter.config.is_some()).then(|| {
+        quote! {
+            const CONFIG_SCHEMA: #private::Option<&'static #private::Schema> = {
+                #[allow(unused_imports)]
+                use #private::NoSchema as _;
+                #private::SchemaProbe::<#config_ty>::SCHEMA
+            };
+        }
+    });
     let plugin_new = match &filter.plugin {
         Some(plugin) => {
             quote_spanned!(plugin.span()=> <#plugin as #private::Plugin>::new(config, cx))
@@ -136,6 +147,7 @@ pub(crate) fn expand(filter: &Filter) -> TokenStream {
         #[automatically_derived]
         impl #trait_name for #self_ty {
             const ROOT_ID: &'static str = #root_id;
+            #config_schema
             #hook_bits
             #body_modes
             type Config = #config_ty;
