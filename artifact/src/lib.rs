@@ -3,7 +3,9 @@
 //! Every module built with proxylet holds its `runtime-config.json` (the wasme format:
 //! `type`, `abiVersions`, `config.rootIds`) in the custom section
 //! `proxylet.runtime_config`, so any tool can learn a module's root ids from the artifact
-//! alone, even after a plain `cargo build`.
+//! alone, even after a plain `cargo build`. Filters whose config type derives
+//! `ConfigSchema` also carry the JSON Schema of their configuration, in the custom section
+//! `proxylet.config_schema` ([`config_schemas`], [`config_schema_for`]).
 //!
 //! ```
 //! let wasm = proxylet_artifact::tests_support::module_with_section(
@@ -23,6 +25,10 @@ use serde::{Deserialize, Serialize};
 
 /// The custom section holding `runtime-config.json`.
 pub const RUNTIME_CONFIG_SECTION: &str = "proxylet.runtime_config";
+
+/// The custom section holding the filters' config schemas: one line per filter,
+/// `{"rootId":"add_header","schema":{…}}`, each ending with a newline.
+pub const CONFIG_SCHEMA_SECTION: &str = "proxylet.config_schema";
 
 /// `runtime-config.json`, as wasme defined it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -63,6 +69,9 @@ pub enum Error {
     NoRuntimeConfig,
     /// The section is there but is not valid runtime-config JSON.
     BadRuntimeConfig(String),
+    /// The `proxylet.config_schema` section is there but a line of it is not a
+    /// `{"rootId":…,"schema":…}` object.
+    BadConfigSchema(String),
 }
 
 impl fmt::Display for Error {
@@ -77,6 +86,10 @@ impl fmt::Display for Error {
             Error::BadRuntimeConfig(error) => {
                 write!(f, "the `{RUNTIME_CONFIG_SECTION}` section is not valid runtime config: {error}")
             }
+            Error::BadConfigSchema(error) => write!(
+                f,
+                "the `{CONFIG_SCHEMA_SECTION}` section is malformed ({error}); rebuild the module with proxylet"
+            ),
         }
     }
 }
@@ -154,6 +167,58 @@ pub fn runtime_config(wasm: &[u8]) -> Result<RuntimeConfig, Error> {
     serde_json::from_slice(raw).map_err(|e| Error::BadRuntimeConfig(e.to_string()))
 }
 
+/// Every config schema the module carries, as `(root id, JSON Schema)`, in the order of
+/// the filters. Empty when the module has no `proxylet.config_schema` section (its filters
+/// have no `ConfigSchema` config type, or it was built without proxylet).
+///
+/// ```
+/// let wasm = proxylet_artifact::tests_support::module_with_section(
+///     "proxylet.config_schema",
+///     b"{\"rootId\":\"add_header\",\"schema\":{\"type\":\"object\"}}\n",
+/// );
+/// let schemas = proxylet_artifact::config_schemas(&wasm).unwrap();
+/// assert_eq!(schemas, [("add_header".to_owned(), serde_json::json!({"type": "object"}))]);
+/// ```
+pub fn config_schemas(wasm: &[u8]) -> Result<Vec<(String, serde_json::Value)>, Error> {
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Line {
+        root_id: String,
+        schema: serde_json::Value,
+    }
+
+    let mut out = Vec::new();
+    // Several sections of one name are read in order, as if wasm-ld had joined them.
+    for section in sections(wasm)?
+        .into_iter()
+        .filter(|s| s.id == 0 && s.name == CONFIG_SCHEMA_SECTION)
+    {
+        for line in section.data.split(|b| *b == b'\n') {
+            if line.iter().all(u8::is_ascii_whitespace) {
+                continue;
+            }
+            let line: Line =
+                serde_json::from_slice(line).map_err(|e| Error::BadConfigSchema(e.to_string()))?;
+            out.push((line.root_id, line.schema));
+        }
+    }
+    Ok(out)
+}
+
+/// The config schema of the filter with root id `root_id`, if the module carries one.
+/// An empty `root_id` (Envoy's default) picks the only schema of a module that has
+/// exactly one.
+pub fn config_schema_for(wasm: &[u8], root_id: &str) -> Result<Option<serde_json::Value>, Error> {
+    let mut schemas = config_schemas(wasm)?;
+    if root_id.is_empty() && schemas.len() == 1 {
+        return Ok(schemas.pop().map(|(_, schema)| schema));
+    }
+    Ok(schemas
+        .into_iter()
+        .find(|(id, _)| id == root_id)
+        .map(|(_, schema)| schema))
+}
+
 /// Reads an unsigned LEB128 `u32` at `*at`, advancing it.
 pub fn leb_u32(bytes: &[u8], at: &mut usize) -> Result<u32, Error> {
     let mut result: u64 = 0;
@@ -219,5 +284,69 @@ mod tests {
             )),
             Err(Error::BadRuntimeConfig(_))
         ));
+    }
+
+    /// A module with the sections a proxylet build of these filters carries.
+    fn module_with_schemas(lines: &[u8]) -> Vec<u8> {
+        tests_support::module_with_section(CONFIG_SCHEMA_SECTION, lines)
+    }
+
+    #[test]
+    fn config_schemas_are_read_per_root_id() {
+        let wasm = module_with_schemas(
+            b"{\"rootId\":\"auth\",\"schema\":{\"type\":\"object\"}}\n\
+              {\"rootId\":\"tag\",\"schema\":{\"enum\":[\"a\"]}}\n",
+        );
+        assert_eq!(
+            config_schemas(&wasm).unwrap(),
+            [
+                ("auth".to_owned(), serde_json::json!({"type": "object"})),
+                ("tag".to_owned(), serde_json::json!({"enum": ["a"]})),
+            ]
+        );
+        assert_eq!(
+            config_schema_for(&wasm, "tag").unwrap(),
+            Some(serde_json::json!({"enum": ["a"]}))
+        );
+        assert_eq!(config_schema_for(&wasm, "other").unwrap(), None);
+        // Two schemas: an empty root id cannot choose.
+        assert_eq!(config_schema_for(&wasm, "").unwrap(), None);
+    }
+
+    #[test]
+    fn the_only_schema_serves_the_default_root_id() {
+        let wasm = module_with_schemas(b"{\"rootId\":\"add_header\",\"schema\":{}}\n");
+        assert_eq!(
+            config_schema_for(&wasm, "").unwrap(),
+            Some(serde_json::json!({}))
+        );
+        assert_eq!(config_schema_for(&wasm, "auth").unwrap(), None);
+    }
+
+    #[test]
+    fn sections_of_one_name_are_read_in_order() {
+        let first = module_with_schemas(b"{\"rootId\":\"a\",\"schema\":{}}\n");
+        let second = module_with_schemas(b"{\"rootId\":\"b\",\"schema\":{}}");
+        // The second module's section (past its 8-byte header) appended to the first.
+        let mut wasm = first;
+        wasm.extend_from_slice(&second[8..]);
+        let ids: Vec<String> = config_schemas(&wasm)
+            .unwrap()
+            .into_iter()
+            .map(|(id, _)| id)
+            .collect();
+        assert_eq!(ids, ["a", "b"]);
+    }
+
+    #[test]
+    fn no_section_means_no_schemas_and_a_bad_one_is_an_error() {
+        let none = tests_support::module_with_section("other", b"{}");
+        assert_eq!(config_schemas(&none).unwrap(), []);
+        assert_eq!(config_schema_for(&none, "").unwrap(), None);
+        for bad in [&b"{"[..], b"{\"type\":\"object\"}\n", b"[]"] {
+            let error = config_schemas(&module_with_schemas(bad)).unwrap_err();
+            assert!(matches!(error, Error::BadConfigSchema(_)), "{error}");
+            assert!(error.to_string().contains(CONFIG_SCHEMA_SECTION), "{error}");
+        }
     }
 }
