@@ -136,8 +136,8 @@ pub struct Report {
     pub abi_versions: Vec<String>,
     /// Root ids from the runtime config section, if the module has one.
     pub root_ids: Option<Vec<String>>,
-    /// The config schema, if the module carries one.
-    pub config_schema: Option<Value>,
+    /// The config schemas the module carries, as `(root id, schema)`.
+    pub config_schemas: Vec<(String, Value)>,
     /// Every import, with `true` when it is outside proxy-wasm 0.2.1 + WASI preview 1.
     pub imports: Vec<(Import, bool)>,
     /// Exported function names.
@@ -159,7 +159,7 @@ impl Report {
             "sha256": self.sha256,
             "abiVersions": self.abi_versions,
             "rootIds": self.root_ids,
-            "configSchema": self.config_schema,
+            "configSchemas": self.config_schemas.iter().cloned().collect::<serde_json::Map<_, _>>(),
             "imports": self.imports.iter().map(|(i, flagged)| json!({
                 "module": i.module, "name": i.name, "kind": i.kind.as_str(), "flagged": flagged,
             })).collect::<Vec<_>>(),
@@ -270,14 +270,14 @@ pub fn check(wasm: &[u8]) -> Result<Report> {
             None
         }
     };
-    let config_schema = match crate::schema::module_schema(wasm) {
-        Ok(schema) => schema,
+    let config_schemas = match proxylet_artifact::config_schemas(wasm) {
+        Ok(schemas) => schemas,
         Err(e) => {
             findings.push(Finding {
                 severity: Severity::Error,
                 message: e.to_string(),
             });
-            None
+            Vec::new()
         }
     };
     findings.sort_by_key(|f| f.severity != Severity::Error);
@@ -287,7 +287,7 @@ pub fn check(wasm: &[u8]) -> Result<Report> {
         sha256: crate::image::sha256_hex(wasm),
         abi_versions,
         root_ids,
-        config_schema,
+        config_schemas,
         imports: checked,
         exports: exports
             .into_iter()
@@ -361,13 +361,18 @@ pub fn render(name: &str, report: &Report) -> String {
         "callbacks",
         format!("{} exported: {}", hooks.len(), hooks.join(", ")),
     );
-    line(
-        "config schema",
-        match &report.config_schema {
-            None => "none (the module carries no proxylet.config_schema section)".into(),
-            Some(schema) => schema_summary(schema),
-        },
-    );
+    if report.config_schemas.is_empty() {
+        line(
+            "config schema",
+            "none (the module carries no proxylet.config_schema section)".into(),
+        );
+    }
+    for (root_id, schema) in &report.config_schemas {
+        line(
+            "config schema",
+            format!("{root_id}: {}", schema_summary(schema)),
+        );
+    }
     if report.findings.is_empty() {
         out.push_str("\nok: loadable by Envoy (proxy-wasm 0.2.1, WASI preview 1)\n");
     } else {

@@ -617,11 +617,11 @@ fn module_for_run(args: &RunArgs) -> Result<(PathBuf, Vec<u8>)> {
 fn run_verb(args: RunArgs) -> Result<()> {
     let config = args.config.load()?;
     let (wasm, bytes) = module_for_run(&args)?;
+    let root_id = crate::deploy::choose_root_id(args.root_id.as_deref(), &bytes, true)?;
     if let Some((_, value)) = &config {
         // Without a schema in the module, the filter's configure hook in Envoy is the judge.
-        crate::schema::check_config(&bytes, value)?;
+        crate::schema::check_config(&bytes, &root_id, value)?;
     }
-    let root_id = crate::deploy::choose_root_id(args.root_id.as_deref(), &bytes, true)?;
     let wasm = std::fs::canonicalize(&wasm).unwrap_or(wasm);
     crate::run::run(&crate::run::RunOptions {
         wasm,

@@ -283,12 +283,12 @@ pub fn choose_root_id(
 pub fn generate(options: &DeployOptions, store: &Store) -> Result<Deployment> {
     let source = source(options, store)?;
     let config = options.config.clone();
+    let root_id = choose_root_id(options.root_id.as_deref(), &source.bytes, false)?;
     let schema_checked = match &config {
-        Some(config) => crate::schema::check_config(&source.bytes, config)?,
-        None => crate::schema::check_config(&source.bytes, &json!({}))
+        Some(config) => crate::schema::check_config(&source.bytes, &root_id, config)?,
+        None => crate::schema::check_config(&source.bytes, &root_id, &json!({}))
             .map_err(|e| e.context("with no --config the filter gets an empty config ({}), but"))?,
     };
-    let root_id = choose_root_id(options.root_id.as_deref(), &source.bytes, false)?;
     let name = options.name.clone().unwrap_or_else(|| k8s_name(&root_id));
     let document = match options.platform {
         Platform::Istio => istio(options, &source, &root_id, &name, config)?,

@@ -1,5 +1,7 @@
 //! Checking a plugin configuration against the JSON Schema a module carries in its
-//! `proxylet.config_schema` custom section, before anything is deployed.
+//! `proxylet.config_schema` custom section, before anything is deployed. proxylet writes
+//! one there for each filter whose config type derives `ConfigSchema`
+//! ([`proxylet_artifact::config_schema_for`] reads it).
 //!
 //! The validator covers the subset of JSON Schema that config types derive to: `type`
 //! (one or several), `properties`, `required`, `additionalProperties` (boolean or schema),
@@ -27,8 +29,8 @@ use serde_json::Value;
 
 use crate::{err, Result};
 
-/// The custom section holding a module's config schema (JSON Schema, as JSON text).
-pub const CONFIG_SCHEMA_SECTION: &str = "proxylet.config_schema";
+/// The custom section holding a module's config schemas (a line of JSON per filter).
+pub const CONFIG_SCHEMA_SECTION: &str = proxylet_artifact::CONFIG_SCHEMA_SECTION;
 
 /// How deep `$ref`s may nest before the schema is considered cyclic.
 const MAX_DEPTH: usize = 64;
@@ -48,22 +50,15 @@ impl fmt::Display for Violation {
     }
 }
 
-/// The schema in the module's [`CONFIG_SCHEMA_SECTION`], if it has one.
-pub fn module_schema(wasm: &[u8]) -> Result<Option<Value>> {
-    let Some(raw) =
-        proxylet_artifact::custom_section(wasm, CONFIG_SCHEMA_SECTION).map_err(|e| err!("{e}"))?
-    else {
-        return Ok(None);
-    };
-    serde_json::from_slice(raw)
-        .map(Some)
-        .map_err(|e| err!("the module's `{CONFIG_SCHEMA_SECTION}` section is not JSON ({e})"))
+/// The schema of filter `root_id` in the module's [`CONFIG_SCHEMA_SECTION`], if it has one.
+pub fn module_schema(wasm: &[u8], root_id: &str) -> Result<Option<Value>> {
+    proxylet_artifact::config_schema_for(wasm, root_id).map_err(|e| err!("{e}"))
 }
 
-/// Checks `config` against the module's schema. `Ok(false)` when the module carries no
-/// schema (nothing was checked); an error lists every violation.
-pub fn check_config(wasm: &[u8], config: &Value) -> Result<bool> {
-    let Some(schema) = module_schema(wasm)? else {
+/// Checks `config` against the schema of filter `root_id`. `Ok(false)` when the module
+/// carries no schema for it (nothing was checked); an error lists every violation.
+pub fn check_config(wasm: &[u8], root_id: &str, config: &Value) -> Result<bool> {
+    let Some(schema) = module_schema(wasm, root_id)? else {
         return Ok(false);
     };
     let violations = validate(&schema, config);
@@ -476,11 +471,15 @@ mod tests {
 
     #[test]
     fn the_schema_is_read_from_the_module_section() {
-        let schema = add_header_schema().to_string();
-        let wasm = module_with_section(CONFIG_SCHEMA_SECTION, schema.as_bytes());
-        assert_eq!(module_schema(&wasm).unwrap(), Some(add_header_schema()));
-        assert!(check_config(&wasm, &json!({ "name": "x" })).unwrap());
-        let error = check_config(&wasm, &json!({ "value": 5 })).unwrap_err();
+        let line = json!({ "rootId": "add_header", "schema": add_header_schema() }).to_string();
+        let wasm = module_with_section(CONFIG_SCHEMA_SECTION, format!("{line}\n").as_bytes());
+        assert_eq!(
+            module_schema(&wasm, "add_header").unwrap(),
+            Some(add_header_schema())
+        );
+        assert_eq!(module_schema(&wasm, "other").unwrap(), None);
+        assert!(check_config(&wasm, "add_header", &json!({ "name": "x" })).unwrap());
+        let error = check_config(&wasm, "add_header", &json!({ "value": 5 })).unwrap_err();
         assert!(
             error
                 .message()
@@ -490,13 +489,13 @@ mod tests {
         assert!(error.message().contains("Nothing was written"), "{error}");
 
         let without = module_with_section("other", b"{}");
-        assert_eq!(module_schema(&without).unwrap(), None);
-        assert!(!check_config(&without, &json!({ "value": 5 })).unwrap());
+        assert_eq!(module_schema(&without, "add_header").unwrap(), None);
+        assert!(!check_config(&without, "add_header", &json!({ "value": 5 })).unwrap());
 
         let broken = module_with_section(CONFIG_SCHEMA_SECTION, b"{");
-        assert!(module_schema(&broken)
+        assert!(module_schema(&broken, "add_header")
             .unwrap_err()
             .message()
-            .contains("not JSON"));
+            .contains("section is malformed"));
     }
 }

@@ -45,10 +45,11 @@ fn store_module_with_schema(cli: &Cli, reference: &str) {
         proxylet_artifact::RUNTIME_CONFIG_SECTION,
         br#"{"type":"envoy_proxy","abiVersions":["v0.2.1"],"config":{"rootIds":["add_header"]}}"#,
     );
+    let line = json!({ "rootId": "add_header", "schema": schema });
     let wasm = with_custom_section(
         wasm,
         cargo_proxylet::schema::CONFIG_SCHEMA_SECTION,
-        schema.to_string().as_bytes(),
+        format!("{line}\n").as_bytes(),
     );
     let image = Image::build(&wasm, Variant::Oci).unwrap();
     Store::open(cli.store.path())
@@ -263,6 +264,55 @@ fn a_config_that_breaks_the_module_schema_is_refused_naming_the_field_and_nothin
     );
     assert!(String::from_utf8_lossy(&accepted.stderr)
         .contains("Checked the plugin config against the module's config schema"));
+}
+
+#[test]
+fn the_flagship_carries_its_derived_schema_and_deploy_checks_configs_against_it() {
+    let (cli, _) = cli_with_flagship();
+    let error = cli.fails(&[
+        "deploy",
+        "istio",
+        "--image",
+        IMAGE,
+        "--config",
+        r#"{"name":"hello","value":5}"#,
+    ]);
+    assert!(
+        error.contains("config.value: expected string, found integer 5"),
+        "{error}"
+    );
+    assert!(error.contains("Nothing was written"), "{error}");
+
+    let accepted = cli.run(&[
+        "deploy",
+        "istio",
+        "--image",
+        IMAGE,
+        "--config",
+        r#"{"name":"x-fruit","value":"kiwi"}"#,
+    ]);
+    let stderr = String::from_utf8_lossy(&accepted.stderr);
+    assert!(accepted.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("Checked the plugin config against the module's config schema"),
+        "{stderr}"
+    );
+    let manifest = yaml(&String::from_utf8_lossy(&accepted.stdout));
+    assert_eq!(manifest["spec"]["pluginConfig"]["value"], "kiwi");
+
+    // `#[serde(deny_unknown_fields)]` made it into the schema too.
+    let error = cli.fails(&[
+        "deploy",
+        "istio",
+        "--image",
+        IMAGE,
+        "--config",
+        r#"{"nmae":"x"}"#,
+    ]);
+    assert!(
+        error.contains("config.nmae: unknown field `nmae`; expected one of: name, value"),
+        "{error}"
+    );
 }
 
 #[test]
