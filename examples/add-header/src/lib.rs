@@ -6,7 +6,7 @@
 use proxylet::prelude::*;
 
 /// The header to add to every response.
-#[derive(Deserialize)]
+#[derive(Deserialize, ConfigSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct AddHeader {
     /// Header name.

@@ -24,7 +24,7 @@ use sha2::Sha256;
 
 // ANCHOR: config
 /// The plugin configuration (JSON): one mode per plugin, chosen by `"mode"`.
-#[derive(Deserialize)]
+#[derive(Deserialize, ConfigSchema)]
 #[serde(tag = "mode", rename_all = "snake_case")]
 pub enum Config {
     /// `{"mode": "api_key", "keys": ["k1", "k2"], "header": "x-api-key"}`
@@ -36,7 +36,7 @@ pub enum Config {
 }
 
 /// `mode: api_key`.
-#[derive(Deserialize)]
+#[derive(Deserialize, ConfigSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ApiKeyConfig {
     /// The accepted keys (at least one).
@@ -47,7 +47,7 @@ pub struct ApiKeyConfig {
 }
 
 /// `mode: jwt`. The token comes from `authorization: Bearer <token>`.
-#[derive(Deserialize)]
+#[derive(Deserialize, ConfigSchema)]
 #[serde(deny_unknown_fields)]
 pub struct JwtConfig {
     /// The HMAC key, as text; at least 32 bytes (RFC 7518 §3.2: no shorter than the hash).
@@ -63,7 +63,7 @@ pub struct JwtConfig {
 }
 
 /// `mode: external`.
-#[derive(Deserialize)]
+#[derive(Deserialize, ConfigSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ExternalConfig {
     /// The Envoy cluster of the auth service.
@@ -87,7 +87,7 @@ pub struct ExternalConfig {
 }
 
 /// What to do with a request the auth service could not judge.
-#[derive(Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Deserialize, ConfigSchema, Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
 pub enum OnError {
     /// Answer `503` (fail closed).

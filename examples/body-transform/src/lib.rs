@@ -13,7 +13,7 @@ use serde_json::{Map, Value};
 
 // ANCHOR: config
 /// The plugin configuration (JSON). Rules apply in this order: `remove`, `rename`, `set`.
-#[derive(Deserialize)]
+#[derive(Deserialize, ConfigSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
     /// The largest request body accepted, in bytes (at most [`HARD_MAX_BODY`]).

@@ -22,7 +22,7 @@ use proxylet::prelude::*;
 
 // ANCHOR: config
 /// The plugin configuration.
-#[derive(Deserialize)]
+#[derive(Deserialize, ConfigSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct Canary {
     /// Request header that forces a side: `1`/`true` → canary, `0`/`false` → stable. Any
@@ -55,7 +55,7 @@ impl Default for Canary {
 }
 
 /// A percentage, 0 to 100; anything else is refused when the configuration is loaded.
-#[derive(Deserialize, Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Deserialize, ConfigSchema, Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[serde(try_from = "u64")]
 pub struct Weight(u8);
 

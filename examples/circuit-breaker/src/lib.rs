@@ -25,7 +25,7 @@ use proxylet::{prelude::*, ConfigError};
 
 // ANCHOR: config
 /// The plugin configuration.
-#[derive(Deserialize)]
+#[derive(Deserialize, ConfigSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
     /// The breaker's name: plugins with the same name (and `vm_id`) share one breaker.
@@ -51,7 +51,7 @@ impl Default for Config {
 }
 
 /// The local reply sent instead of calling the upstream.
-#[derive(Deserialize)]
+#[derive(Deserialize, ConfigSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct Fallback {
     /// HTTP status.

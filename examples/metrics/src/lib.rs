@@ -24,7 +24,7 @@ use proxylet::{prelude::*, ConfigError};
 
 // ANCHOR: config
 /// The plugin configuration.
-#[derive(Deserialize)]
+#[derive(Deserialize, ConfigSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
     /// First part of every metric name.

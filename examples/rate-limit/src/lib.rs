@@ -25,7 +25,7 @@ use proxylet::{prelude::*, ConfigError};
 
 // ANCHOR: config
 /// The plugin configuration.
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, ConfigSchema, Default)]
 #[serde(default, deny_unknown_fields)]
 pub struct RateLimit {
     /// The rules, tried in order; the first whose `path_prefix` matches applies.
@@ -33,7 +33,7 @@ pub struct RateLimit {
 }
 
 /// The limit of one group of requests.
-#[derive(Deserialize)]
+#[derive(Deserialize, ConfigSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Rule {
     /// Names the rule's buckets in shared data; default: `path_prefix`. Keep it when
@@ -54,7 +54,7 @@ pub struct Rule {
 }
 
 /// A token bucket's size and refill.
-#[derive(Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Deserialize, ConfigSchema, Debug, Clone, Copy, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct Limit {
     /// The bucket's size: the burst allowed (at least 1).

@@ -16,7 +16,7 @@ use proxylet::ConfigError;
 
 // ANCHOR: config
 /// The plugin configuration (JSON).
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, ConfigSchema, Default)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
     /// Connections whose first bytes start with one of these are closed, e.g.
