@@ -21,4 +21,6 @@ fn filter_macro() {
     let cases = trybuild::TestCases::new();
     cases.pass("ui/filter/pass/*.rs");
     cases.compile_fail("ui/filter/fail/*.rs");
+    cases.pass("ui/config_schema/pass/*.rs");
+    cases.compile_fail("ui/config_schema/fail/*.rs");
 }
