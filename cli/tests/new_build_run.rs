@@ -181,9 +181,28 @@ fn errors_say_what_to_do() {
         "{bad_config}"
     );
 
+    // The flagship's config schema refuses it before Envoy starts...
     let refused = cli.fails(&[
         "run",
         common::flagship().to_str().unwrap(),
+        "--validate",
+        "--config",
+        r#"{"value":5}"#,
+    ]);
+    assert!(
+        refused.contains("config.value: expected string, found integer 5"),
+        "{refused}"
+    );
+    // ...and without the schema, Envoy does, with the filter's own message.
+    let schemaless = empty.join("schemaless.wasm");
+    std::fs::write(
+        &schemaless,
+        without_config_schema(&common::flagship_bytes()),
+    )
+    .unwrap();
+    let refused = cli.fails(&[
+        "run",
+        schemaless.to_str().unwrap(),
         "--validate",
         "--config",
         r#"{"value":5}"#,
@@ -196,6 +215,29 @@ fn errors_say_what_to_do() {
         refused.contains("config.value: invalid type: integer `5`, expected a string"),
         "{refused}"
     );
+}
+
+/// `wasm` without its `proxylet.config_schema` custom section.
+fn without_config_schema(wasm: &[u8]) -> Vec<u8> {
+    let mut out = wasm[..8].to_vec();
+    let mut at = 8;
+    while at < wasm.len() {
+        let start = at;
+        at += 1;
+        let size = proxylet_artifact::leb_u32(wasm, &mut at).unwrap() as usize;
+        let end = at + size;
+        let mut name_at = at;
+        let is_schema = wasm[start] == 0 && {
+            let len = proxylet_artifact::leb_u32(wasm, &mut name_at).unwrap() as usize;
+            &wasm[name_at..name_at + len] == proxylet_artifact::CONFIG_SCHEMA_SECTION.as_bytes()
+        };
+        if !is_schema {
+            out.extend_from_slice(&wasm[start..end]);
+        }
+        at = end;
+    }
+    assert!(proxylet_artifact::config_schemas(&out).unwrap().is_empty());
+    out
 }
 
 #[test]
