@@ -96,22 +96,37 @@ pub use network::{Data, NetworkFilter, TcpCx};
 /// ```
 ///
 /// # Hooks
-/// The function's name picks the hook:
+/// The function's name picks the hook. On an `impl` block (of a type implementing
+/// `Default`, created for every stream), each method named after a hook is that hook and
+/// takes `&mut self` (or `&self`); other methods are left alone.
 ///
 /// | function | runs when | parameters it can take |
 /// |---|---|---|
-/// | `on_request_headers` | the request headers arrived | `&mut Headers` (or `&Headers`), `EndOfStream`, `&C` |
-/// | `on_response_headers` | the response headers arrived | `&mut Headers` (or `&Headers`), `EndOfStream`, `&C` |
+/// | `on_request_headers` | the request headers arrived | `&mut Headers`, `EndOfStream`, `&mut Stream` |
+/// | `on_request_body` | a request body chunk arrived (the whole body with `max_body`) | `&mut Body`, `&mut Headers`, `EndOfStream`, `&mut Stream` |
+/// | `on_request_trailers` | the request trailers arrived | `&mut Headers` (the trailers), `&mut Stream` |
+/// | `on_response_headers` | the response headers arrived | `&mut Headers`, `EndOfStream`, `&mut Stream` |
+/// | `on_response_body` | a response body chunk arrived (the whole body with `max_body`) | `&mut Body`, `&mut Headers`, `EndOfStream`, `&mut Stream` |
+/// | `on_response_trailers` | the response trailers arrived | `&mut Headers` (the trailers), `&mut Stream` |
+/// | `on_log` | the stream is complete (access-log time) | `&mut Stream` |
+/// | `on_done` | the stream is going away | `&mut Stream` |
+/// | `on_new_connection` | a TCP connection was accepted | |
+/// | `on_downstream_data` | bytes arrived from the TCP client | `&mut Data`, `EndOfStream` |
+/// | `on_upstream_data` | bytes arrived from the TCP upstream | `&mut Data`, `EndOfStream` |
+/// | `on_downstream_close` | the TCP client side closed | |
+/// | `on_upstream_close` | the TCP upstream side closed | |
 ///
-/// Parameters are taken by type, in any order. `&C`, for any other type `C`, is the
-/// plugin's configuration; `C` must implement `serde::Deserialize` (the config is parsed
-/// once per configure, from JSON). A misspelled hook name is a compile error with a
-/// suggestion.
+/// Parameters are taken by type, in any order; `&Headers`, `&Body` and `&Data` work too.
+/// Every hook can also take `&C`, for any other type `C`: the plugin's configuration,
+/// which must implement `serde::Deserialize` (it is parsed once per configure, from
+/// JSON); and `&P`, the plugin state of `plugin = P`. A filter's hooks are all HTTP or
+/// all TCP. A misspelled hook name is a compile error with a suggestion.
 ///
 /// # Return type
 /// `()`, [`Action`], [`Response`], or `Result<T, E>` with `T` one of those and
 /// `E: Display`. An `Err` is logged at error level and answered with
-/// [`Response::filter_error`] (status 500); it never traps the VM.
+/// [`Response::filter_error`] (status 500); it never traps the VM (a TCP hook's `Err`
+/// closes the connection). `on_log`, `on_done` and the close hooks return `()`.
 ///
 /// # Configuration
 /// The plugin configuration (Envoy: `configuration` as `google.protobuf.StringValue`) is
@@ -129,9 +144,46 @@ pub use network::{Data, NetworkFilter, TcpCx};
 /// # Arguments
 /// - `root_id = "name"`: the root id Envoy selects this filter by; default: the crate's
 ///   name (`add-header` → `add_header`).
+/// - `plugin = Type`: per-plugin state, a type implementing [`Plugin`], built once per
+///   configuration and shared by every stream; hooks take it as `&Type`, and its `Config`
+///   is the filter's configuration type.
+/// - `max_body = N`: the body hooks run once, at the end of the stream, with the whole
+///   body of up to `N` bytes ([`BodyMode::Buffered`]); a larger body is answered `413`
+///   (request) or `502` (response).
 /// - `export = false`: do not export the module's entry point for this filter alone;
 ///   list it in [`main!`] with the module's other filters instead.
 /// - `crate = "path"`: where to find `proxylet` if the dependency is renamed.
+///
+/// ```
+/// use proxylet::prelude::*;
+/// use std::cell::Cell;
+///
+/// /// Per plugin: requests seen.
+/// struct Seen(Cell<u64>);
+///
+/// impl proxylet::Plugin for Seen {
+///     type Config = ();
+///     fn new(_: &(), _: &mut PluginCx<'_>) -> Result<Self, proxylet::ConfigError> {
+///         Ok(Seen(Cell::new(0)))
+///     }
+/// }
+///
+/// /// Per request: the request's body size.
+/// #[derive(Default)]
+/// struct Sized { bytes: usize }
+///
+/// #[proxylet::filter(root_id = "sized", plugin = Seen, max_body = 65536)]
+/// impl Sized {
+///     fn on_request_body(&mut self, body: &Body, seen: &Seen) {
+///         self.bytes = body.len(); // the whole body: `max_body` buffers it
+///         seen.0.set(seen.0.get() + 1);
+///     }
+///
+///     fn on_response_headers(&mut self, headers: &mut Headers) {
+///         headers.set("x-request-bytes", self.bytes.to_string());
+///     }
+/// }
+/// ```
 ///
 /// # What it generates
 /// The function is left as written. Next to it the macro defines a type of the same name
