@@ -36,6 +36,9 @@ pub(crate) struct Load {
     /// Latency percentiles of the successful requests, in microseconds.
     pub(crate) p50_us: f64,
     pub(crate) p99_us: f64,
+    /// Cores other processes used meanwhile (set by the benchmark, which measures it).
+    #[cfg_attr(not(feature = "bench"), allow(dead_code))]
+    pub(crate) other_cores: f64,
 }
 
 /// Runs `connections` closed-loop clients against `addr` until `until`.
