@@ -3,12 +3,7 @@
 //! asserted on both backends by examples/add-header/tests/host.rs.)
 
 use proxylet::testing::{Host, Trap, Verdict};
-use proxylet_wasm_host::{build, load, load_metered, Fuel};
-
-fn flagship() -> Host {
-    let wasm = build("add-header").unwrap_or_else(|e| panic!("{e}"));
-    load(&wasm).unwrap_or_else(|e| panic!("{e}"))
-}
+use proxylet_wasm_host::{build, load_metered, Fuel};
 
 fn metered_flagship() -> (Host, Fuel) {
     let wasm = build("add-header").unwrap_or_else(|e| panic!("{e}"));
