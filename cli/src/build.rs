@@ -108,18 +108,25 @@ pub fn build(options: &BuildOptions) -> Result<Module> {
     })
 }
 
-/// Runs `cargo build` with cargo's progress on stderr; returns the `.wasm` cargo reports.
+/// Runs `cargo rustc` (the cdylib alone) with cargo's progress on stderr; returns the
+/// `.wasm` cargo reports.
 fn cargo_build(project: &Project, target_dir: &Path) -> Result<PathBuf> {
     let cargo = crate::project::cargo();
     let mut child = Command::new(&cargo)
         .current_dir(&project.workspace_root)
+        // `cargo rustc --crate-type cdylib` builds the module alone: a filter crate is
+        // usually an `rlib` too (for native tests), and with both crate types rustc's LTO
+        // leaves ~40% more code in the `.wasm` (188 KB instead of 134 KB for the flagship).
         .args([
-            "build",
+            "rustc",
             "--release",
             "--target",
             WASM_TARGET,
             "--package",
             &project.package,
+            "--lib",
+            "--crate-type",
+            "cdylib",
         ])
         .arg("--manifest-path")
         .arg(&project.manifest_path)
@@ -164,8 +171,8 @@ fn cargo_build(project: &Project, target_dir: &Path) -> Result<PathBuf> {
         .map_err(|e| err!("cannot wait for cargo: {e}"))?;
     if !status.success() {
         return Err(err!(
-            "`cargo build --release --target {WASM_TARGET} -p {}` failed ({status}); the compiler's \
-             messages are above",
+            "`cargo rustc --release --target {WASM_TARGET} -p {} --lib --crate-type cdylib` failed \
+             ({status}); the compiler's messages are above",
             project.package
         ));
     }

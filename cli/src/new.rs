@@ -115,6 +115,13 @@ pub fn create(dir: &Path, template: &str, source: &ProxyletSource) -> Result<Vec
                 &path,
                 rewrite_manifest(text, &name, template.name, &workspace, source)?,
             )?;
+        } else if let Ok(text) = std::str::from_utf8(bytes) {
+            // Tests and docs name the template's crate (`add_header::__PROXYLET_FILTERS`,
+            // the root id `add_header`, the package `add-header`): they name the new one.
+            let renamed = text
+                .replace(&template.name.replace('-', "_"), &name.replace('-', "_"))
+                .replace(template.name, &name);
+            crate::error::write(&path, renamed)?;
         } else {
             crate::error::write(&path, bytes)?;
         }
