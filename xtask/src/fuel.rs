@@ -10,6 +10,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use proxylet::testing::{Host, Level, Plugin, Verdict};
+use proxylet_wasm_host::Fuel;
 
 use crate::Result;
 
@@ -27,7 +28,7 @@ pub(crate) struct Scenario {
     /// The plugin configuration both get.
     pub(crate) config: &'static str,
     /// What one request is: drives the stream and checks the filter's answer.
-    request: fn(&Plugin) -> Result<()>,
+    request: fn(&Plugin, &mut Phases<'_>) -> Result<()>,
     /// What a request does, for the notes under the table.
     pub(crate) describe: &'static str,
 }
@@ -67,8 +68,26 @@ pub(crate) const SCENARIOS: &[Scenario] = &[
     },
 ];
 
+/// Fuel of one request, phase by phase (summed over the requests).
+pub(crate) struct Phases<'a> {
+    fuel: &'a Fuel,
+    costs: Vec<(&'static str, u64)>,
+}
+
+impl Phases<'_> {
+    /// Runs `f` as (part of) phase `phase`.
+    fn run<R>(&mut self, phase: &'static str, f: impl FnOnce() -> R) -> R {
+        let (result, cost) = self.fuel.measure(f);
+        match self.costs.iter_mut().find(|(p, _)| *p == phase) {
+            Some(entry) => entry.1 += cost,
+            None => self.costs.push((phase, cost)),
+        }
+        result
+    }
+}
+
 /// Fuel of one module in one scenario.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Figures {
     /// `_initialize` (static constructors, dispatcher set-up).
     pub(crate) initialize: u64,
@@ -78,6 +97,8 @@ pub(crate) struct Figures {
     pub(crate) first: u64,
     /// Mean of [`REQUESTS`] requests, rounded.
     pub(crate) mean: u64,
+    /// The mean per phase of a request, in order.
+    pub(crate) phases: Vec<(&'static str, u64)>,
 }
 
 /// Runs `scenario` on one module.
@@ -97,8 +118,12 @@ fn measure(wasm_path: &Path, root_id: &str, scenario: &Scenario) -> Result<Figur
     });
     let plugin = plugin?;
     let mut costs = Vec::with_capacity(REQUESTS as usize);
+    let mut phases = Phases {
+        fuel: &fuel,
+        costs: Vec::new(),
+    };
     for i in 0..REQUESTS {
-        let (result, cost) = fuel.measure(|| (scenario.request)(&plugin));
+        let (result, cost) = fuel.measure(|| (scenario.request)(&plugin, &mut phases));
         result.map_err(|e| {
             format!(
                 "{} ({}), request {i}: {e}; logs: {:?}",
@@ -122,8 +147,18 @@ fn measure(wasm_path: &Path, root_id: &str, scenario: &Scenario) -> Result<Figur
         initialize,
         configure,
         first: costs.first().copied().unwrap_or(0),
-        mean: (total + u64::from(REQUESTS) / 2) / u64::from(REQUESTS),
+        mean: mean(total),
+        phases: phases
+            .costs
+            .iter()
+            .map(|&(phase, sum)| (phase, mean(sum)))
+            .collect(),
     })
+}
+
+/// Per request, rounded.
+fn mean(total: u64) -> u64 {
+    (total + u64::from(REQUESTS) / 2) / u64::from(REQUESTS)
 }
 
 /// One scenario's figures: (proxylet, raw).
@@ -158,10 +193,12 @@ pub(crate) fn measure_all(wasm: impl Fn(&str) -> Result<std::path::PathBuf>) -> 
             );
             figures.push(first);
         }
+        let raw = figures.pop().ok_or("no figures")?;
+        let proxylet = figures.pop().ok_or("no figures")?;
         rows.push(Row {
             scenario,
-            proxylet: figures[0],
-            raw: figures[1],
+            proxylet,
+            raw,
         });
     }
     Ok(rows)
@@ -177,8 +214,8 @@ pub(crate) fn markdown(rows: &[Row]) -> String {
     for row in rows {
         let ratio = row.proxylet.mean as f64 / row.raw.mean as f64;
         for (i, (package, f)) in [
-            (row.scenario.packages.0, row.proxylet),
-            (row.scenario.packages.1, row.raw),
+            (row.scenario.packages.0, &row.proxylet),
+            (row.scenario.packages.1, &row.raw),
         ]
         .into_iter()
         .enumerate()
@@ -198,6 +235,29 @@ pub(crate) fn markdown(rows: &[Row]) -> String {
             );
         }
     }
+    let _ = writeln!(md, "\nWhere a request's work goes, per phase (mean fuel; the phases are the host's calls into the module):\n");
+    let _ = writeln!(
+        md,
+        "| workload | phase | proxylet | raw | proxylet − raw |\n|---|---|---:|---:|---:|"
+    );
+    for row in rows {
+        for (i, (phase, ours)) in row.proxylet.phases.iter().enumerate() {
+            let raw = row
+                .raw
+                .phases
+                .iter()
+                .find(|(p, _)| p == phase)
+                .map_or(0, |(_, n)| *n);
+            let _ = writeln!(
+                md,
+                "| {} | {phase} | {} | {} | {} |",
+                if i == 0 { row.scenario.name } else { "" },
+                thousands(*ours),
+                thousands(raw),
+                signed(*ours as i64 - raw as i64),
+            );
+        }
+    }
     let _ = writeln!(md, "\nWhat one request is (context create, the hooks below, then `on_log`, `on_done`, delete; the same input for both modules, and both must give the same answer):\n");
     for scenario in SCENARIOS {
         let _ = writeln!(
@@ -207,6 +267,12 @@ pub(crate) fn markdown(rows: &[Row]) -> String {
         );
     }
     md
+}
+
+/// `-1234` → `−1,234`, `56` → `+56`.
+fn signed(n: i64) -> String {
+    let sign = if n < 0 { "−" } else { "+" };
+    format!("{sign}{}", thousands(n.unsigned_abs()))
 }
 
 /// `1234567` → `1,234,567`.
@@ -244,28 +310,37 @@ const RESPONSE_HEADERS: &[(&str, &str)] = &[
     ("content-length", "17"),
 ];
 
-fn add_header(plugin: &Plugin) -> Result<()> {
-    let mut stream = plugin.http_stream();
+const CREATE: &str = "context create";
+const REQUEST: &str = "request headers";
+const BODY_PHASE: &str = "request body";
+const CALLOUT: &str = "callout response";
+const RESPONSE: &str = "response headers";
+const END: &str = "log, done, delete";
+
+fn add_header(plugin: &Plugin, phases: &mut Phases<'_>) -> Result<()> {
+    let mut stream = phases.run(CREATE, || plugin.http_stream());
     expect(
         "request headers",
-        stream.request_headers(REQUEST_HEADERS, true),
+        phases.run(REQUEST, || stream.request_headers(REQUEST_HEADERS, true)),
         Verdict::Continue,
     )?;
     expect(
         "response headers",
-        stream.response_headers(RESPONSE_HEADERS, false),
+        phases.run(RESPONSE, || {
+            stream.response_headers(RESPONSE_HEADERS, false)
+        }),
         Verdict::Continue,
     )?;
     if stream.response_header("x-fruit").as_deref() != Some(&b"kiwi"[..]) {
         return Err("no `x-fruit: kiwi` on the response".into());
     }
-    stream.complete().map_err(|t| t.0)
+    phases.run(END, || stream.complete()).map_err(|t| t.0)
 }
 
 const BODY: &str = r#"{"user":"ada","password":"hunter2","items":[1,2,3],"note":"the quick brown fox jumps over"}"#;
 
-fn body_rewrite(plugin: &Plugin) -> Result<()> {
-    let mut stream = plugin.http_stream();
+fn body_rewrite(plugin: &Plugin, phases: &mut Phases<'_>) -> Result<()> {
+    let mut stream = phases.run(CREATE, || plugin.http_stream());
     let length = BODY.len().to_string();
     let headers = [
         (":method", "POST"),
@@ -276,18 +351,18 @@ fn body_rewrite(plugin: &Plugin) -> Result<()> {
     ];
     expect(
         "request headers",
-        stream.request_headers(&headers, false),
+        phases.run(REQUEST, || stream.request_headers(&headers, false)),
         Verdict::Continue,
     )?;
     let (first, second) = BODY.as_bytes().split_at(40);
     expect(
         "first body chunk",
-        stream.request_body(first, false),
+        phases.run(BODY_PHASE, || stream.request_body(first, false)),
         Verdict::Pause,
     )?;
     expect(
         "last body chunk",
-        stream.request_body(second, true),
+        phases.run(BODY_PHASE, || stream.request_body(second, true)),
         Verdict::Continue,
     )?;
     let body = stream.request_body_now();
@@ -300,18 +375,20 @@ fn body_rewrite(plugin: &Plugin) -> Result<()> {
     }
     expect(
         "response headers",
-        stream.response_headers(RESPONSE_HEADERS, false),
+        phases.run(RESPONSE, || {
+            stream.response_headers(RESPONSE_HEADERS, false)
+        }),
         Verdict::Continue,
     )?;
-    stream.complete().map_err(|t| t.0)
+    phases.run(END, || stream.complete()).map_err(|t| t.0)
 }
 
-fn callout(plugin: &Plugin, status: u16) -> Result<()> {
+fn callout(plugin: &Plugin, status: u16, phases: &mut Phases<'_>) -> Result<()> {
     let host: &Host = plugin.host();
-    let mut stream = plugin.http_stream();
+    let mut stream = phases.run(CREATE, || plugin.http_stream());
     expect(
         "request headers",
-        stream.request_headers(REQUEST_HEADERS, true),
+        phases.run(REQUEST, || stream.request_headers(REQUEST_HEADERS, true)),
         Verdict::Pause,
     )?;
     let calls = stream.callouts();
@@ -323,19 +400,23 @@ fn callout(plugin: &Plugin, status: u16) -> Result<()> {
     {
         return Err(format!("unexpected callout {call:?}"));
     }
-    host.respond_to_call(
-        call.token,
-        status,
-        &[("content-type", "text/plain"), ("content-length", "2")],
-        b"ok",
-    );
+    phases.run(CALLOUT, || {
+        host.respond_to_call(
+            call.token,
+            status,
+            &[("content-type", "text/plain"), ("content-length", "2")],
+            b"ok",
+        )
+    });
     if status == 200 {
         if !stream.request_resumed() || stream.local_reply().is_some() {
             return Err("an allowed request was not resumed".into());
         }
         expect(
             "response headers",
-            stream.response_headers(RESPONSE_HEADERS, false),
+            phases.run(RESPONSE, || {
+                stream.response_headers(RESPONSE_HEADERS, false)
+            }),
             Verdict::Continue,
         )?;
     } else {
@@ -351,17 +432,17 @@ fn callout(plugin: &Plugin, status: u16) -> Result<()> {
         ];
         expect(
             "local reply headers",
-            stream.response_headers(&headers, false),
+            phases.run(RESPONSE, || stream.response_headers(&headers, false)),
             Verdict::Continue,
         )?;
     }
-    stream.complete().map_err(|t| t.0)
+    phases.run(END, || stream.complete()).map_err(|t| t.0)
 }
 
-fn callout_allowed(plugin: &Plugin) -> Result<()> {
-    callout(plugin, 200)
+fn callout_allowed(plugin: &Plugin, phases: &mut Phases<'_>) -> Result<()> {
+    callout(plugin, 200, phases)
 }
 
-fn callout_denied(plugin: &Plugin) -> Result<()> {
-    callout(plugin, 401)
+fn callout_denied(plugin: &Plugin, phases: &mut Phases<'_>) -> Result<()> {
+    callout(plugin, 401, phases)
 }

@@ -182,21 +182,23 @@ fn demo() -> Result<()> {
     Ok(())
 }
 
-/// `cargo xtask bench [quick]`: with the `bench` feature, the benchmarks; without it (the
-/// default, so `cargo xtask demo` does not compile Binaryen), runs itself again with it.
-/// `quick`: only sizes and fuel of the proxylet/raw pairs, printed, BENCHMARKS.md untouched.
+/// `cargo xtask bench [quick|load]`: with the `bench` feature, the benchmarks; without it
+/// (the default, so `cargo xtask demo` does not compile Binaryen), runs itself again with
+/// it. `quick`: only sizes and fuel of the proxylet/raw pairs; `load`: only the rounds
+/// through Envoy; both print their tables and leave BENCHMARKS.md alone.
 fn bench(mode: Option<&str>) -> Result<()> {
-    let quick = match mode {
-        None => false,
-        Some("quick") => true,
-        Some(other) => {
-            return Err(format!(
-                "unknown `cargo xtask bench` mode `{other}`; modes: quick"
-            ))
-        }
-    };
+    if !matches!(mode, None | Some("quick" | "load")) {
+        return Err(format!(
+            "unknown `cargo xtask bench` mode `{}`; modes: quick, load",
+            mode.unwrap_or_default()
+        ));
+    }
     #[cfg(feature = "bench")]
-    return bench::bench(quick);
+    return bench::bench(match mode {
+        Some("quick") => bench::Mode::Quick,
+        Some("load") => bench::Mode::Load,
+        _ => bench::Mode::All,
+    });
     #[cfg(not(feature = "bench"))]
     {
         step("compiling xtask with the `bench` feature (the first time, Binaryen compiles from C++: minutes)");
@@ -216,7 +218,7 @@ fn bench(mode: Option<&str>) -> Result<()> {
             "--",
             "bench",
         ];
-        args.extend(quick.then_some("quick"));
+        args.extend(mode);
         cargo(&args)
     }
 }
