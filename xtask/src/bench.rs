@@ -270,6 +270,10 @@ fn throughput(envoy_bin: &Path, flagship: &Path, raw: &Path) -> Result<Throughpu
         // The upstream keeps every request; nobody reads them here.
         upstream.take_requests();
     }
+    if pinned {
+        // The build timings come next: every core again.
+        unpin();
+    }
     Ok(Throughput {
         runs: results,
         pinned,
@@ -323,6 +327,17 @@ fn throughput_markdown(load: &Throughput) -> String {
         "| proxylet / Lua rps | **{ours_lua:.3}** | > 1.0 | {} |",
         met(ours_lua > 1.0)
     );
+    let raw_lua = median(
+        load.runs[1]
+            .iter()
+            .zip(&load.runs[3])
+            .map(|(a, b)| a.rps / b.rps)
+            .collect(),
+    );
+    let _ = writeln!(
+        md,
+        "| for comparison: raw proxy-wasm / Lua rps | {raw_lua:.3} | | |"
+    );
     let disturbed = load
         .runs
         .iter()
@@ -371,26 +386,32 @@ fn pin(envoys: &[u32]) -> bool {
     if cores < 2 {
         return false;
     }
-    let taskset = |cpus: String, pid: u32| {
-        std::process::Command::new("taskset")
-            .args([
-                "--all-tasks",
-                "--cpu-list",
-                "--pid",
-                &cpus,
-                &pid.to_string(),
-            ])
-            .output()
-            .is_ok_and(|o| o.status.success())
-    };
     let envoy_core = (cores - 1).to_string();
     let ours = format!("0-{}", cores - 2);
-    let done = envoys.iter().all(|pid| taskset(envoy_core.clone(), *pid))
-        && taskset(ours, std::process::id());
+    let done =
+        envoys.iter().all(|pid| taskset(&envoy_core, *pid)) && taskset(&ours, std::process::id());
     if !done {
         eprintln!("could not pin CPUs with taskset; running unpinned");
     }
     done
+}
+
+/// Lets this process run on every core again.
+fn unpin() {
+    let cores = std::fs::read_to_string("/sys/devices/system/cpu/online")
+        .map(|s| s.trim().to_owned())
+        .unwrap_or_else(|_| "0-1023".into());
+    if !taskset(&cores, std::process::id()) {
+        eprintln!("could not unpin this process ({cores}); build timings may be slower");
+    }
+}
+
+/// `taskset` on every thread of `pid`.
+fn taskset(cpus: &str, pid: u32) -> bool {
+    std::process::Command::new("taskset")
+        .args(["--all-tasks", "--cpu-list", "--pid", cpus, &pid.to_string()])
+        .output()
+        .is_ok_and(|o| o.status.success())
 }
 
 /// A run is "quiet" when processes other than this one and the Envoys used at most this
@@ -570,6 +591,8 @@ pub(crate) fn bench(mode: Mode) -> Result<()> {
         return Ok(());
     }
     let envoy = crate::ensure_envoy()?;
+    // Before anything pins this process to fewer cores.
+    let machine = machine(&envoy);
 
     step("sizes: every example and bench module, as built and optimized");
     let sized = sizes(false)?;
@@ -601,7 +624,7 @@ pub(crate) fn bench(mode: Mode) -> Result<()> {
     let elapsed = started.elapsed();
     let md = markdown(&Report {
         date,
-        machine: machine(&envoy),
+        machine,
         elapsed,
         sized: &sized,
         flagship,
