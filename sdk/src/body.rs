@@ -3,7 +3,7 @@
 
 use serde::de::DeserializeOwned;
 
-use crate::host::{self, BufferType, HostError, MapType};
+use crate::host::{self, BufferType, HostError};
 
 /// A body: the current chunk in streaming mode, the whole body in buffered mode.
 ///
@@ -18,23 +18,14 @@ pub struct Body {
     buffer: BufferType,
     size: usize,
     end_of_stream: bool,
-    /// The header map whose `content-length` must follow a rewrite (buffered mode, while
-    /// the headers are still held by the filter).
-    length_header: Option<MapType>,
 }
 
 impl Body {
-    pub(crate) fn new(
-        buffer: BufferType,
-        size: usize,
-        end_of_stream: bool,
-        length_header: Option<MapType>,
-    ) -> Self {
+    pub(crate) fn new(buffer: BufferType, size: usize, end_of_stream: bool) -> Self {
         Body {
             buffer,
             size,
             end_of_stream,
-            length_header,
         }
     }
 
@@ -88,9 +79,6 @@ impl Body {
     pub fn try_replace(&mut self, data: &[u8]) -> Result<(), HostError> {
         host::set_buffer(self.buffer, 0, self.size, data)?;
         self.size = data.len();
-        if let Some(map) = self.length_header {
-            host::replace_map_value(map, "content-length", data.len().to_string().as_bytes())?;
-        }
         Ok(())
     }
 

@@ -244,12 +244,12 @@ impl<F: NetworkFilter> StreamContext for NetStream<F> {
     }
 
     fn on_downstream_data(&mut self, data_size: usize, end_of_stream: bool) -> HostAction {
-        let mut data = Body::new(BufferType::DownstreamData, data_size, end_of_stream, None);
+        let mut data = Body::new(BufferType::DownstreamData, data_size, end_of_stream);
         self.run(end_of_stream, |f, cx| f.on_downstream_data(cx, &mut data))
     }
 
     fn on_upstream_data(&mut self, data_size: usize, end_of_stream: bool) -> HostAction {
-        let mut data = Body::new(BufferType::UpstreamData, data_size, end_of_stream, None);
+        let mut data = Body::new(BufferType::UpstreamData, data_size, end_of_stream);
         self.run(end_of_stream, |f, cx| f.on_upstream_data(cx, &mut data))
     }
 

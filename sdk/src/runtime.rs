@@ -442,7 +442,7 @@ impl<F: HttpFilter> HttpStream<F> {
             }
         }
         // The headers are gone by now, without `content-length` (see `unframe`).
-        let mut body = Body::new(buffer, size, end_of_stream, None);
+        let mut body = Body::new(buffer, size, end_of_stream);
         self.run(
             direction,
             map,
