@@ -35,7 +35,7 @@ pub(crate) fn expand(item: TokenStream) -> syn::Result<TokenStream> {
             Data::Struct(data) => {
                 struct_schema(&input, &data.fields, &container, &private, &mut errors)
             }
-            Data::Enum(data) => enum_schema(data, &container, &private),
+            Data::Enum(data) => enum_schema(&input, data, &container, &private, &mut errors),
             Data::Union(data) => {
                 errors.push(
                     data.union_token,
@@ -109,17 +109,7 @@ fn struct_schema(
     errors: &mut Errors,
 ) -> TokenStream {
     let any = quote!(&#private::Schema::Any);
-    let field_attrs: Vec<Serde> = fields.iter().map(|field| Serde::of(&field.attrs)).collect();
-    for span in field_attrs.iter().filter_map(|attrs| attrs.flatten) {
-        errors.add(syn::Error::new(
-            span,
-            format!(
-                "`ConfigSchema` does not support `#[serde(flatten)]`; write the fields of the \
-                 flattened type out in `{}`, or implement `ConfigSchema` by hand",
-                input.ident
-            ),
-        ));
-    }
+    let field_attrs = field_attrs(input, fields, errors);
     let kept: Vec<(&syn::Field, &Serde)> = fields
         .iter()
         .zip(&field_attrs)
@@ -140,41 +130,84 @@ fn struct_schema(
             [(field, attrs)] => value_schema(input, field, attrs, private),
             _ => any,
         },
-        // Other tuple structs are arrays (of mixed types: items are not described).
-        Fields::Unnamed(_) => quote!(&#private::Schema::Array(&#private::Schema::Any)),
-        Fields::Named(_) => {
-            let mut entries = Vec::new();
-            for (field, attrs) in kept {
-                let Some(ident) = &field.ident else { continue };
-                let name = attrs.rename.clone().unwrap_or_else(|| {
-                    container
-                        .rename_all
-                        .apply_to_field(&ident.unraw().to_string())
-                });
-                let schema = value_schema(input, field, attrs, private);
-                let required = if container.default || attrs.default || !attrs.aliases.is_empty() {
-                    // With aliases, any of the names will do: none is required alone.
-                    quote!(false)
-                } else if attrs.with {
-                    // serde reports a missing field read by `deserialize_with`, `Option` or not.
-                    quote!(true)
-                } else if refers_to(&field.ty, &input.ident) {
-                    let optional = is_option(&field.ty);
-                    quote!(!#optional)
-                } else {
-                    quote!(!#private::Schema::is_optional(#schema))
-                };
-                for name in std::iter::once(&name).chain(&attrs.aliases) {
-                    entries.push(quote! {
-                        #private::Field { name: #name, schema: #schema, required: #required }
-                    });
-                }
-            }
-            let deny = container.deny_unknown_fields;
-            quote! {
-                &#private::Schema::Object { fields: &[#(#entries),*], deny_unknown: #deny }
-            }
+        // Other tuple structs are arrays of their fields, in order.
+        Fields::Unnamed(_) => tuple_schema(input, &kept, private),
+        Fields::Named(_) => object_schema(
+            input,
+            &kept,
+            container.rename_all,
+            container.default,
+            container.deny_unknown_fields,
+            private,
+        ),
+    }
+}
+
+/// The serde attributes of each field; `flatten` is reported.
+fn field_attrs(input: &DeriveInput, fields: &Fields, errors: &mut Errors) -> Vec<Serde> {
+    let attrs: Vec<Serde> = fields.iter().map(|field| Serde::of(&field.attrs)).collect();
+    for span in attrs.iter().filter_map(|attrs| attrs.flatten) {
+        errors.add(syn::Error::new(
+            span,
+            format!(
+                "`ConfigSchema` does not support `#[serde(flatten)]`; write the fields of the \
+                 flattened type out in `{}`, or implement `ConfigSchema` by hand",
+                input.ident
+            ),
+        ));
+    }
+    attrs
+}
+
+/// `Schema::Tuple` of the fields' schemas (a tuple struct or variant: a JSON array).
+fn tuple_schema(
+    input: &DeriveInput,
+    kept: &[(&syn::Field, &Serde)],
+    private: &TokenStream,
+) -> TokenStream {
+    let items = kept
+        .iter()
+        .map(|(field, attrs)| value_schema(input, field, attrs, private));
+    quote!(&#private::Schema::Tuple(&[#(#items),*]))
+}
+
+/// `Schema::Object` of named fields (a struct, or a struct variant).
+fn object_schema(
+    input: &DeriveInput,
+    kept: &[(&syn::Field, &Serde)],
+    rename_all: RenameRule,
+    default: bool,
+    deny_unknown: bool,
+    private: &TokenStream,
+) -> TokenStream {
+    let mut entries = Vec::new();
+    for (field, attrs) in kept {
+        let Some(ident) = &field.ident else { continue };
+        let name = attrs
+            .rename
+            .clone()
+            .unwrap_or_else(|| rename_all.apply_to_field(&ident.unraw().to_string()));
+        let schema = value_schema(input, field, attrs, private);
+        let required = if default || attrs.default || !attrs.aliases.is_empty() {
+            // With aliases, any of the names will do: none is required alone.
+            quote!(false)
+        } else if attrs.with {
+            // serde reports a missing field read by `deserialize_with`, `Option` or not.
+            quote!(true)
+        } else if refers_to(&field.ty, &input.ident) {
+            let optional = is_option(&field.ty);
+            quote!(!#optional)
+        } else {
+            quote!(!#private::Schema::is_optional(#schema))
+        };
+        for name in names_of(&name, &attrs.aliases) {
+            entries.push(quote! {
+                #private::Field { name: #name, schema: #schema, required: #required }
+            });
         }
+    }
+    quote! {
+        &#private::Schema::Object { fields: &[#(#entries),*], deny_unknown: #deny_unknown }
     }
 }
 
@@ -194,38 +227,190 @@ fn value_schema(
     }
 }
 
-fn enum_schema(data: &syn::DataEnum, container: &Serde, private: &TokenStream) -> TokenStream {
+fn enum_schema(
+    input: &DeriveInput,
+    data: &syn::DataEnum,
+    container: &Serde,
+    private: &TokenStream,
+    errors: &mut Errors,
+) -> TokenStream {
     let any = quote!(&#private::Schema::Any);
     let variant_attrs: Vec<Serde> = data
         .variants
         .iter()
         .map(|variant| Serde::of(&variant.attrs))
         .collect();
-    let unit_only = data
+    let kept: Vec<(&syn::Variant, &Serde)> = data
         .variants
         .iter()
         .zip(&variant_attrs)
-        .all(|(variant, attrs)| attrs.skip || matches!(variant.fields, Fields::Unit));
-    // Unit variants are plain strings only when externally tagged (serde's default).
-    if container.tagged || !unit_only || variant_attrs.iter().any(|a| a.untagged) {
-        return any;
-    }
-    if variant_attrs.iter().any(|a| a.other) {
-        return quote!(&#private::Schema::String);
-    }
-    let mut names = Vec::new();
-    for (variant, attrs) in data.variants.iter().zip(&variant_attrs) {
-        if attrs.skip {
-            continue;
+        .filter(|(_, attrs)| !attrs.skip)
+        .collect();
+    let tagging = match (&container.tag, &container.content, container.untagged) {
+        (_, _, true) => quote!(#private::Tagging::Untagged),
+        (Some(tag), Some(content), false) => {
+            let deny = container.deny_unknown_fields;
+            quote!(#private::Tagging::Adjacent { tag: #tag, content: #content, deny_unknown: #deny })
         }
-        names.push(attrs.rename.clone().unwrap_or_else(|| {
-            container
-                .rename_all
-                .apply_to_variant(&variant.ident.unraw().to_string())
-        }));
-        names.extend(attrs.aliases.iter().cloned());
+        (Some(tag), None, false) => quote!(#private::Tagging::Internal { tag: #tag }),
+        // `content` without `tag`: serde reports it.
+        (None, Some(_), false) => return any,
+        (None, None, false) => quote!(#private::Tagging::External),
+    };
+    let external = container.tag.is_none() && !container.untagged;
+
+    // An enum of unit variants, externally tagged: its names, as plain strings.
+    let unit_only = kept
+        .iter()
+        .all(|(variant, attrs)| matches!(variant.fields, Fields::Unit) && !attrs.untagged);
+    if external && unit_only {
+        if kept.iter().any(|(_, attrs)| attrs.other) {
+            return quote!(&#private::Schema::String);
+        }
+        let mut names = Vec::new();
+        for (variant, attrs) in &kept {
+            names.extend(names_of(
+                &variant_name(variant, attrs, container),
+                &attrs.aliases,
+            ));
+        }
+        return quote!(&#private::Schema::Enum(&[#(#names),*]));
     }
-    quote!(&#private::Schema::Enum(&[#(#names),*]))
+
+    let mut entries = Vec::new();
+    for (variant, attrs) in &kept {
+        let content = variant_content(input, variant, attrs, container, private, errors);
+        let content = match content {
+            Some(content) => quote!(#private::Some(#content)),
+            None => quote!(#private::None),
+        };
+        let untagged = container.untagged || attrs.untagged;
+        let name = variant_name(variant, attrs, container);
+        for alias in names_of(&name, &attrs.aliases) {
+            let other = attrs.other && alias == name;
+            entries.push(quote! {
+                #private::Variant { name: #alias, content: #content, untagged: #untagged, other: #other }
+            });
+        }
+    }
+    quote!(&#private::Schema::Variants { tagging: #tagging, variants: &[#(#entries),*] })
+}
+
+/// A field's or variant's name and aliases, sorted as serde lists them in its errors.
+fn names_of(name: &str, aliases: &[String]) -> Vec<String> {
+    let mut names: Vec<String> = std::iter::once(name.to_owned())
+        .chain(aliases.iter().cloned())
+        .collect();
+    names.sort();
+    names.dedup();
+    names
+}
+
+/// A variant's name in JSON.
+fn variant_name(variant: &syn::Variant, attrs: &Serde, container: &Serde) -> String {
+    attrs.rename.clone().unwrap_or_else(|| {
+        container
+            .rename_all
+            .apply_to_variant(&variant.ident.unraw().to_string())
+    })
+}
+
+/// What a variant carries: `None` for a unit variant.
+fn variant_content(
+    input: &DeriveInput,
+    variant: &syn::Variant,
+    attrs: &Serde,
+    container: &Serde,
+    private: &TokenStream,
+    errors: &mut Errors,
+) -> Option<TokenStream> {
+    let field_attrs = field_attrs(input, &variant.fields, errors);
+    if attrs.with {
+        // `deserialize_with` on the variant reads its content in some other form.
+        return Some(quote!(&#private::Schema::Any));
+    }
+    let kept: Vec<(&syn::Field, &Serde)> = variant
+        .fields
+        .iter()
+        .zip(&field_attrs)
+        .filter(|(_, attrs)| !attrs.skip)
+        .collect();
+    match &variant.fields {
+        Fields::Unit => None,
+        Fields::Unnamed(fields) if fields.unnamed.len() == 1 => {
+            let [(field, field_attrs)] = kept.as_slice() else {
+                return Some(quote!(&#private::Schema::Any));
+            };
+            if let (Some(tag), None, false) =
+                (&container.tag, &container.content, container.untagged)
+            {
+                if !attrs.untagged {
+                    if let Some(kind) = never_an_object(&field.ty) {
+                        errors.push(
+                            &field.ty,
+                            format!(
+                                "an internally tagged variant is read from the object that holds \
+                                 its tag, and {kind} is never an object; hold a struct or a map \
+                                 in `{}`, or tag it adjacently: `#[serde(tag = \"{tag}\", \
+                                 content = \"…\")]`",
+                                variant.ident
+                            ),
+                        );
+                    }
+                }
+            }
+            Some(value_schema(input, field, field_attrs, private))
+        }
+        Fields::Unnamed(_) => Some(tuple_schema(input, &kept, private)),
+        Fields::Named(_) => {
+            // A variant's own `rename_all`, else the enum's `rename_all_fields`.
+            let rule = if attrs.rename_all != RenameRule::None {
+                attrs.rename_all
+            } else {
+                container.rename_all_fields
+            };
+            Some(object_schema(
+                input,
+                &kept,
+                rule,
+                false,
+                container.deny_unknown_fields,
+                private,
+            ))
+        }
+    }
+}
+
+/// `` `String` `` when `ty` is written as a type whose JSON form is never an object
+/// (a string, a number, a boolean, a sequence), through `Box` and `Option`.
+fn never_an_object(ty: &syn::Type) -> Option<String> {
+    const SCALARS: &[&str] = &[
+        "String", "str", "bool", "char", "u8", "u16", "u32", "u64", "u128", "usize", "i8", "i16",
+        "i32", "i64", "i128", "isize", "f32", "f64", "Vec", "VecDeque", "HashSet", "BTreeSet",
+    ];
+    match ty {
+        syn::Type::Path(path) if path.qself.is_none() => {
+            let last = path.path.segments.last()?;
+            let name = last.ident.to_string();
+            if SCALARS.contains(&name.as_str()) {
+                return Some(format!("`{}`", ty.to_token_stream()).replace(" ", ""));
+            }
+            if ["Box", "Option", "Rc", "Arc"].contains(&name.as_str()) {
+                if let syn::PathArguments::AngleBracketed(args) = &last.arguments {
+                    if let Some(syn::GenericArgument::Type(inner)) = args.args.first() {
+                        return never_an_object(inner);
+                    }
+                }
+            }
+            None
+        }
+        syn::Type::Reference(reference) => never_an_object(&reference.elem),
+        syn::Type::Array(_) | syn::Type::Slice(_) => Some("an array".to_owned()),
+        syn::Type::Tuple(tuple) if !tuple.elems.is_empty() => Some("a tuple".to_owned()),
+        syn::Type::Group(group) => never_an_object(&group.elem),
+        syn::Type::Paren(paren) => never_an_object(&paren.elem),
+        _ => None,
+    }
 }
 
 /// Whether `ty` mentions the type being derived (or `Self`).
@@ -270,10 +455,14 @@ struct Serde {
     transparent: bool,
     /// `from` / `try_from`: the type is read as this one.
     from: Option<LitStr>,
-    /// `tag`, `content` or `untagged` on an enum.
-    tagged: bool,
-    /// `untagged` on a variant.
+    /// `tag = "…"` on an enum.
+    tag: Option<String>,
+    /// `content = "…"` on an enum.
+    content: Option<String>,
+    /// `untagged`, on an enum or a variant.
     untagged: bool,
+    /// `rename_all_fields` on an enum: the `rename_all` of its struct variants.
+    rename_all_fields: RenameRule,
     /// `other` on a variant.
     other: bool,
 }
@@ -317,13 +506,13 @@ impl Serde {
             }
             "transparent" => self.transparent = true,
             "from" | "try_from" => self.from = Some(meta.value()?.parse()?),
-            "tag" | "content" => {
-                self.tagged = true;
-                skip_value(meta)?;
-            }
-            "untagged" => {
-                self.tagged = true;
-                self.untagged = true;
+            "tag" => self.tag = Some(meta.value()?.parse::<LitStr>()?.value()),
+            "content" => self.content = Some(meta.value()?.parse::<LitStr>()?.value()),
+            "untagged" => self.untagged = true,
+            "rename_all_fields" => {
+                if let Some(rule) = deserialize_name(meta)? {
+                    self.rename_all_fields = RenameRule::parse(&rule.value());
+                }
             }
             "other" => self.other = true,
             _ => skip_value(meta)?,

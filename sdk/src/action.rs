@@ -53,6 +53,11 @@ pub struct Response {
 
 impl Response {
     /// A response with this HTTP status and no body.
+    ///
+    /// The status must be in `200..=599`: a `1xx` is not a final response and nothing
+    /// else is HTTP. A reply with another status is not sent as is: the filter error
+    /// ([`Response::filter_error`], `500`) goes out instead and the problem is logged at
+    /// error level, as for a hook's `Err`.
     pub fn new(status: u16) -> Self {
         Response {
             status,
@@ -64,6 +69,15 @@ impl Response {
     }
 
     /// Adds a header.
+    ///
+    /// Checked when the reply is sent, as [`Headers::try_append`](crate::Headers::try_append)
+    /// checks: the name must be a token, the value must hold no control byte but tab (no
+    /// CR, LF, NUL, DEL), and neither a pseudo-header (the status is [`Response::new`]'s)
+    /// nor a framing header (`content-length`, `transfer-encoding`, `connection`...: the
+    /// host frames the reply) may be given. A reply with such a header is not sent as is:
+    /// the filter error ([`Response::filter_error`], `500`) goes out instead and the
+    /// problem is logged at error level, so a header built from request data can never
+    /// split the response.
     pub fn header(mut self, name: impl Into<String>, value: impl AsRef<[u8]>) -> Self {
         self.headers.push((name.into(), value.as_ref().to_vec()));
         self
@@ -81,8 +95,9 @@ impl Response {
         self
     }
 
-    /// The reason Envoy records in its access log (`%RESPONSE_CODE_DETAILS%`); must not
-    /// contain spaces.
+    /// The reason Envoy records in its access log (`%RESPONSE_CODE_DETAILS%`), e.g.
+    /// `auth_denied`. Envoy wants no whitespace there: every byte that is not visible
+    /// ASCII (spaces, CR, LF, other controls, non-ASCII) is sent as `_`.
     pub fn details(mut self, details: impl Into<String>) -> Self {
         self.details = details.into();
         self
@@ -101,6 +116,38 @@ impl Response {
     /// The body.
     pub fn body_bytes(&self) -> &[u8] {
         &self.body
+    }
+
+    /// Why this reply cannot be sent as is: a status outside `200..=599`, or a header
+    /// that is not valid in a local reply.
+    pub(crate) fn check(&self) -> Result<(), crate::HeaderError> {
+        if !(200..=599).contains(&self.status) {
+            return Err(crate::HeaderError::InvalidValue {
+                name: ":status".into(),
+                reason: "a local reply's status is in 200..=599",
+            });
+        }
+        crate::headers::check_pairs(
+            "a local reply has no pseudo-headers (its status is `Response::new`'s)",
+            self.headers
+                .iter()
+                .map(|(n, v)| (n.as_bytes(), v.as_slice())),
+        )
+    }
+
+    /// [`Response::details`] as sent: bytes that are not visible ASCII become `_`.
+    pub(crate) fn details_for_host(&self) -> std::borrow::Cow<'_, [u8]> {
+        let details = self.details.as_bytes();
+        if details.iter().all(u8::is_ascii_graphic) {
+            std::borrow::Cow::Borrowed(details)
+        } else {
+            std::borrow::Cow::Owned(
+                details
+                    .iter()
+                    .map(|b| if b.is_ascii_graphic() { *b } else { b'_' })
+                    .collect(),
+            )
+        }
     }
 
     /// The answer proxylet gives when a hook returns `Err`: `500`, body

@@ -4,7 +4,7 @@ use std::borrow::Cow;
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use crate::headers::{HeaderName, HeaderValue};
+use crate::headers::{self, HeaderError, HeaderName, HeaderValue};
 use crate::host::{self, BufferType, HostError, MapType};
 
 /// An HTTP request to send to a cluster with [`Stream::http_call`](crate::Stream::http_call).
@@ -20,6 +20,10 @@ pub struct HttpCall {
 
 impl HttpCall {
     /// A request with this method and path.
+    ///
+    /// The method must be a token (`GET`, `PROPFIND`) and the path start with `/` and hold
+    /// only visible ASCII without `#` (percent-encode the rest); the call is not sent
+    /// otherwise ([`CallError::InvalidHeader`]).
     pub fn new(method: impl Into<String>, path: impl Into<String>) -> Self {
         HttpCall::with_method(Cow::Owned(method.into()), path.into())
     }
@@ -44,13 +48,24 @@ impl HttpCall {
         HttpCall::with_method(Cow::Borrowed("POST"), path.into()).body(body)
     }
 
-    /// The `:authority` (default: the cluster's name).
+    /// The `:authority` (default: the cluster's name): `host[:port]`, visible ASCII
+    /// without `/ ? # @ \`; the call is not sent otherwise ([`CallError::InvalidHeader`]).
     pub fn authority(mut self, authority: impl Into<String>) -> Self {
         self.authority = Some(authority.into());
         self
     }
 
     /// Adds a header.
+    ///
+    /// Checked when the call is made, as [`Headers::try_append`](crate::Headers::try_append)
+    /// checks: a name that is not a token, a value with a control byte other than tab
+    /// (CR, LF, NUL, DEL...), a pseudo-header (the call's own `:method`, `:path` and
+    /// `:authority` come from [`HttpCall::new`] and [`HttpCall::authority`]) or a framing
+    /// header (`content-length`, `transfer-encoding`...: the host frames the call) is not
+    /// sent: the call is not made and its callback gets [`CallError::InvalidHeader`].
+    ///
+    /// proxy-wasm's call API carries text: a value that is not UTF-8 is sent with its
+    /// invalid bytes replaced by `U+FFFD`.
     pub fn header(mut self, name: impl Into<String>, value: impl AsRef<[u8]>) -> Self {
         self.headers.push((name.into(), value.as_ref().to_vec()));
         self
@@ -62,8 +77,22 @@ impl HttpCall {
         self
     }
 
-    pub(crate) fn dispatch(&self, cluster: &str, timeout: Duration) -> Result<u32, HostError> {
+    /// Checks what the call would send: its pseudo-headers and its headers.
+    fn check(&self, authority: &str) -> Result<(), HeaderError> {
+        headers::check_request_pseudo(":method", self.method.as_bytes())?;
+        headers::check_request_pseudo(":path", self.path.as_bytes())?;
+        headers::check_request_pseudo(":authority", authority.as_bytes())?;
+        headers::check_pairs(
+            "a callout's pseudo-headers come from `HttpCall::new` and `HttpCall::authority`",
+            self.headers
+                .iter()
+                .map(|(n, v)| (n.as_bytes(), v.as_slice())),
+        )
+    }
+
+    pub(crate) fn dispatch(&self, cluster: &str, timeout: Duration) -> Result<u32, CallError> {
         let authority = self.authority.as_deref().unwrap_or(cluster);
+        self.check(authority).map_err(CallError::InvalidHeader)?;
         // proxy-wasm's dispatcher must learn the token to route the response to this
         // stream, so the call goes through its wrapper (it registers the token). Its
         // header API is `&str`-only: non-UTF-8 values are sent lossily. Valid values are
@@ -89,7 +118,7 @@ impl HttpCall {
         }
         let body = (!self.body.is_empty()).then_some(self.body.as_slice());
         proxy_wasm::hostcalls::dispatch_http_call(cluster, headers, body, Vec::new(), timeout)
-            .map_err(|status| HostError::new("proxy_http_call", status as u32))
+            .map_err(|status| CallError::Rejected(HostError::new("proxy_http_call", status as u32)))
     }
 }
 
@@ -229,6 +258,7 @@ impl Eq for CallResponse {}
 
 /// Why a callout produced no response.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum CallError {
     /// No answer within the timeout.
     Timeout,
@@ -236,6 +266,9 @@ pub enum CallError {
     Failed,
     /// The host refused to send it (e.g. unknown cluster).
     Rejected(HostError),
+    /// The call was not sent: its method, path, authority or one of its headers is not
+    /// valid (see [`HttpCall::header`]). Nothing reached the host.
+    InvalidHeader(HeaderError),
 }
 
 impl std::fmt::Display for CallError {
@@ -244,11 +277,20 @@ impl std::fmt::Display for CallError {
             CallError::Timeout => write!(f, "the call timed out"),
             CallError::Failed => write!(f, "the call failed"),
             CallError::Rejected(e) => write!(f, "the call could not be sent: {e}"),
+            CallError::InvalidHeader(e) => write!(f, "the call was not sent: {e}"),
         }
     }
 }
 
-impl std::error::Error for CallError {}
+impl std::error::Error for CallError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            CallError::Rejected(error) => Some(error),
+            CallError::InvalidHeader(error) => Some(error),
+            _ => None,
+        }
+    }
+}
 
 /// A gRPC call that did not end with status OK.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -266,6 +308,15 @@ impl GrpcError {
             message: format!("the call could not be sent: {error}"),
         }
     }
+
+    /// The call was not sent: its metadata is not valid. `INTERNAL` (13), as gRPC
+    /// clients answer metadata they cannot send.
+    pub(crate) fn invalid_metadata(error: &HeaderError) -> Self {
+        GrpcError {
+            code: 13,
+            message: format!("the call was not sent: invalid metadata: {error}"),
+        }
+    }
 }
 
 impl std::fmt::Display for GrpcError {
@@ -276,6 +327,15 @@ impl std::fmt::Display for GrpcError {
 
 impl std::error::Error for GrpcError {}
 
+/// Checks gRPC initial metadata: names are tokens, values hold no control byte but tab,
+/// no pseudo-header, no framing header (the host builds the request around the message).
+pub(crate) fn check_metadata(metadata: &[(&str, &[u8])]) -> Result<(), HeaderError> {
+    headers::check_pairs(
+        "gRPC metadata has no pseudo-headers (the host writes them)",
+        metadata.iter().map(|(n, v)| (n.as_bytes(), *v)),
+    )
+}
+
 pub(crate) fn dispatch_grpc(
     cluster: &str,
     service: &str,
@@ -283,7 +343,8 @@ pub(crate) fn dispatch_grpc(
     metadata: &[(&str, &[u8])],
     message: &[u8],
     timeout: Duration,
-) -> Result<u32, HostError> {
+) -> Result<u32, GrpcError> {
+    check_metadata(metadata).map_err(|error| GrpcError::invalid_metadata(&error))?;
     proxy_wasm::hostcalls::dispatch_grpc_call(
         cluster,
         service,
@@ -292,7 +353,7 @@ pub(crate) fn dispatch_grpc(
         Some(message),
         timeout,
     )
-    .map_err(|status| HostError::new("proxy_grpc_call", status as u32))
+    .map_err(|status| GrpcError::rejected(HostError::new("proxy_grpc_call", status as u32)))
 }
 
 pub(crate) fn read_grpc_response(status: u32, size: usize) -> Result<Vec<u8>, GrpcError> {
@@ -313,12 +374,23 @@ pub(crate) fn read_grpc_response(status: u32, size: usize) -> Result<Vec<u8>, Gr
 
 /// Opens a gRPC stream through proxy-wasm's wrapper, which registers the token with its
 /// dispatcher (the stream's events are routed to this HTTP context by it).
+///
+/// Invalid metadata is not sent: the problem is logged at error level and reported as the
+/// host's `BadArgument` for `proxy_grpc_stream` (the stream API's error type is
+/// [`HostError`]), without calling the host.
 pub(crate) fn open_grpc_stream(
     cluster: &str,
     service: &str,
     method: &str,
     metadata: &[(&str, &[u8])],
 ) -> Result<u32, HostError> {
+    if let Err(error) = check_metadata(metadata) {
+        crate::logger::emit(
+            host::LogLevel::Error,
+            &format!("gRPC stream `{service}/{method}` not opened: invalid metadata: {error}"),
+        );
+        return Err(HostError::new("proxy_grpc_stream", 2)); // BadArgument
+    }
     proxy_wasm::hostcalls::open_grpc_stream(cluster, service, method, metadata.to_vec())
         .map_err(|status| HostError::new("proxy_grpc_stream", status as u32))
 }

@@ -11,6 +11,10 @@ use std::fmt;
 
 use serde::de::DeserializeOwned;
 
+use crate::schema::Schema;
+
+mod locate;
+
 /// Why a plugin configuration was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfigError {
@@ -53,20 +57,75 @@ impl std::error::Error for ConfigError {}
 /// when given (the macro passes `C::default` when `C: Default`), else an error saying a
 /// configuration is required.
 ///
+/// An error names the field at fault (`config.routes[1].weight`). serde cannot name a
+/// field inside an internally tagged, adjacently tagged or untagged enum (it reads those
+/// from a buffer of its own); give the type's [`Schema`] as `schema` (the macro passes
+/// `C::SCHEMA` when `C: ConfigSchema`) and, only when parsing fails, the configuration is
+/// walked with it to name the field there too:
+///
 /// ```
 /// use proxylet::config::from_json;
+/// use proxylet::prelude::*;
 ///
-/// #[derive(serde::Deserialize, Debug)]
+/// #[derive(Deserialize, ConfigSchema, Debug)]
 /// struct AddHeader { name: String, value: String }
 ///
-/// let error = from_json::<AddHeader>(br#"{"name":"hello","value":5}"#, None).unwrap_err();
+/// let error = from_json::<AddHeader>(br#"{"name":"hello","value":5}"#, None, None).unwrap_err();
 /// assert_eq!(error.path(), "config.value");
 /// assert!(error.message().starts_with("invalid type: integer `5`, expected a string"));
+///
+/// #[derive(Deserialize, ConfigSchema, Debug)]
+/// #[serde(tag = "mode", rename_all = "snake_case")]
+/// enum Auth {
+///     ApiKey { keys: Vec<String> },
+///     External { cluster: String, timeout_ms: u64 },
+/// }
+///
+/// let raw = br#"{"mode": "external", "cluster": "auth", "timeout_ms": -1}"#;
+/// let error = from_json::<Auth>(raw, None, Some(Auth::SCHEMA)).unwrap_err();
+/// assert_eq!(
+///     error.to_string(),
+///     "config.timeout_ms: invalid value: integer `-1`, expected an integer from 0 to 18446744073709551615"
+/// );
+/// // Without the schema, serde knows only the enum:
+/// let error = from_json::<Auth>(raw, None, None).unwrap_err();
+/// assert_eq!(error.path(), "config");
 /// ```
-#[allow(clippy::single_char_add_str, clippy::single_char_pattern)]
 pub fn from_json<C: DeserializeOwned>(
     raw: &[u8],
     default: Option<fn() -> C>,
+    schema: Option<&Schema>,
+) -> Result<C, ConfigError> {
+    match schema.filter(|schema| schema.hides_error_paths()) {
+        Some(schema) => walked(raw, default, schema),
+        None => parse(raw, default, |serde| serde),
+    }
+}
+
+/// [`from_json`] with a schema that [hides error paths](Schema::hides_error_paths).
+pub(crate) fn walked<C: DeserializeOwned>(
+    raw: &[u8],
+    default: Option<fn() -> C>,
+    schema: &Schema,
+) -> Result<C, ConfigError> {
+    parse(raw, default, |serde| {
+        match locate::locate(schema, raw) {
+            // The same value, or one serde could not reach (inside a tagged enum): the
+            // walk names it, in words about JSON rather than Rust types.
+            Some(found) if related(found.path(), serde.path()) => found,
+            // Elsewhere (or nothing: a check the schema cannot express), serde's.
+            _ => serde,
+        }
+    })
+}
+
+/// [`from_json`], with serde's error handed to `refine`. Without a schema to walk,
+/// `refine` is the identity and the walk's code is not in the module.
+#[allow(clippy::single_char_add_str, clippy::single_char_pattern)]
+pub(crate) fn parse<C: DeserializeOwned>(
+    raw: &[u8],
+    default: Option<fn() -> C>,
+    refine: impl FnOnce(ConfigError) -> ConfigError,
 ) -> Result<C, ConfigError> {
     if raw.iter().all(u8::is_ascii_whitespace) {
         return match default {
@@ -98,11 +157,18 @@ pub fn from_json<C: DeserializeOwned>(
                 full
             }
         };
-        ConfigError::new(path, error.into_inner().to_string())
+        refine(ConfigError::new(path, error.into_inner().to_string()))
     })?;
     json.end()
         .map_err(|error| ConfigError::new("config", error.to_string()))?;
     Ok(value)
+}
+
+/// Whether one path is the other or inside it (`config.a.b` and `config.a`).
+fn related(a: &str, b: &str) -> bool {
+    let (long, short) = if a.len() >= b.len() { (a, b) } else { (b, a) };
+    long.strip_prefix(short)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with(".") || rest.starts_with("["))
 }
 
 /// The configuration of a filter that takes none: accepted and ignored, with a warning
@@ -180,8 +246,8 @@ mod tests {
 
     #[test]
     fn nested_errors_name_the_full_path() {
-        let err =
-            from_json::<Nested>(br#"{"routes":[{"weight":1},{"weight":"x"}]}"#, None).unwrap_err();
+        let err = from_json::<Nested>(br#"{"routes":[{"weight":1},{"weight":"x"}]}"#, None, None)
+            .unwrap_err();
         assert_eq!(err.path(), "config.routes[1].weight");
         assert!(err.message().contains("expected u8"), "{err}");
     }
@@ -189,18 +255,27 @@ mod tests {
     #[test]
     fn empty_config_uses_default_or_says_it_is_required() {
         assert_eq!(
-            from_json::<Vec<u8>>(b"  ", Some(Vec::new)).unwrap(),
+            from_json::<Vec<u8>>(b"  ", Some(Vec::new), None).unwrap(),
             Vec::<u8>::new()
         );
-        let err = from_json::<Nested>(b"", None).unwrap_err();
+        let err = from_json::<Nested>(b"", None, None).unwrap_err();
         assert_eq!(err.path(), "config");
         assert!(err.message().contains("`Nested` has no `Default`"), "{err}");
     }
 
     #[test]
+    fn paths_are_related_when_one_holds_the_other() {
+        assert!(related("config.a", "config.a"));
+        assert!(related("config.a.b", "config.a"));
+        assert!(related("config", "config[0]"));
+        assert!(!related("config.ab", "config.a"));
+        assert!(!related("config.a", "config.b"));
+    }
+
+    #[test]
     fn malformed_json_and_trailing_garbage_are_errors() {
-        assert!(from_json::<Route>(b"{\"weight\":", None).is_err());
-        assert!(from_json::<Route>(b"{\"weight\":1} x", None).is_err());
-        assert!(from_json::<Route>(b"\xff\xfe", None).is_err());
+        assert!(from_json::<Route>(b"{\"weight\":", None, None).is_err());
+        assert!(from_json::<Route>(b"{\"weight\":1} x", None, None).is_err());
+        assert!(from_json::<Route>(b"\xff\xfe", None, None).is_err());
     }
 }

@@ -73,7 +73,9 @@ impl Stream<'_> {
     /// to the stream: `Continue` resumes it, `Reply` answers in place of the upstream.
     ///
     /// If the stream ends first, the call is cancelled and `then` never runs. If the host
-    /// refuses to send the call, `then` runs at once with [`CallError::Rejected`], so all
+    /// refuses to send the call, `then` runs at once with [`CallError::Rejected`]; if the
+    /// call has an invalid method, path, authority or header (see [`HttpCall::header`]),
+    /// it is not sent and `then` runs at once with [`CallError::InvalidHeader`]; so all
     /// failures are handled in one place.
     ///
     /// ```no_run
@@ -110,13 +112,18 @@ impl Stream<'_> {
                 });
                 Action::Pause
             }
-            Err(error) => then(Err(CallError::Rejected(error)), self),
+            Err(error) => then(Err(error), self),
         }
     }
 
     /// Calls gRPC method `service/method` on cluster `cluster` with a serialized request
     /// message and pauses the stream; `then` runs with the serialized response (or the
     /// gRPC status) like [`Stream::http_call`].
+    ///
+    /// `metadata` is checked like headers ([`HeaderError`](crate::HeaderError)): a name
+    /// that is not a token, a value with a control byte other than tab, a pseudo-header or
+    /// a framing header is not sent; the call is not made and `then` runs at once with
+    /// status `INTERNAL` (13) and a message naming the problem.
     #[allow(clippy::too_many_arguments)]
     pub fn grpc_call(
         &mut self,
@@ -138,7 +145,7 @@ impl Stream<'_> {
                 });
                 Action::Pause
             }
-            Err(error) => then(Err(GrpcError::rejected(error)), self),
+            Err(error) => then(Err(error), self),
         }
     }
 
@@ -156,7 +163,9 @@ impl Stream<'_> {
     /// place of the upstream, `Close` resets the stream. If the HTTP stream ends first,
     /// the host resets the gRPC stream and `on_event` does not run again.
     ///
-    /// `Err` when the host refuses to open it (Envoy: unknown cluster).
+    /// `Err` when the host refuses to open it (Envoy: unknown cluster), and `BadArgument`
+    /// without asking the host when `metadata` is invalid (checked as for
+    /// [`Stream::grpc_call`]; the problem is logged at error level).
     ///
     /// ```no_run
     /// use proxylet::prelude::*;

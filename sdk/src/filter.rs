@@ -81,7 +81,7 @@ pub enum BodyMode {
 ///     type Plugin = ();
 ///
 ///     fn configure(raw: &[u8]) -> Result<Config, proxylet::ConfigError> {
-///         proxylet::config::from_json(raw, Some(Config::default))
+///         proxylet::config::from_json(raw, Some(Config::default), None)
 ///     }
 ///
 ///     fn plugin(_config: &Config, _cx: &mut PluginCx<'_>) -> Result<(), proxylet::ConfigError> {

@@ -368,10 +368,10 @@ pub(crate) fn get_map_bytes(map: MapType) -> Result<Vec<u8>, HostError> {
 }
 
 /// One header value as raw bytes; `None` when the header is absent.
-pub(crate) fn get_map_value(map: MapType, name: &str) -> Result<Option<Vec<u8>>, HostError> {
+pub(crate) fn get_map_value(map: MapType, name: &[u8]) -> Result<Option<Vec<u8>>, HostError> {
     let mut data = null_mut();
     let mut size = 0;
-    // SAFETY: pointer and length describe a live `str`; out-pointers are valid.
+    // SAFETY: pointer and length describe a live slice; out-pointers are valid.
     let status = unsafe {
         ffi::proxy_get_header_map_value(map as u32, name.as_ptr(), name.len(), &mut data, &mut size)
     };
@@ -386,7 +386,7 @@ pub(crate) fn get_map_value(map: MapType, name: &str) -> Result<Option<Vec<u8>>,
 }
 
 /// Sets a header, replacing every existing value of that name.
-pub(crate) fn replace_map_value(map: MapType, name: &str, value: &[u8]) -> Result<(), HostError> {
+pub(crate) fn replace_map_value(map: MapType, name: &[u8], value: &[u8]) -> Result<(), HostError> {
     // SAFETY: pointers and lengths describe live slices.
     let status = unsafe {
         ffi::proxy_replace_header_map_value(
@@ -401,7 +401,7 @@ pub(crate) fn replace_map_value(map: MapType, name: &str, value: &[u8]) -> Resul
 }
 
 /// Appends a header value, keeping existing values of that name.
-pub(crate) fn add_map_value(map: MapType, name: &str, value: &[u8]) -> Result<(), HostError> {
+pub(crate) fn add_map_value(map: MapType, name: &[u8], value: &[u8]) -> Result<(), HostError> {
     // SAFETY: pointers and lengths describe live slices.
     let status = unsafe {
         ffi::proxy_add_header_map_value(
@@ -416,8 +416,8 @@ pub(crate) fn add_map_value(map: MapType, name: &str, value: &[u8]) -> Result<()
 }
 
 /// Removes every value of a header.
-pub(crate) fn remove_map_value(map: MapType, name: &str) -> Result<(), HostError> {
-    // SAFETY: pointer and length describe a live `str`.
+pub(crate) fn remove_map_value(map: MapType, name: &[u8]) -> Result<(), HostError> {
+    // SAFETY: pointer and length describe a live slice.
     let status =
         unsafe { ffi::proxy_remove_header_map_value(map as u32, name.as_ptr(), name.len()) };
     match status {
@@ -429,12 +429,13 @@ pub(crate) fn remove_map_value(map: MapType, name: &str) -> Result<(), HostError
 /// Sends a local reply; the stream must then be paused (the host answers in its place).
 pub(crate) fn send_local_response(
     status_code: u32,
-    details: &str,
+    details: impl AsRef<[u8]>,
     body: &[u8],
     headers: &[(String, Vec<u8>)],
     grpc_status: i32,
 ) -> Result<(), HostError> {
     let headers = encode_map(headers.iter().map(|(n, v)| (n.as_bytes(), v.as_slice())));
+    let details = details.as_ref();
     let body_ptr = if body.is_empty() {
         null()
     } else {

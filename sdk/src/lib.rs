@@ -73,7 +73,7 @@ pub use call::{CallError, CallResponse, GrpcError, GrpcEvent, GrpcStream, HttpCa
 pub use config::ConfigError;
 pub use cx::{HttpCx, PluginCx, Stream};
 pub use filter::{hooks, BodyMode, EndOfStream, HttpFilter, Plugin};
-pub use headers::{HeaderName, HeaderValue, Headers};
+pub use headers::{HeaderError, HeaderName, HeaderValue, Headers};
 pub use host::HostError;
 pub use network::{Data, NetworkFilter, TcpCx};
 
@@ -139,7 +139,9 @@ pub use network::{Data, NetworkFilter, TcpCx};
 /// (`#[derive(Deserialize, ConfigSchema)]`), its JSON Schema is embedded in the module
 /// ([`HttpFilter::CONFIG_SCHEMA`]), and `cargo proxylet deploy` and `run` check a
 /// configuration against it before anything reaches Envoy, naming the field at fault.
-/// With a [`Plugin`] type, that is its `Config`.
+/// When it holds an internally or adjacently tagged or untagged enum, `configure` also
+/// passes it to [`config::from_json`], so that an error inside one names the field
+/// (`config.timeout_ms`), not only the enum. With a [`Plugin`] type, that is its `Config`.
 ///
 /// # Arguments
 /// - `root_id = "name"`: the root id Envoy selects this filter by; default: the crate's
@@ -223,71 +225,6 @@ pub const ABI_VERSION: &str = "v0.2.1";
 /// The name of the wasm custom section that carries a module's `runtime-config.json`.
 pub const RUNTIME_CONFIG_SECTION: &str = "proxylet.runtime_config";
 
-/// The guide's pages (`book/src`), included so that rustdoc tests their Rust snippets
-/// against this crate, as PyO3 does with its guide: `cargo test --doc -p proxylet
-/// --features testing`. Snippets the book `{{#include}}`s from the examples are marked
-/// `rust,ignore` there: their own crates compile and test them.
-#[cfg(all(doctest, feature = "testing"))]
-mod book {
-    macro_rules! pages {
-        ($($page:ident = $path:literal;)*) => {$(
-            #[doc = include_str!(concat!("../../book/src/", $path))]
-            mod $page {}
-        )*};
-    }
-
-    pages! {
-        introduction = "introduction.md";
-        getting_started = "getting-started.md";
-        concepts_model = "concepts/model.md";
-        concepts_filter = "concepts/filter.md";
-        concepts_config = "concepts/config.md";
-        concepts_errors = "concepts/errors.md";
-        capabilities_headers = "capabilities/headers.md";
-        capabilities_bodies = "capabilities/bodies.md";
-        capabilities_local_replies = "capabilities/local-replies.md";
-        capabilities_callouts = "capabilities/callouts.md";
-        capabilities_grpc = "capabilities/grpc.md";
-        capabilities_metrics = "capabilities/metrics.md";
-        capabilities_shared_data = "capabilities/shared-data.md";
-        capabilities_timers = "capabilities/timers.md";
-        capabilities_properties = "capabilities/properties.md";
-        capabilities_host = "capabilities/host.md";
-        capabilities_tcp = "capabilities/tcp.md";
-        capabilities_several_filters = "capabilities/several-filters.md";
-        testing_test_host = "testing/test-host.md";
-        testing_envoy = "testing/envoy.md";
-        shipping_images = "shipping/images.md";
-        shipping_istio = "shipping/istio.md";
-        shipping_envoy_gateway = "shipping/envoy-gateway.md";
-        shipping_envoy = "shipping/envoy.md";
-        shipping_failure_policy = "shipping/failure-policy.md";
-        cookbook_index = "cookbook/index.md";
-        cookbook_add_header = "cookbook/add-header.md";
-        cookbook_canary_routing = "cookbook/canary-routing.md";
-        cookbook_circuit_breaker = "cookbook/circuit-breaker.md";
-        cookbook_rate_limit = "cookbook/rate-limit.md";
-        cookbook_auth = "cookbook/auth.md";
-        cookbook_body_transform = "cookbook/body-transform.md";
-        cookbook_metrics = "cookbook/metrics.md";
-        cookbook_tcp_guard = "cookbook/tcp-guard.md";
-        performance = "performance.md";
-        migrating_rust_sdk = "migrating/rust-sdk.md";
-        migrating_wasme = "migrating/wasme.md";
-        reference_hooks = "reference/hooks.md";
-        reference_filter_attributes = "reference/filter-attributes.md";
-        cli_overview = "cli/overview.md";
-        cli_new = "cli/new.md";
-        cli_build = "cli/build.md";
-        cli_list = "cli/list.md";
-        cli_push = "cli/push.md";
-        cli_pull = "cli/pull.md";
-        cli_run = "cli/run.md";
-        cli_deploy = "cli/deploy.md";
-        cli_check = "cli/check.md";
-    }
-}
-
 /// Everything a filter usually needs: `use proxylet::prelude::*;`.
 pub mod prelude {
     pub use crate::metrics::{Counter, Gauge, Histogram};
@@ -295,7 +232,7 @@ pub mod prelude {
     pub use crate::shared::{Queue, SharedData};
     pub use crate::{
         Action, Body, CallError, CallResponse, Data, EndOfStream, GrpcEvent, GrpcStream,
-        HeaderValue, Headers, HttpCall, HttpCx, PluginCx, Response, Stream, TcpCx,
+        HeaderName, HeaderValue, Headers, HttpCall, HttpCx, PluginCx, Response, Stream, TcpCx,
     };
     pub use serde::Deserialize;
 }
@@ -350,8 +287,9 @@ pub mod __private {
     };
     pub use crate::runtime_config::{runtime_config, runtime_config_len};
     pub use crate::schema::{
-        section as schema_section, section_len as schema_section_len, ConfigSchema, Field,
-        NoSchema, Schema, SchemaProbe,
+        for_errors as schema_for_errors, section as schema_section,
+        section_len as schema_section_len, ConfigSchema, Field, NoSchema, Schema, SchemaProbe,
+        Tagging, Variant,
     };
     pub use crate::Data;
     pub use crate::{__export_filters, ABI_VERSION, RUNTIME_CONFIG_SECTION};
@@ -378,11 +316,19 @@ pub mod __private {
     impl<T: DeserializeOwned> FilterConfig for T {}
 
     /// `from_json` with the bound spelled as [`FilterConfig`], for its error message.
+    /// `schema` is a constant (`schema_for_errors` of the filter's): inlined, the `match`
+    /// keeps only one arm, so a module whose configuration has no tagged enum does not
+    /// carry the code that walks one.
+    #[inline(always)]
     pub fn parse_config<C: FilterConfig>(
         raw: &[u8],
         default: Option<fn() -> C>,
+        schema: Option<&Schema>,
     ) -> Result<C, crate::ConfigError> {
-        from_json(raw, default)
+        match schema {
+            Some(schema) => crate::config::walked(raw, default, schema),
+            None => crate::config::parse(raw, default, |error| error),
+        }
     }
 }
 

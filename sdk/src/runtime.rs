@@ -4,7 +4,7 @@
 use std::cell::Cell;
 use std::rc::Rc;
 
-use proxy_wasm::traits::{Context, HttpContext, RootContext};
+use proxy_wasm::traits::{Context, HttpContext, RootContext, StreamContext};
 use proxy_wasm::types::{Action as HostAction, ContextType};
 
 use crate::action::{Action, HookOutput, Response};
@@ -48,6 +48,13 @@ impl Registration {
     /// The root id.
     pub const fn root_id(&self) -> &'static str {
         self.root_id
+    }
+
+    /// Whether the filter is a network (TCP) filter, as proxy-wasm's dispatcher tells
+    /// (by the kind of its root context).
+    #[cfg(all(feature = "testing", not(target_family = "wasm")))]
+    pub(crate) fn is_network(&self) -> bool {
+        (self.new_root)(0).get_type() == Some(ContextType::StreamContext)
     }
 }
 
@@ -95,21 +102,58 @@ fn new_http_root<F: HttpFilter>(_context_id: u32) -> Box<dyn RootContext> {
 }
 
 thread_local! {
-    // Per thread like proxy-wasm's dispatcher: a wasm VM has one thread, and a native
-    // test host runs each test (and its module) on its own thread.
+    // Per thread like proxy-wasm's dispatcher: a wasm VM has one thread. Natively, the
+    // test host swaps each host's filters in around its calls (`VmLocals`).
     static FILTERS: Cell<&'static [Registration]> = const { Cell::new(&[]) };
 }
 
-/// Entry point of a module with several filters: called once from `_initialize` (and by
-/// the test host). Each plugin's root context is bound to a filter by its root id.
+/// Entry point of a module with several filters: called once from `_initialize`. Each
+/// plugin's root context is bound to a filter by its root id.
 #[doc(hidden)]
 pub fn start(filters: &'static [Registration]) {
     FILTERS.with(|f| f.set(filters));
     crate::logger::install();
-    // proxy-wasm's dispatcher is per thread (a test host runs one per test thread).
+    set_root_factory(filters);
+}
+
+/// Tells proxy-wasm's dispatcher (one per thread) how to make the root context of a plugin.
+fn set_root_factory(filters: &'static [Registration]) {
     match filters {
         [only] => proxy_wasm::set_root_context(only.new_root),
         _ => proxy_wasm::set_root_context(|_| Box::new(Dispatch::Unbound)),
+    }
+}
+
+/// The module-side state of one VM that lives in thread locals: the filters, the VM
+/// configuration and the log level. A wasm VM has them to itself; natively, the module
+/// is the test binary and one thread may run several test hosts, so the native backend
+/// keeps one `VmLocals` per host and swaps it in around each call into the module.
+#[cfg(all(feature = "testing", not(target_family = "wasm")))]
+pub(crate) struct VmLocals {
+    filters: &'static [Registration],
+    vm_configuration: Vec<u8>,
+    log_level: log::LevelFilter,
+}
+
+#[cfg(all(feature = "testing", not(target_family = "wasm")))]
+impl VmLocals {
+    /// The state of a VM that has just started (`_initialize`) with `filters`.
+    pub(crate) fn new(filters: &'static [Registration]) -> Self {
+        crate::logger::install();
+        VmLocals {
+            filters,
+            vm_configuration: Vec::new(),
+            log_level: log::LevelFilter::Trace,
+        }
+    }
+
+    /// Exchanges this VM's state with the thread's: call it once before a call into the
+    /// module and once after.
+    pub(crate) fn swap(&mut self) {
+        self.filters = FILTERS.with(|f| f.replace(self.filters));
+        VM_CONFIGURATION.with(|c| std::mem::swap(&mut *c.borrow_mut(), &mut self.vm_configuration));
+        crate::logger::swap_vm_level(&mut self.log_level);
+        set_root_factory(FILTERS.with(Cell::get));
     }
 }
 
@@ -248,6 +292,11 @@ impl Context for Dispatch {
     }
 }
 
+// proxy-wasm's dispatcher asks `get_type` which kind of context to make for a plugin, then
+// calls `create_http_context` or `create_stream_context` and traps if that returns `None`.
+// A plugin bound to a filter answers with its filter's kind and its filter makes the
+// context (an HTTP or a TCP filter's root always does); a plugin without a filter answers
+// `HttpContext` and gets a `NoFilter` context.
 impl RootContext for Dispatch {
     fn on_vm_start(&mut self, size: usize) -> bool {
         self.bound().is_some_and(|root| root.on_vm_start(size))
@@ -272,8 +321,19 @@ impl RootContext for Dispatch {
     fn create_http_context(&self, context_id: u32) -> Option<Box<dyn HttpContext>> {
         match self {
             Dispatch::Bound(root) => root.create_http_context(context_id),
-            // Envoy does not create streams for a plugin that failed to configure; a
-            // host that does gets no context, which proxy-wasm reports.
+            // Envoy does not create streams for a plugin that failed to configure.
+            _ => Some(Box::new(NoFilter {
+                why: "refusing a stream of a plugin that has no filter (its root id was refused \
+                      when it was configured)",
+                replied: false,
+            })),
+        }
+    }
+
+    fn create_stream_context(&self, context_id: u32) -> Option<Box<dyn StreamContext>> {
+        match self {
+            Dispatch::Bound(root) => root.create_stream_context(context_id),
+            // Not asked: only a plugin bound to a TCP filter answers `StreamContext`.
             _ => None,
         }
     }
@@ -283,6 +343,66 @@ impl RootContext for Dispatch {
             Dispatch::Bound(root) => root.get_type(),
             _ => Some(ContextType::HttpContext),
         }
+    }
+}
+
+/// A stream of a plugin without a filter: its root id is not in the module (or the host
+/// never configured it). Envoy creates none, since it refuses such a plugin; a host that
+/// does gets the stream refused, never passed on: a 500, and the reason at error level.
+struct NoFilter {
+    /// What to log.
+    why: &'static str,
+    replied: bool,
+}
+
+impl NoFilter {
+    /// Answers with a 500 and stops the stream, the first time; afterwards lets through
+    /// what follows (the reply itself, on its way out through the filter).
+    fn refuse(&mut self) -> HostAction {
+        if self.replied {
+            return HostAction::Continue;
+        }
+        self.replied = true;
+        crate::logger::emit(LogLevel::Error, self.why);
+        let body = b"no filter for this stream\n";
+        let headers = [("content-type".to_owned(), b"text/plain".to_vec())];
+        if let Err(error) = host::send_local_response(500, "proxylet_no_filter", body, &headers, -1)
+        {
+            crate::logger::emit(LogLevel::Error, &format!("refusing the stream: {error}"));
+        }
+        HostAction::Pause
+    }
+}
+
+impl Context for NoFilter {}
+
+impl HttpContext for NoFilter {
+    fn on_http_request_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> HostAction {
+        self.refuse()
+    }
+
+    fn on_http_request_body(&mut self, _body_size: usize, _end_of_stream: bool) -> HostAction {
+        self.refuse()
+    }
+
+    fn on_http_request_trailers(&mut self, _num_trailers: usize) -> HostAction {
+        self.refuse()
+    }
+
+    fn on_http_response_headers(
+        &mut self,
+        _num_headers: usize,
+        _end_of_stream: bool,
+    ) -> HostAction {
+        self.refuse()
+    }
+
+    fn on_http_response_body(&mut self, _body_size: usize, _end_of_stream: bool) -> HostAction {
+        self.refuse()
+    }
+
+    fn on_http_response_trailers(&mut self, _num_trailers: usize) -> HostAction {
+        self.refuse()
     }
 }
 
@@ -779,7 +899,7 @@ impl<F: HttpFilter> HttpContext for HttpStream<F> {
 /// without a length, so that a body rewritten to another size is still framed right:
 /// Envoy sends it chunked over HTTP/1.1.
 fn unframe<F: HttpFilter>(map: MapType) {
-    if let Err(error) = host::remove_map_value(map, "content-length") {
+    if let Err(error) = host::remove_map_value(map, b"content-length") {
         crate::logger::emit(
             LogLevel::Warn,
             &format!("{}: removing content-length: {error}", F::ROOT_ID),
@@ -829,10 +949,19 @@ fn apply<F: HttpFilter>(action: Action) -> HostAction {
             }
             HostAction::Pause
         }
-        Action::Reply(response) => {
+        Action::Reply(mut response) => {
+            // A reply that would be invalid on the wire (a header with CR/LF, a framing
+            // header, a 1xx or 600 status) is never sent: the filter error goes instead.
+            if let Err(error) = response.check() {
+                crate::logger::emit(
+                    LogLevel::Error,
+                    &format!("{}: local reply not sent: {error}", F::ROOT_ID),
+                );
+                response = Response::filter_error();
+            }
             if let Err(error) = host::send_local_response(
                 u32::from(response.status),
-                &response.details,
+                response.details_for_host(),
                 &response.body,
                 &response.headers,
                 response.grpc_status.unwrap_or(-1),
@@ -884,4 +1013,56 @@ pub(crate) fn store_vm_configuration(size: usize) {
 /// The VM configuration recorded at VM start.
 pub(crate) fn vm_configuration() -> Vec<u8> {
     VM_CONFIGURATION.with(|c| c.borrow().clone())
+}
+
+#[cfg(all(test, feature = "testing", not(target_family = "wasm")))]
+mod tests {
+    use super::*;
+    use crate::testing::{Host, Level};
+
+    /// Runs `hook` as context `id` of `host` (the native host of this thread).
+    fn as_context<R>(host: &Host, id: u32, hook: impl FnOnce() -> R) -> R {
+        host.state().effective_context = id;
+        hook()
+    }
+
+    #[test]
+    fn a_stream_of_a_plugin_without_a_filter_is_refused_not_a_trap() {
+        let host = Host::native(&[]);
+        for (id, root) in [(5, Dispatch::Failed), (6, Dispatch::Unbound)] {
+            assert_eq!(root.get_type(), Some(ContextType::HttpContext));
+            let mut stream = root.create_http_context(id).expect("never `None`");
+            let verdict = as_context(&host, id, || stream.on_http_request_headers(1, false));
+            assert_eq!(verdict, HostAction::Pause);
+            let reply = host.state().local_replies.get(&id).cloned().unwrap();
+            assert_eq!(
+                (reply.status, reply.details.as_str()),
+                (500, "proxylet_no_filter")
+            );
+            // The rest of the request goes nowhere; the reply itself goes out.
+            let verdict = as_context(&host, id, || stream.on_http_request_body(3, true));
+            assert_eq!(verdict, HostAction::Continue);
+            let verdict = as_context(&host, id, || stream.on_http_response_headers(1, true));
+            assert_eq!(verdict, HostAction::Continue);
+            assert_eq!(host.state().local_replies.len(), 1, "one reply");
+            assert_eq!(
+                host.logs_at(Level::Error),
+                [
+                    "refusing a stream of a plugin that has no filter (its root id was refused \
+                  when it was configured)"
+                ]
+            );
+            host.state().logs.clear();
+            host.state().local_replies.clear();
+        }
+    }
+
+    #[test]
+    fn a_stream_refused_in_its_response_is_answered_there() {
+        let host = Host::native(&[]);
+        let mut stream = Dispatch::Failed.create_http_context(7).unwrap();
+        let verdict = as_context(&host, 7, || stream.on_http_response_headers(2, false));
+        assert_eq!(verdict, HostAction::Pause);
+        assert_eq!(host.state().local_replies[&7].status, 500);
+    }
 }

@@ -13,7 +13,12 @@
 //!   config.value: expected string, found integer 5
 //! ```
 //!
-//! The schema lives only in that section: it costs no code and no data in the module.
+//! The schema lives in that section, which costs no code. One more use puts the tree in
+//! the module's data: when the configuration has an internally tagged, adjacently tagged
+//! or untagged enum ([`Schema::hides_error_paths`]), serde cannot say where in it an
+//! error is, and [`from_json`](crate::config::from_json) walks the configuration with the
+//! schema (only when parsing failed) to name the field, the same one `cargo proxylet`
+//! names. A module without such an enum carries neither the tree nor the walk.
 //!
 //! ```
 //! use proxylet::prelude::*;
@@ -47,12 +52,33 @@
 //! # What the JSON uses
 //! A subset of JSON Schema (draft 2020-12) that validators agree on: `type` (a name, or
 //! `[name, "null"]` for an [`Option`]), `properties`, `required`, `additionalProperties`,
-//! `items`, `enum`, `minimum` and `maximum`. A schema may be looser than the type (a
-//! data-carrying enum accepts anything), never stricter: a configuration the filter
-//! would accept is never refused by the schema.
+//! `minProperties`, `maxProperties`, `items`, `prefixItems`, `minItems`, `maxItems`,
+//! `enum`, `const`, `not`, `oneOf`, `anyOf`, `allOf`, `minimum` and `maximum`, and
+//! `title` (an untagged variant's name). Integer bounds are exactly those of the Rust
+//! type (`u64`: `0` to `18446744073709551615`).
+//!
+//! Enums follow serde's [representations](https://serde.rs/enum-representations.html)
+//! ([`Schema::Variants`], [`Tagging`]):
+//!
+//! | serde | JSON Schema |
+//! |---|---|
+//! | unit variants only | `{"enum": ["deny", "allow"]}` |
+//! | externally tagged (the default) | `oneOf`: the unit variants' names, or an object of exactly one property, the variant (`minProperties`/`maxProperties` 1) |
+//! | `tag = "mode"` | `oneOf` objects, each with `"mode": {"const": "…"}` required next to the variant's fields |
+//! | `tag = "t", content = "c"` | `oneOf` objects `{"t": {"const": "…"}, "c": content}` |
+//! | `untagged` | `anyOf` the variants' contents, each `title`d with its name |
+//! | `untagged` on some variants | `anyOf` the tagged form and those variants |
+//! | `other` | a form whose tag is any string but the others (`not`) |
+//!
+//! A schema may be looser than the type (a `try_from` newtype is described by the type it
+//! is read from; `deserialize_with` accepts anything), never stricter: a configuration the
+//! filter would accept is never refused by the schema. The exceptions are forms of serde
+//! no one writes by hand: serde also reads a struct from an array of its fields, and the
+//! schema describes the object only.
 //!
 //! Everything here runs at compile time (const evaluation): indexing and `panic!` are
-//! compile errors at worst, never runtime traps.
+//! compile errors at worst, never runtime traps. [`Schema::hides_error_paths`] also runs
+//! at run time, without either.
 #![allow(clippy::indexing_slicing, clippy::panic)]
 
 use std::borrow::Cow;
@@ -125,6 +151,63 @@ pub enum Schema {
     },
     /// One of these strings (an enum of unit variants).
     Enum(&'static [&'static str]),
+    /// An array of exactly these values, in order (a tuple, a tuple struct or a tuple
+    /// variant).
+    Tuple(&'static [&'static Schema]),
+    /// An enum whose variants carry data (or one that is not written as plain strings),
+    /// in one of serde's representations.
+    Variants {
+        /// How a variant is told apart: serde's `tag`, `content` and `untagged`.
+        tagging: Tagging,
+        /// The variants, in declaration order; an alias is a variant of its own with the
+        /// same content.
+        variants: &'static [Variant],
+    },
+}
+
+/// How the variants of a [`Schema::Variants`] are written, after serde's
+/// [enum representations](https://serde.rs/enum-representations.html).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tagging {
+    /// serde's default: `"name"` for a unit variant, `{"name": content}` for any variant.
+    External,
+    /// `#[serde(tag = "…")]`: `{"tag": "name", …fields}`, the variant's fields (or its
+    /// newtype's) next to the tag.
+    Internal {
+        /// The key of the variant's name.
+        tag: &'static str,
+    },
+    /// `#[serde(tag = "…", content = "…")]`: `{"tag": "name", "content": content}`; a unit
+    /// variant may leave the content out.
+    Adjacent {
+        /// The key of the variant's name.
+        tag: &'static str,
+        /// The key of its content.
+        content: &'static str,
+        /// Whether keys other than these two are refused (serde's `deny_unknown_fields`).
+        deny_unknown: bool,
+    },
+    /// `#[serde(untagged)]`: the content alone (`null` for a unit variant); the first
+    /// variant that accepts it wins.
+    Untagged,
+}
+
+/// A variant of a [`Schema::Variants`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Variant {
+    /// The name in JSON (after serde's `rename` and `rename_all`).
+    pub name: &'static str,
+    /// What the variant carries: `None` for a unit variant; for a newtype variant the
+    /// inner type's schema, for a tuple variant a [`Schema::Tuple`], for a struct variant
+    /// a [`Schema::Object`].
+    pub content: Option<&'static Schema>,
+    /// Written as its content alone, tried after the tagged variants do not match
+    /// (serde's `#[serde(untagged)]` on a variant; every variant of a
+    /// [`Tagging::Untagged`] enum).
+    pub untagged: bool,
+    /// Also chosen for a name that no variant has (serde's `#[serde(other)]`, on a unit
+    /// variant).
+    pub other: bool,
 }
 
 /// A field of a [`Schema::Object`].
@@ -144,17 +227,108 @@ impl Schema {
     pub const fn is_optional(&self) -> bool {
         matches!(self, Schema::Optional(_))
     }
+
+    /// Whether a value of this schema may hold an enum serde reads from a buffer of its
+    /// own (internally or adjacently tagged, or untagged), where its errors lose their
+    /// path: [`from_json`](crate::config::from_json) then finds the field with the schema.
+    pub const fn hides_error_paths(&self) -> bool {
+        match *self {
+            Schema::Array(inner) | Schema::Map(inner) | Schema::Optional(inner) => {
+                inner.hides_error_paths()
+            }
+            Schema::Tuple(mut items) => {
+                while let [item, rest @ ..] = items {
+                    if item.hides_error_paths() {
+                        return true;
+                    }
+                    items = rest;
+                }
+                false
+            }
+            Schema::Object { mut fields, .. } => {
+                while let [field, rest @ ..] = fields {
+                    if field.schema.hides_error_paths() {
+                        return true;
+                    }
+                    fields = rest;
+                }
+                false
+            }
+            Schema::Variants {
+                tagging,
+                mut variants,
+            } => {
+                if !matches!(tagging, Tagging::External) {
+                    return true;
+                }
+                while let [variant, rest @ ..] = variants {
+                    if variant.untagged {
+                        return true;
+                    }
+                    if let Some(content) = variant.content {
+                        if content.hides_error_paths() {
+                            return true;
+                        }
+                    }
+                    variants = rest;
+                }
+                false
+            }
+            Schema::Any
+            | Schema::Bool
+            | Schema::Integer { .. }
+            | Schema::Number
+            | Schema::String
+            | Schema::Enum(_) => false,
+        }
+    }
+}
+
+/// `schema` when [`Schema::hides_error_paths`], else `None`: evaluated at compile time by
+/// `#[filter]`, so that a module whose configuration has no such enum does not carry the
+/// code that walks one.
+#[doc(hidden)]
+pub const fn for_errors(schema: Option<&'static Schema>) -> Option<&'static Schema> {
+    match schema {
+        Some(schema) if schema.hides_error_paths() => Some(schema),
+        _ => None,
+    }
 }
 
 /// A type whose JSON form has a known [`Schema`].
 ///
 /// Derive it next to `Deserialize`: `#[derive(Deserialize, ConfigSchema)]`. The derive
-/// follows serde's attributes: `rename_all`, `rename`, `default`, `deny_unknown_fields`,
-/// `skip`/`skip_deserializing`, `alias`, `transparent`, `from`/`try_from`, and reports
-/// `flatten` as unsupported. A struct becomes an object (its `Option` fields and fields
-/// with a default are not required), an enum of unit variants the list of their names,
-/// and any other enum accepts any value (the filter's own parsing judges it). Every
-/// field's type must implement `ConfigSchema` too: derive it for your own types.
+/// follows serde's attributes: `rename_all`, `rename_all_fields`, `rename`, `default`,
+/// `deny_unknown_fields`, `skip`/`skip_deserializing`, `alias`, `transparent`,
+/// `from`/`try_from`, `deserialize_with`, and on enums `tag`, `content`, `untagged` (on
+/// the enum or on variants) and `other`; it reports `flatten` as unsupported. A struct
+/// becomes an object (its `Option` fields and fields with a default are not required),
+/// a tuple struct an array of its fields, an enum of unit variants the list of their
+/// names, and any other enum its variants in serde's representation ([`Schema::Variants`]:
+/// newtype, tuple and struct variants). Every field's type must implement `ConfigSchema`
+/// too: derive it for your own types.
+///
+/// An enum with data, internally tagged like `examples/auth`:
+///
+/// ```
+/// use proxylet::prelude::*;
+///
+/// #[derive(Deserialize, ConfigSchema)]
+/// #[serde(tag = "mode", rename_all = "snake_case")]
+/// enum Auth {
+///     ApiKey { keys: Vec<String> },
+///     Open,
+/// }
+///
+/// assert_eq!(
+///     proxylet::schema::to_json(Auth::SCHEMA),
+///     concat!(
+///         r#"{"oneOf":[{"type":"object","properties":{"mode":{"const":"api_key"},"#,
+///         r#""keys":{"type":"array","items":{"type":"string"}}},"required":["mode","keys"]},"#,
+///         r#"{"type":"object","properties":{"mode":{"const":"open"}},"required":["mode"]}]}"#,
+///     )
+/// );
+/// ```
 ///
 /// When a filter's config type implements `ConfigSchema`, `#[filter]` embeds its schema
 /// in the module ([`HttpFilter::CONFIG_SCHEMA`](crate::HttpFilter::CONFIG_SCHEMA)) and
@@ -195,6 +369,14 @@ impl Schema {
 /// [`Schema::Any`] by the derive.
 ///
 /// Misuse is a compile error:
+/// ```compile_fail
+/// # use proxylet::prelude::*;
+/// #[derive(Deserialize, ConfigSchema)]
+/// #[serde(tag = "mode")]
+/// enum Config {
+///     Header(String), // an internally tagged variant is read from an object
+/// }
+/// ```
 /// ```compile_fail
 /// # use proxylet::prelude::*;
 /// #[derive(Deserialize, ConfigSchema)]
@@ -302,7 +484,7 @@ impl<K, V: ConfigSchema> ConfigSchema for BTreeMap<K, V> {
 /// The length of [`json`] of `schema`, in bytes.
 pub const fn json_len(schema: &Schema) -> usize {
     let mut w = Writer::counting();
-    w.schema(schema, false);
+    w.schema(schema, false, None);
     w.len
 }
 
@@ -320,7 +502,7 @@ pub const fn json<const N: usize>(schema: &Schema) -> [u8; N] {
         out: &mut out,
         len: 0,
     };
-    w.schema(schema, false);
+    w.schema(schema, false, None);
     if w.len != N {
         panic!("`json::<N>(schema)` needs `N == json_len(schema)`");
     }
@@ -334,7 +516,7 @@ pub fn to_json(schema: &Schema) -> String {
         out: &mut buf,
         len: 0,
     };
-    w.schema(schema, false);
+    w.schema(schema, false, None);
     // Only ASCII is escaped; names are `&str`, so the bytes stay UTF-8.
     String::from_utf8(buf).unwrap_or_default()
 }
@@ -462,9 +644,21 @@ impl Writer<'_> {
         }
     }
 
-    /// `"type":"name"`, or `"type":["name","null"]` when `nullable`.
-    const fn kind(&mut self, name: &[u8], nullable: bool) {
-        self.raw(b"{\"type\":");
+    /// `{`, and `"title":"…",` when `title` is given (a variant's name, which readers and
+    /// validators' messages use).
+    const fn open(&mut self, title: Option<&str>) {
+        self.byte(b'{');
+        if let Some(title) = title {
+            self.raw(b"\"title\":");
+            self.string(title);
+            self.byte(b',');
+        }
+    }
+
+    /// `{"type":"name"`, or `{"type":["name","null"]` when `nullable`.
+    const fn kind(&mut self, name: &[u8], nullable: bool, title: Option<&str>) {
+        self.open(title);
+        self.raw(b"\"type\":");
         if nullable {
             self.byte(b'[');
         }
@@ -476,22 +670,37 @@ impl Writer<'_> {
         }
     }
 
+    /// `{"type":"null"}`.
+    const fn null(&mut self, title: Option<&str>) {
+        self.kind(b"null", false, title);
+        self.byte(b'}');
+    }
+
+    /// A `,` before every item but the first.
+    const fn separate(&mut self, first: &mut bool) {
+        if !*first {
+            self.byte(b',');
+        }
+        *first = false;
+    }
+
     /// `nullable`: an `Option` around it, merged into the schema (`null` joins the
     /// accepted types or values), which reads better in a validator's errors than `anyOf`.
-    const fn schema(&mut self, schema: &Schema, nullable: bool) {
+    const fn schema(&mut self, schema: &Schema, nullable: bool, title: Option<&str>) {
         match *schema {
-            Schema::Optional(inner) => self.schema(inner, true),
-            Schema::Any => self.raw(b"{}"),
-            Schema::Enum(names) => {
-                self.raw(b"{\"enum\":[");
-                let mut i = 0;
-                while i < names.len() {
-                    if i > 0 {
-                        self.byte(b',');
-                    }
-                    self.string(names[i]);
-                    i += 1;
+            Schema::Optional(inner) => self.schema(inner, true, title),
+            Schema::Any => {
+                self.byte(b'{');
+                if let Some(title) = title {
+                    self.raw(b"\"title\":");
+                    self.string(title);
                 }
+                self.byte(b'}');
+            }
+            Schema::Enum(names) => {
+                self.open(title);
+                self.raw(b"\"enum\":[");
+                self.names(names);
                 if nullable {
                     if !names.is_empty() {
                         self.byte(b',');
@@ -501,19 +710,19 @@ impl Writer<'_> {
                 self.raw(b"]}");
             }
             Schema::Bool => {
-                self.kind(b"boolean", nullable);
+                self.kind(b"boolean", nullable, title);
                 self.byte(b'}');
             }
             Schema::Number => {
-                self.kind(b"number", nullable);
+                self.kind(b"number", nullable, title);
                 self.byte(b'}');
             }
             Schema::String => {
-                self.kind(b"string", nullable);
+                self.kind(b"string", nullable, title);
                 self.byte(b'}');
             }
             Schema::Integer { min, max } => {
-                self.kind(b"integer", nullable);
+                self.kind(b"integer", nullable, title);
                 if min != i128::MIN {
                     self.raw(b",\"minimum\":");
                     self.integer(min);
@@ -525,18 +734,35 @@ impl Writer<'_> {
                 self.byte(b'}');
             }
             Schema::Array(item) => {
-                self.kind(b"array", nullable);
+                self.kind(b"array", nullable, title);
                 if !matches!(item, Schema::Any) {
                     self.raw(b",\"items\":");
-                    self.schema(item, false);
+                    self.schema(item, false, None);
                 }
                 self.byte(b'}');
             }
+            Schema::Tuple(items) => {
+                self.kind(b"array", nullable, title);
+                self.raw(b",\"prefixItems\":[");
+                let mut i = 0;
+                while i < items.len() {
+                    if i > 0 {
+                        self.byte(b',');
+                    }
+                    self.schema(items[i], false, None);
+                    i += 1;
+                }
+                self.raw(b"],\"minItems\":");
+                self.integer(items.len() as i128);
+                self.raw(b",\"maxItems\":");
+                self.integer(items.len() as i128);
+                self.byte(b'}');
+            }
             Schema::Map(value) => {
-                self.kind(b"object", nullable);
+                self.kind(b"object", nullable, title);
                 if !matches!(value, Schema::Any) {
                     self.raw(b",\"additionalProperties\":");
-                    self.schema(value, false);
+                    self.schema(value, false, None);
                 }
                 self.byte(b'}');
             }
@@ -544,40 +770,336 @@ impl Writer<'_> {
                 fields,
                 deny_unknown,
             } => {
-                self.kind(b"object", nullable);
-                if !fields.is_empty() {
-                    self.raw(b",\"properties\":{");
+                self.kind(b"object", nullable, title);
+                self.fields(None, fields, deny_unknown);
+                self.byte(b'}');
+            }
+            Schema::Variants { tagging, variants } => {
+                self.variants(tagging, variants, nullable, title)
+            }
+        }
+    }
+
+    /// `"a","b"`.
+    const fn names(&mut self, names: &[&str]) {
+        let mut i = 0;
+        while i < names.len() {
+            if i > 0 {
+                self.byte(b',');
+            }
+            self.string(names[i]);
+            i += 1;
+        }
+    }
+
+    /// An object's `properties` (after the tag `"tag":{"const":"name"}` when given),
+    /// `required` and `additionalProperties`, each with its leading comma.
+    const fn fields(&mut self, tag: Option<(&str, &str)>, fields: &[Field], deny_unknown: bool) {
+        let mut first = true;
+        if let Some((key, name)) = tag {
+            self.raw(b",\"properties\":{");
+            self.string(key);
+            self.raw(b":{\"const\":");
+            self.string(name);
+            self.byte(b'}');
+            first = false;
+        }
+        let mut i = 0;
+        while i < fields.len() {
+            // serde hands the tag to the enum, never to the fields.
+            if let Some((key, _)) = tag {
+                if str_eq(fields[i].name, key) {
+                    i += 1;
+                    continue;
+                }
+            }
+            self.raw(if first { b",\"properties\":{" } else { b"," });
+            first = false;
+            self.string(fields[i].name);
+            self.byte(b':');
+            self.schema(fields[i].schema, false, None);
+            i += 1;
+        }
+        if !first {
+            self.byte(b'}');
+        }
+        let mut first = true;
+        if let Some((key, _)) = tag {
+            self.raw(b",\"required\":[");
+            self.string(key);
+            first = false;
+        }
+        let mut i = 0;
+        while i < fields.len() {
+            let tag_field = match tag {
+                Some((key, _)) => str_eq(fields[i].name, key),
+                None => false,
+            };
+            if fields[i].required && !tag_field {
+                self.raw(if first { b",\"required\":[" } else { b"," });
+                self.string(fields[i].name);
+                first = false;
+            }
+            i += 1;
+        }
+        if !first {
+            self.byte(b']');
+        }
+        if deny_unknown {
+            self.raw(b",\"additionalProperties\":false");
+        }
+    }
+
+    /// An enum with data: its tagged variants as a `oneOf` (each told apart by its tag),
+    /// then its untagged ones, as an `anyOf` of both when there are untagged ones.
+    const fn variants(
+        &mut self,
+        tagging: Tagging,
+        variants: &[Variant],
+        nullable: bool,
+        title: Option<&str>,
+    ) {
+        let mut tagged = 0;
+        let mut i = 0;
+        while i < variants.len() {
+            if !is_untagged(tagging, &variants[i]) {
+                tagged += 1;
+            }
+            i += 1;
+        }
+        if tagged == variants.len() {
+            return self.tagged(tagging, variants, nullable, title);
+        }
+        self.open(title);
+        self.raw(b"\"anyOf\":[");
+        let mut first = true;
+        if tagged > 0 {
+            self.separate(&mut first);
+            self.tagged(tagging, variants, false, None);
+        }
+        let mut i = 0;
+        while i < variants.len() {
+            let variant = &variants[i];
+            if is_untagged(tagging, variant) {
+                self.separate(&mut first);
+                match variant.content {
+                    Some(content) => self.schema(content, false, Some(variant.name)),
+                    None => self.null(Some(variant.name)),
+                }
+            }
+            i += 1;
+        }
+        if nullable {
+            self.separate(&mut first);
+            self.null(None);
+        }
+        self.raw(b"]}");
+    }
+
+    /// The tagged variants (untagged ones are skipped), as a `oneOf`.
+    const fn tagged(
+        &mut self,
+        tagging: Tagging,
+        variants: &[Variant],
+        nullable: bool,
+        title: Option<&str>,
+    ) {
+        self.open(title);
+        self.raw(b"\"oneOf\":[");
+        let mut first = true;
+        let mut other = false;
+        let mut units = 0;
+        let mut i = 0;
+        while i < variants.len() {
+            let variant = &variants[i];
+            if !is_untagged(tagging, variant) {
+                other |= variant.other;
+                if variant.content.is_none() {
+                    units += 1;
+                }
+            }
+            i += 1;
+        }
+        match tagging {
+            Tagging::External => {
+                // The name alone (unit variants; any string with an `other` variant)...
+                if other {
+                    self.separate(&mut first);
+                    self.raw(b"{\"type\":\"string\"}");
+                } else if units > 0 {
+                    self.separate(&mut first);
+                    self.raw(b"{\"enum\":[");
+                    let mut first_name = true;
                     let mut i = 0;
-                    while i < fields.len() {
-                        if i > 0 {
-                            self.byte(b',');
+                    while i < variants.len() {
+                        let variant = &variants[i];
+                        if !is_untagged(tagging, variant) && variant.content.is_none() {
+                            self.separate(&mut first_name);
+                            self.string(variant.name);
                         }
-                        self.string(fields[i].name);
-                        self.byte(b':');
-                        self.schema(fields[i].schema, false);
                         i += 1;
                     }
-                    self.byte(b'}');
+                    self.raw(b"]}");
                 }
-                let mut first = true;
+                // ... or an object of one field, the variant, holding its content.
+                self.separate(&mut first);
+                self.raw(b"{\"type\":\"object\",\"properties\":{");
+                let mut first_field = true;
                 let mut i = 0;
-                while i < fields.len() {
-                    if fields[i].required {
-                        self.raw(if first { b",\"required\":[" } else { b"," });
-                        self.string(fields[i].name);
-                        first = false;
+                while i < variants.len() {
+                    let variant = &variants[i];
+                    if !is_untagged(tagging, variant) {
+                        self.separate(&mut first_field);
+                        self.string(variant.name);
+                        self.byte(b':');
+                        match variant.content {
+                            Some(content) => self.schema(content, false, None),
+                            None => self.null(None),
+                        }
                     }
                     i += 1;
                 }
-                if !first {
-                    self.byte(b']');
-                }
-                if deny_unknown {
-                    self.raw(b",\"additionalProperties\":false");
+                self.raw(b"},\"minProperties\":1,\"maxProperties\":1,\"additionalProperties\":");
+                if other {
+                    self.null(None);
+                } else {
+                    self.raw(b"false");
                 }
                 self.byte(b'}');
             }
+            Tagging::Internal { tag } => {
+                let mut i = 0;
+                while i < variants.len() {
+                    let variant = &variants[i];
+                    if !is_untagged(tagging, variant) {
+                        self.separate(&mut first);
+                        self.internal(tag, variant);
+                    }
+                    i += 1;
+                }
+                if other {
+                    self.separate(&mut first);
+                    self.raw(b"{\"type\":\"object\",\"properties\":{");
+                    self.string(tag);
+                    self.raw(b":");
+                    self.other_name(tagging, variants);
+                    self.raw(b"},\"required\":[");
+                    self.string(tag);
+                    self.raw(b"]}");
+                }
+            }
+            Tagging::Adjacent {
+                tag,
+                content,
+                deny_unknown,
+            } => {
+                let mut i = 0;
+                while i <= variants.len() {
+                    // The last round is the `other` variant's, if there is one.
+                    let variant = if i < variants.len() {
+                        Some(&variants[i])
+                    } else {
+                        None
+                    };
+                    i += 1;
+                    let carried = match variant {
+                        Some(variant) if is_untagged(tagging, variant) => continue,
+                        Some(variant) => variant.content,
+                        None if other => None,
+                        None => continue,
+                    };
+                    self.separate(&mut first);
+                    self.raw(b"{\"type\":\"object\",\"properties\":{");
+                    self.string(tag);
+                    self.byte(b':');
+                    match variant {
+                        Some(variant) => {
+                            self.raw(b"{\"const\":");
+                            self.string(variant.name);
+                            self.byte(b'}');
+                        }
+                        None => self.other_name(tagging, variants),
+                    }
+                    self.byte(b',');
+                    self.string(content);
+                    self.byte(b':');
+                    match carried {
+                        Some(carried) => self.schema(carried, false, None),
+                        None => self.null(None),
+                    }
+                    self.raw(b"},\"required\":[");
+                    self.string(tag);
+                    if carried.is_some() {
+                        self.byte(b',');
+                        self.string(content);
+                    }
+                    self.byte(b']');
+                    if deny_unknown {
+                        self.raw(b",\"additionalProperties\":false");
+                    }
+                    self.byte(b'}');
+                }
+            }
+            Tagging::Untagged => {}
         }
+        if nullable {
+            self.separate(&mut first);
+            self.null(None);
+        }
+        self.raw(b"]}");
+    }
+
+    /// An internally tagged variant: an object with the tag, and the fields of what the
+    /// variant carries (serde reads the content from the same object, less the tag).
+    const fn internal(&mut self, tag: &str, variant: &Variant) {
+        let mut content = match variant.content {
+            Some(content) => content,
+            None => &Schema::Any,
+        };
+        while let Schema::Optional(inner) = content {
+            content = inner;
+        }
+        self.raw(b"{\"type\":\"object\"");
+        match *content {
+            Schema::Object {
+                fields,
+                deny_unknown,
+            } => self.fields(Some((tag, variant.name)), fields, deny_unknown),
+            Schema::Map(value) => {
+                self.fields(Some((tag, variant.name)), &[], false);
+                if !matches!(value, Schema::Any) {
+                    self.raw(b",\"additionalProperties\":");
+                    self.schema(value, false, None);
+                }
+            }
+            // A nested enum reads the same object: described by its tag only (looser).
+            Schema::Any | Schema::Variants { .. } => {
+                self.fields(Some((tag, variant.name)), &[], false)
+            }
+            // Never an object, so never read: serde refuses it, and so does the schema.
+            _ => {
+                self.fields(Some((tag, variant.name)), &[], false);
+                self.raw(b",\"allOf\":[");
+                self.schema(content, false, None);
+                self.byte(b']');
+            }
+        }
+        self.byte(b'}');
+    }
+
+    /// The tag of an `other` variant: any string that names no other variant.
+    const fn other_name(&mut self, tagging: Tagging, variants: &[Variant]) {
+        self.raw(b"{\"type\":\"string\",\"not\":{\"enum\":[");
+        let mut first = true;
+        let mut i = 0;
+        while i < variants.len() {
+            if !is_untagged(tagging, &variants[i]) {
+                self.separate(&mut first);
+                self.string(variants[i].name);
+            }
+            i += 1;
+        }
+        self.raw(b"]}}");
     }
 
     /// `Any` says nothing: such filters get no line, as if they had no schema.
@@ -592,12 +1114,33 @@ impl Writer<'_> {
                 self.raw(b"{\"rootId\":");
                 self.string(root_id);
                 self.raw(b",\"schema\":");
-                self.schema(schema, false);
+                self.schema(schema, false, None);
                 self.raw(b"}\n");
             }
             i += 1;
         }
     }
+}
+
+/// Whether `variant` is written without its tag.
+const fn is_untagged(tagging: Tagging, variant: &Variant) -> bool {
+    variant.untagged || matches!(tagging, Tagging::Untagged)
+}
+
+/// `a == b`, in a `const fn`.
+const fn str_eq(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
 }
 
 #[cfg(test)]
@@ -774,11 +1317,187 @@ mod tests {
         );
     }
 
+    const BYTE: Schema = Schema::Integer { min: 0, max: 255 };
+    const POINT: Schema = Schema::Object {
+        fields: &[Field {
+            name: "x",
+            schema: &BYTE,
+            required: true,
+        }],
+        deny_unknown: true,
+    };
+    const fn variants(tagging: Tagging) -> Schema {
+        Schema::Variants {
+            tagging,
+            variants: &[
+                Variant {
+                    name: "unit",
+                    content: None,
+                    untagged: false,
+                    other: false,
+                },
+                Variant {
+                    name: "point",
+                    content: Some(&POINT),
+                    untagged: false,
+                    other: false,
+                },
+                Variant {
+                    name: "pair",
+                    content: Some(&Schema::Tuple(&[&BYTE, &Schema::String])),
+                    untagged: false,
+                    other: false,
+                },
+            ],
+        }
+    }
+
+    #[test]
+    fn tuples_are_arrays_of_exactly_their_items() {
+        assert_eq!(
+            parsed(&Schema::Optional(&Schema::Tuple(&[&BYTE, &Schema::String]))),
+            json!({
+                "type": ["array", "null"],
+                "prefixItems": [{"type": "integer", "minimum": 0, "maximum": 255}, {"type": "string"}],
+                "minItems": 2,
+                "maxItems": 2
+            })
+        );
+    }
+
+    #[test]
+    fn every_enum_representation_is_a_choice_of_forms() {
+        let byte = json!({"type": "integer", "minimum": 0, "maximum": 255});
+        let point = json!({
+            "type": "object", "properties": {"x": byte}, "required": ["x"],
+            "additionalProperties": false
+        });
+        let pair = json!({
+            "type": "array", "prefixItems": [byte, {"type": "string"}], "minItems": 2, "maxItems": 2
+        });
+        assert_eq!(
+            parsed(&variants(Tagging::External)),
+            json!({"oneOf": [
+                {"enum": ["unit"]},
+                {
+                    "type": "object",
+                    "properties": {"unit": {"type": "null"}, "point": point, "pair": pair},
+                    "minProperties": 1, "maxProperties": 1, "additionalProperties": false
+                }
+            ]})
+        );
+        // The tag joins the fields of a struct; a unit variant is the tag alone; a tuple
+        // is never an object (serde refuses it too).
+        assert_eq!(
+            parsed(&variants(Tagging::Internal { tag: "mode" })),
+            json!({"oneOf": [
+                {"type": "object", "properties": {"mode": {"const": "unit"}}, "required": ["mode"]},
+                {
+                    "type": "object",
+                    "properties": {"mode": {"const": "point"}, "x": byte},
+                    "required": ["mode", "x"],
+                    "additionalProperties": false
+                },
+                {
+                    "type": "object",
+                    "properties": {"mode": {"const": "pair"}},
+                    "required": ["mode"],
+                    "allOf": [pair]
+                }
+            ]})
+        );
+        assert_eq!(
+            parsed(&variants(Tagging::Adjacent {
+                tag: "t",
+                content: "c",
+                deny_unknown: true
+            })),
+            json!({"oneOf": [
+                {
+                    "type": "object", "properties": {"t": {"const": "unit"}, "c": {"type": "null"}},
+                    "required": ["t"], "additionalProperties": false
+                },
+                {
+                    "type": "object", "properties": {"t": {"const": "point"}, "c": point},
+                    "required": ["t", "c"], "additionalProperties": false
+                },
+                {
+                    "type": "object", "properties": {"t": {"const": "pair"}, "c": pair},
+                    "required": ["t", "c"], "additionalProperties": false
+                }
+            ]})
+        );
+        let mut point_titled = point.clone();
+        point_titled["title"] = json!("point");
+        let mut pair_titled = pair.clone();
+        pair_titled["title"] = json!("pair");
+        assert_eq!(
+            parsed(&const { Schema::Optional(&variants(Tagging::Untagged)) }),
+            json!({"anyOf": [
+                {"title": "unit", "type": "null"},
+                point_titled,
+                pair_titled,
+                {"type": "null"}
+            ]})
+        );
+        assert_eq!(
+            parsed(&const { Schema::Optional(&variants(Tagging::External)) })["oneOf"][2],
+            json!({"type": "null"})
+        );
+    }
+
+    #[test]
+    fn other_variants_take_any_other_name_and_untagged_ones_follow_the_tagged_form() {
+        const OPEN: Schema = Schema::Variants {
+            tagging: Tagging::Internal { tag: "type" },
+            variants: &[
+                Variant {
+                    name: "known",
+                    content: Some(&POINT),
+                    untagged: false,
+                    other: false,
+                },
+                Variant {
+                    name: "unknown",
+                    content: None,
+                    untagged: false,
+                    other: true,
+                },
+                Variant {
+                    name: "raw",
+                    content: Some(&Schema::String),
+                    untagged: true,
+                    other: false,
+                },
+            ],
+        };
+        let value = parsed(&OPEN);
+        assert_eq!(value["anyOf"][1], json!({"title": "raw", "type": "string"}));
+        assert_eq!(
+            value["anyOf"][0]["oneOf"][2],
+            json!({
+                "type": "object",
+                "properties": {"type": {"type": "string", "not": {"enum": ["known", "unknown"]}}},
+                "required": ["type"]
+            })
+        );
+        assert!(OPEN.hides_error_paths());
+        assert!(variants(Tagging::Untagged).hides_error_paths());
+        assert!(!variants(Tagging::External).hides_error_paths());
+        assert!(Schema::Array(&Schema::Optional(&OPEN)).hides_error_paths());
+        assert!(!POINT.hides_error_paths());
+        assert_eq!(for_errors(Some(&POINT)), None);
+        assert_eq!(for_errors(None), None);
+    }
+
     #[test]
     fn const_json_matches_run_time_json() {
         const SCHEMA: &Schema = <Option<Vec<i8>>>::SCHEMA;
         const JSON: [u8; json_len(SCHEMA)] = json(SCHEMA);
         assert_eq!(std::str::from_utf8(&JSON).unwrap(), to_json(SCHEMA));
+        const ENUM: &Schema = &Schema::Array(&variants(Tagging::Internal { tag: "mode" }));
+        const ENUM_JSON: [u8; json_len(ENUM)] = json(ENUM);
+        assert_eq!(std::str::from_utf8(&ENUM_JSON).unwrap(), to_json(ENUM));
     }
 
     #[test]

@@ -19,6 +19,7 @@ fn on_request_headers(stream: &mut Stream<'_>) -> Action {
             Err(CallError::Timeout) => "timeout".into(),
             Err(CallError::Failed) => "failed".into(),
             Err(CallError::Rejected(_)) => "rejected".into(),
+            Err(error) => format!("{error}"),
         };
         stream.request_headers().set("x-outcome", outcome);
         Action::Continue

@@ -204,15 +204,44 @@ enum Untagged {
 }
 
 #[test]
-fn unit_enums_list_their_names_and_others_accept_anything() {
+fn unit_enums_list_their_names_and_others_describe_their_variants() {
     assert_eq!(
         schema_of::<Mode>(),
         json!({"enum": ["set", "add", "append"]})
     );
-    assert_eq!(schema_of::<WithData>(), json!({}));
-    assert_eq!(schema_of::<Tagged>(), json!({}));
-    assert_eq!(schema_of::<Untagged>(), json!({}));
+    let byte = json!({"type": "integer", "minimum": 0, "maximum": 255});
+    assert_eq!(
+        schema_of::<WithData>(),
+        json!({"oneOf": [
+            {"enum": ["Unit"]},
+            {
+                "type": "object",
+                "properties": {
+                    "Unit": {"type": "null"},
+                    "Pair": {"type": "array", "prefixItems": [byte, byte], "minItems": 2, "maxItems": 2}
+                },
+                "minProperties": 1,
+                "maxProperties": 1,
+                "additionalProperties": false
+            }
+        ]})
+    );
+    assert_eq!(
+        schema_of::<Tagged>(),
+        json!({"oneOf": [
+            {"type": "object", "properties": {"kind": {"const": "A"}}, "required": ["kind"]},
+            {"type": "object", "properties": {"kind": {"const": "B"}}, "required": ["kind"]}
+        ]})
+    );
+    assert_eq!(
+        schema_of::<Untagged>(),
+        json!({"anyOf": [{"title": "A", "type": "null"}]})
+    );
     serde_json::from_value::<Mode>(json!("append")).unwrap();
+    serde_json::from_value::<WithData>(json!({"Unit": null})).unwrap();
+    serde_json::from_value::<WithData>(json!({"Pair": [1, 2]})).unwrap();
+    serde_json::from_value::<Tagged>(json!({"kind": "B"})).unwrap();
+    serde_json::from_value::<Untagged>(json!(null)).unwrap();
 }
 
 #[derive(Deserialize, ConfigSchema)]
@@ -251,7 +280,15 @@ fn struct_forms_read_as_serde_reads_them() {
         schema_of::<Newtype>(),
         json!({"type": "array", "items": {"type": "integer", "minimum": 0, "maximum": 255}})
     );
-    assert_eq!(schema_of::<Pair>(), json!({"type": "array"}));
+    assert_eq!(
+        schema_of::<Pair>(),
+        json!({
+            "type": "array",
+            "prefixItems": [{"type": "integer", "minimum": 0, "maximum": 255}, {"type": "string"}],
+            "minItems": 2,
+            "maxItems": 2
+        })
+    );
     assert_eq!(schema_of::<Unit>(), json!({}));
     assert_eq!(schema_of::<Transparent>(), json!({"type": "boolean"}));
     assert_eq!(

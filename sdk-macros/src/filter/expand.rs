@@ -66,7 +66,13 @@ pub(crate) fn expand(filter: &Filter) -> TokenStream {
             quote! {
                 #[allow(unused_imports)]
                 use #private::{NoDefault as _, ViaDefault as _};
-                #parse(raw, (&#private::Probe::<#ty>(#private::PhantomData)).default_fn())
+                #parse(
+                    raw,
+                    (&#private::Probe::<#ty>(#private::PhantomData)).default_fn(),
+                    // Only a schema with tagged enums is walked for errors: decided at
+                    // compile time, so other modules do not carry the walk.
+                    const { #private::schema_for_errors(<Self as #trait_name>::CONFIG_SCHEMA) },
+                )
             }
         }
         None => quote!(#private::no_config(<Self as #trait_name>::ROOT_ID, raw)),

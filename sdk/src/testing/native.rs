@@ -1,20 +1,49 @@
 //! The native backend: the module is this test binary itself. proxy-wasm's exports
 //! (`proxy_on_*`) are plain `extern "C"` functions here, and the imports they call
-//! (`proxy_*`) are defined below, forwarding to the current thread's [`HostState`].
+//! (`proxy_*`) are defined below, forwarding to the [`HostState`] of the host whose call
+//! is running on this thread.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use super::state::{decode_map, encode_map, status, HostState};
 use super::{Backend, Trap};
+use crate::runtime::{Registration, VmLocals};
 
 thread_local! {
+    /// The host the module's imports talk to on this thread: the one whose call into the
+    /// module is running, else the native host created last on this thread.
     static CURRENT: RefCell<Option<Rc<RefCell<HostState>>>> = const { RefCell::new(None) };
+    /// The next context id of this thread's native hosts. proxy-wasm's dispatcher (which
+    /// holds the contexts) is per thread, so every native host of a thread numbers its
+    /// contexts from here; a thread (a test) starts at 1, whatever other tests do.
+    static NEXT_CONTEXT: Cell<u32> = const { Cell::new(1) };
+    /// The next callout (and gRPC stream) token of this thread's native hosts: the
+    /// dispatcher keys callouts by token, and traps on a duplicate.
+    static NEXT_TOKEN: Cell<u32> = const { Cell::new(1) };
 }
 
 /// Makes `state` the host the module's imports talk to on this thread.
 pub(crate) fn install(state: Rc<RefCell<HostState>>) {
     CURRENT.with(|c| *c.borrow_mut() = Some(state));
+}
+
+/// A fresh context id for a native host on this thread.
+pub(crate) fn next_context() -> u32 {
+    take(&NEXT_CONTEXT)
+}
+
+/// A fresh callout token for a native host on this thread.
+pub(crate) fn next_token() -> u32 {
+    take(&NEXT_TOKEN)
+}
+
+fn take(counter: &'static std::thread::LocalKey<Cell<u32>>) -> u32 {
+    counter.with(|n| {
+        let id = n.get();
+        n.set(id.wrapping_add(1).max(1));
+        id
+    })
 }
 
 fn with<R>(missing: R, f: impl FnOnce(&mut HostState) -> R) -> R {
@@ -62,11 +91,38 @@ extern "C" {
     fn proxy_on_upstream_connection_close(context_id: u32, peer: u32);
 }
 
-/// Runs the module linked into this binary.
-pub(crate) struct Native;
+/// Runs the module linked into this binary, for one host: around each call, that host's
+/// state is the one the imports reach and its VM's thread locals are swapped in, so two
+/// hosts on one thread keep their own state. They share proxy-wasm's dispatcher (one per
+/// thread), whose contexts and callouts they number from per-thread counters.
+pub(crate) struct Native {
+    state: Rc<RefCell<HostState>>,
+    vm: VmLocals,
+}
+
+impl Native {
+    /// The backend of a host with `state`, running `filters` (the module's `_initialize`).
+    pub(crate) fn new(state: Rc<RefCell<HostState>>, filters: &'static [Registration]) -> Self {
+        Native {
+            state,
+            vm: VmLocals::new(filters),
+        }
+    }
+}
 
 impl Backend for Native {
     fn call(&mut self, export: &str, a: &[u64]) -> Result<u64, Trap> {
+        let previous = CURRENT.with(|c| c.replace(Some(Rc::clone(&self.state))));
+        self.vm.swap();
+        let result = self.call_module(export, a);
+        self.vm.swap();
+        CURRENT.with(|c| *c.borrow_mut() = previous);
+        result
+    }
+}
+
+impl Native {
+    fn call_module(&mut self, export: &str, a: &[u64]) -> Result<u64, Trap> {
         let u = |i: usize| a.get(i).copied().unwrap_or(0) as u32;
         let z = |i: usize| a.get(i).copied().unwrap_or(0) as usize;
         let b = |i: usize| a.get(i).copied().unwrap_or(0) != 0;

@@ -205,6 +205,10 @@ pub struct HostState {
     pub(crate) callouts: Vec<Callout>,
     pub(crate) grpc_streams: Vec<GrpcStreamRecord>,
     next_token: u32,
+    /// Where tokens come from instead of `next_token`: natively, every host of a thread
+    /// shares proxy-wasm's per-thread dispatcher, which keys callouts by token, so they
+    /// draw from one per-thread counter.
+    pub(crate) shared_tokens: Option<fn() -> u32>,
     pub(crate) local_replies: HashMap<u32, LocalReply>,
     pub(crate) continued: Vec<(u32, u32)>,
     pub(crate) closed: Vec<(u32, u32)>,
@@ -238,6 +242,18 @@ impl HostState {
 
     fn refused(&self) -> Option<u32> {
         self.fail_with
+    }
+
+    /// A fresh callout or gRPC stream token.
+    fn take_token(&mut self) -> u32 {
+        match self.shared_tokens {
+            Some(next) => next(),
+            None => {
+                let token = self.next_token;
+                self.next_token = self.next_token.wrapping_add(1).max(1);
+                token
+            }
+        }
     }
 
     fn cluster_exists(&self, cluster: &str) -> bool {
@@ -650,8 +666,7 @@ impl HostState {
         timeout_ms: u32,
         grpc: Option<(String, String)>,
     ) -> u32 {
-        let token = self.next_token;
-        self.next_token += 1;
+        let token = self.take_token();
         self.callouts.push(Callout {
             token,
             context_id: self.effective_context,
@@ -711,8 +726,7 @@ impl HostState {
         if !self.cluster_exists(&cluster) {
             return Err(status::PARSE_FAILURE);
         }
-        let token = self.next_token;
-        self.next_token += 1;
+        let token = self.take_token();
         self.grpc_streams.push(GrpcStreamRecord {
             token,
             context_id: self.effective_context,
