@@ -1,6 +1,10 @@
 //! The flagship proxylet filter: adds a response header, `hello: melon` by default.
 //!
 //! Envoy configuration (the plugin configuration, JSON): `{"name": "hello", "value": "melon"}`.
+//! Both are checked at configure time: a name that is not a header name (empty, with a
+//! space or a colon, a pseudo-header, a framing header such as `content-length`) or a
+//! value with a control byte (`"v\r\nset-cookie: evil=1"`) makes Envoy refuse the
+//! configuration, naming the field.
 
 // ANCHOR: filter
 use proxylet::prelude::*;
@@ -9,17 +13,17 @@ use proxylet::prelude::*;
 #[derive(Deserialize, ConfigSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct AddHeader {
-    /// Header name.
-    pub name: String,
-    /// Header value.
-    pub value: String,
+    /// Header name: a token, lowercased; not a pseudo-header or a framing header.
+    pub name: HeaderName,
+    /// Header value: no control byte but tab.
+    pub value: HeaderValue,
 }
 
 impl Default for AddHeader {
     fn default() -> Self {
         AddHeader {
-            name: "hello".into(),
-            value: "melon".into(),
+            name: HeaderName::from("hello"),
+            value: HeaderValue::from("melon"),
         }
     }
 }

@@ -3,7 +3,10 @@
 //!
 //! The body is buffered whole (the hook runs once, at the end of the request) up to a
 //! size cap: a larger body is answered `413`; a body that is not a JSON object, `400`.
-//! Neither reaches the upstream. See README.md for the configuration.
+//! Neither body is forwarded, but a refusal decided from the body comes after the request
+//! headers went upstream (Envoy gives a filter holding the headers no body): the upstream
+//! sees a head, then a reset, unless Envoy's buffer filter is in the chain. See README.md
+//! for the measurements and the configuration.
 
 use std::collections::BTreeMap;
 
@@ -54,11 +57,12 @@ pub const HARD_MAX_BODY: usize = match <Transform as HttpFilter>::REQUEST_BODY {
 impl Transform {
     /// Refuses a body announced too large before any of it is buffered.
     fn on_request_headers(&mut self, headers: &Headers, rules: &Rules) -> Action {
+        // As u64: a length beyond wasm32's `usize` is still a length, and too large.
         let announced = headers
             .get("content-length")
-            .and_then(|v| v.to_str().ok()?.trim().parse::<usize>().ok());
+            .and_then(|v| v.to_str().ok()?.trim().parse::<u64>().ok());
         match announced {
-            Some(length) if length > rules.max_body => too_large(rules.max_body),
+            Some(length) if length > rules.max_body as u64 => too_large(rules.max_body),
             _ => Action::Continue,
         }
     }

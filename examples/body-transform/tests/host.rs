@@ -244,3 +244,54 @@ fn a_cap_above_the_module_s_limit_or_an_unknown_field_is_refused() {
         "{rejected}"
     );
 }
+
+#[test]
+fn any_announced_length_above_the_cap_is_refused_from_the_headers() {
+    let (_host, plugin) = start(RULES);
+    for length in ["1025", "4294967296", "18446744073709551615"] {
+        let mut stream = plugin.http_stream();
+        assert_eq!(
+            post(&mut stream, &[("content-length", length)]),
+            Verdict::Pause,
+            "{length}"
+        );
+        assert_eq!(reply(&stream).0, 413, "{length}");
+    }
+}
+
+#[test]
+fn caps_out_of_range_are_refused_naming_the_field() {
+    let host = Host::native(__PROXYLET_FILTERS);
+    for (cap, expected) in [
+        (
+            "1048577",
+            "config.max_body_bytes: 1048577 is above this module's limit of 1048576 bytes",
+        ),
+        (
+            "18446744073709551615",
+            "config.max_body_bytes: 18446744073709551615 is above this module's limit",
+        ),
+        (
+            "18446744073709551616",
+            "config.max_body_bytes: invalid type",
+        ),
+        ("-1", "config.max_body_bytes: invalid value"),
+        ("1.5", "config.max_body_bytes: invalid type"),
+    ] {
+        let rejected = host
+            .plugin("body_transform")
+            .config(format!(r#"{{"max_body_bytes": {cap}}}"#))
+            .start()
+            .err()
+            .unwrap_or_else(|| panic!("accepted {cap}"));
+        assert!(
+            rejected.errors.iter().any(|e| e.contains(expected)),
+            "{expected:?} not in {rejected}"
+        );
+    }
+    // The module's limit itself is fine.
+    host.plugin("body_transform")
+        .config(format!(r#"{{"max_body_bytes": {HARD_MAX_BODY}}}"#))
+        .start()
+        .unwrap();
+}

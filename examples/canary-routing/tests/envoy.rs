@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use canary_routing::bucket;
 use proxylet_artifact::build::{build_package, workspace_root};
+use proxylet_harness::client::send_raw;
 use proxylet_harness::http::Response as UpstreamResponse;
 use proxylet_harness::{Bootstrap, Envoy, EnvoyOptions, Request, Upstream, WasmFilter};
 use serde_json::json;
@@ -72,7 +73,11 @@ fn envoy(config: &str, upstreams: &Upstreams) -> Envoy {
 }
 
 fn envoy_with_workers(config: &str, upstreams: &Upstreams, workers: u32) -> Envoy {
-    let bootstrap = Bootstrap::http()
+    Envoy::start(&bootstrap(config, upstreams), options(workers)).unwrap()
+}
+
+fn bootstrap(config: &str, upstreams: &Upstreams) -> Bootstrap {
+    Bootstrap::http()
         .filter(
             WasmFilter::local("canary_routing", module())
                 .root_id("canary_routing")
@@ -80,13 +85,15 @@ fn envoy_with_workers(config: &str, upstreams: &Upstreams, workers: u32) -> Envo
         )
         .route_config(routes())
         .cluster("stable", upstreams.stable.addr())
-        .cluster("canary", upstreams.canary.addr());
-    let options = EnvoyOptions {
+        .cluster("canary", upstreams.canary.addr())
+}
+
+fn options(workers: u32) -> EnvoyOptions {
+    EnvoyOptions {
         envoy: std::env::var_os("PROXYLET_ENVOY").map(PathBuf::from),
         concurrency: workers,
         ..EnvoyOptions::default()
-    };
-    Envoy::start(&bootstrap, options).unwrap()
+    }
 }
 
 fn get() -> Request {
@@ -209,4 +216,118 @@ fn sticky_users_land_where_their_bucket_says_on_every_worker() {
         upstreams.canary.requests().len() + upstreams.stable.requests().len(),
         3 * users.len()
     );
+}
+
+/// `GET /` with these header lines, as raw bytes (names spelled as given).
+fn raw_get(envoy: &Envoy, lines: &[&str]) -> proxylet_harness::Response {
+    let mut request = String::from("GET / HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\n");
+    for line in lines {
+        request.push_str(line);
+        request.push_str("\r\n");
+    }
+    request.push_str("\r\n");
+    send_raw(
+        envoy.listener_addr(),
+        request.as_bytes(),
+        Duration::from_secs(10),
+    )
+    .unwrap_or_else(|e| panic!("{lines:?}: {e}\n{}", envoy.log()))
+}
+
+#[test]
+fn a_repeated_forcing_header_gets_400_and_reaches_no_upstream() {
+    let upstreams = Upstreams::start();
+    let envoy = envoy(
+        r#"{"weight": 50, "sticky_header": "x-user-id"}"#,
+        &upstreams,
+    );
+
+    for lines in [
+        &["x-canary: 1", "x-canary: 0"][..],
+        &["x-canary: 0", "X-Canary: 1"],
+        &["x-canary: 0", "x_canary: 1"],
+        &["x_canary: 1", "x_canary: 1"],
+        &["x-user-id: alice", "x_user_id: bob"],
+    ] {
+        let response = raw_get(&envoy, lines);
+        assert_eq!(response.status, 400, "{lines:?}\n{}", envoy.log());
+        assert!(
+            response
+                .text_body()
+                .starts_with("ambiguous request: header `x-"),
+            "{}",
+            response.text_body()
+        );
+    }
+    assert!(upstreams.stable.requests().is_empty());
+    assert!(upstreams.canary.requests().is_empty());
+}
+
+#[test]
+fn client_spellings_of_the_route_header_neither_route_nor_reach_the_upstream() {
+    let upstreams = Upstreams::start();
+    let envoy = envoy(r#"{"weight": 0}"#, &upstreams);
+
+    let response = raw_get(
+        &envoy,
+        &[
+            "x-route-to: canary",
+            "X-Route-To: canary",
+            "x_route_to: canary",
+            "X_ROUTE_TO: canary",
+        ],
+    );
+
+    assert_eq!(response.text_body(), "stable\n", "{}", envoy.log());
+    assert!(upstreams.canary.requests().is_empty());
+    let arrived = upstreams.stable.requests();
+    let route: Vec<(String, String)> = arrived[0]
+        .headers
+        .iter()
+        .map(|(n, v)| {
+            (
+                String::from_utf8_lossy(n).into_owned(),
+                String::from_utf8_lossy(v).into_owned(),
+            )
+        })
+        .filter(|(n, _)| n.to_ascii_lowercase().replace('_', "-") == "x-route-to")
+        .collect();
+    assert_eq!(route, [("x-route-to".to_owned(), "stable".to_owned())]);
+}
+
+#[test]
+fn envoy_refuses_a_route_header_or_value_that_could_rewrite_the_request() {
+    let upstreams = Upstreams::start();
+    for (config, expected) in [
+        (
+            r#"{"weight": 100, "route_header": ":path", "canary": "/admin"}"#,
+            "canary_routing: config.route_header: pseudo-header `:path` cannot be written here",
+        ),
+        (
+            r#"{"route_header": ""}"#,
+            "canary_routing: config.route_header: invalid header name ``",
+        ),
+        (
+            r#"{"route_header": "host", "canary": "admin.internal"}"#,
+            "canary_routing: config.route_header: `host` is the request's authority",
+        ),
+        (
+            r#"{"canary": "canary\r\nx-admin: 1"}"#,
+            "canary_routing: config.canary: invalid header value",
+        ),
+    ] {
+        let (status, log) = Envoy::run_expecting_failure(
+            &bootstrap(config, &upstreams),
+            options(1),
+            Duration::from_secs(30),
+        )
+        .unwrap();
+        assert!(!status.success(), "Envoy accepted {config}:\n{log}");
+        assert!(
+            log.contains(expected),
+            "{expected:?} is not in the log:\n{log}"
+        );
+    }
+    assert!(upstreams.stable.requests().is_empty());
+    assert!(upstreams.canary.requests().is_empty());
 }

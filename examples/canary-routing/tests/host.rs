@@ -200,3 +200,161 @@ fn non_utf8_sticky_key_is_hashed_as_bytes() {
         Some(expected)
     );
 }
+
+fn refused(config: &str) -> String {
+    Host::native(__PROXYLET_FILTERS)
+        .plugin("canary_routing")
+        .config(config)
+        .start()
+        .err()
+        .unwrap_or_else(|| panic!("accepted: {config}"))
+        .errors
+        .join("\n")
+}
+
+#[test]
+fn a_route_header_that_is_not_a_header_of_its_own_is_refused() {
+    for (config, expected) in [
+        (r#"{"route_header": ""}"#, "config.route_header: invalid header name ``"),
+        (r#"{"route_header": "x route"}"#, "config.route_header: invalid header name `x route`"),
+        (r#"{"route_header": "x-route\r\nx"}"#, "config.route_header: invalid header name"),
+        (r#"{"route_header": ":path"}"#, "config.route_header: pseudo-header `:path` cannot be written here"),
+        (r#"{"route_header": ":authority"}"#, "config.route_header: pseudo-header `:authority`"),
+        (r#"{"route_header": ":method"}"#, "config.route_header: pseudo-header `:method`"),
+        (r#"{"route_header": "content-length"}"#, "config.route_header: header `content-length` frames the message"),
+        (r#"{"route_header": "Transfer-Encoding"}"#, "config.route_header: header `transfer-encoding` frames the message"),
+        (r#"{"route_header": "host"}"#, "config.route_header: `host` is the request's authority"),
+        (r#"{"route_header": "HOST"}"#, "config.route_header: `host` is the request's authority"),
+        (r#"{"route_header": "x-canary"}"#, "config.route_header: is also `force_header`, which the client sends; use another header"),
+        (r#"{"route_header": "X_Canary"}"#, "config.route_header: is also `force_header`"),
+        (r#"{"sticky_header": "x-user", "route_header": "x_user"}"#, "config.route_header: is also `sticky_header`"),
+        (r#"{"force_header": ":path"}"#, "config.force_header: pseudo-header `:path`"),
+        (r#"{"sticky_header": ""}"#, "config.sticky_header: invalid header name ``"),
+    ] {
+        let errors = refused(config);
+        assert!(errors.contains(expected), "{expected:?} not in {errors}");
+    }
+}
+
+#[test]
+fn route_values_that_are_not_plain_header_values_are_refused() {
+    for (config, expected) in [
+        (
+            r#"{"canary": "canary\r\nx-admin: 1"}"#,
+            "config.canary: invalid header value: a value cannot hold CR, LF",
+        ),
+        (
+            r#"{"stable": "stable\n"}"#,
+            "config.stable: invalid header value",
+        ),
+        (
+            r#"{"canary": "a\u0000b"}"#,
+            "config.canary: invalid header value",
+        ),
+        (
+            r#"{"canary": "a\u007fb"}"#,
+            "config.canary: invalid header value",
+        ),
+        (
+            r#"{"canary": ""}"#,
+            "config.canary: must not be empty: the routes match on this value",
+        ),
+        (r#"{"stable": ""}"#, "config.stable: must not be empty"),
+        (
+            r#"{"canary": "v1", "stable": "v1"}"#,
+            "config.stable: is the same as `canary`: the routes could not tell the sides apart",
+        ),
+        (
+            r#"{"canary": 2}"#,
+            "config.canary: invalid type: integer `2`, expected a string",
+        ),
+    ] {
+        let errors = refused(config);
+        assert!(errors.contains(expected), "{expected:?} not in {errors}");
+    }
+}
+
+/// Sends request headers the filter must refuse as ambiguous; returns the reply's body.
+fn ambiguous(plugin: &Plugin, headers: &[(&str, &str)]) -> String {
+    let mut stream = plugin.http_stream();
+    let mut all = vec![(":path", "/"), (":method", "GET")];
+    all.extend_from_slice(headers);
+    assert_eq!(
+        stream.request_headers(&all, true),
+        Verdict::Pause,
+        "{headers:?}"
+    );
+    let reply = stream.local_reply().expect("a local reply");
+    assert_eq!(reply.status, 400, "{headers:?}");
+    assert_eq!(reply.details, "canary_routing_repeated_header");
+    // Refused before any route was written.
+    assert_eq!(stream.request_header("x-route-to"), None);
+    String::from_utf8(reply.body).unwrap()
+}
+
+#[test]
+fn a_repeated_forcing_or_sticky_header_is_refused() {
+    let plugin = plugin(r#"{"weight": 50, "sticky_header": "x-user-id"}"#);
+    for headers in [
+        &[("x-canary", "1"), ("x-canary", "0")][..],
+        &[("x-canary", "1"), ("x-canary", "1")],
+        &[("x-canary", "0"), ("X-Canary", "1")],
+        &[("x-canary", "0"), ("x_canary", "1")],
+        &[("x_canary", "1"), ("X_CANARY", "1")],
+        &[("x-canary", "maybe"), ("x-canary", "1")],
+        &[("x-user-id", "alice"), ("x-user-id", "bob")],
+        &[("x-user-id", "alice"), ("x_user_id", "bob")],
+    ] {
+        let body = ambiguous(&plugin, headers);
+        assert!(body.starts_with("ambiguous request: header `x-"), "{body}");
+        assert!(body.contains("appears"), "{body}");
+    }
+    assert_eq!(
+        ambiguous(&plugin, &[("x-canary", "1"), ("x-canary", "0")]),
+        "ambiguous request: header `x-canary` appears 2 times (counting case and `_`/`-` variants); expected at most once\n"
+    );
+}
+
+#[test]
+fn a_single_forcing_header_spelled_as_a_variant_forces() {
+    // An upstream reading `HTTP_X_CANARY` sees the same single value as the filter.
+    let plugin = plugin(r#"{"weight": 0}"#);
+    assert_eq!(route(&plugin, &[("x_canary", "1")]), "canary");
+    assert_eq!(route(&plugin, &[("X-Canary", "1")]), "canary");
+}
+
+#[test]
+fn every_spelling_of_the_route_header_from_the_client_is_removed() {
+    let plugin = plugin(r#"{"weight": 0}"#);
+    let mut stream = plugin.http_stream();
+    stream.request_headers(
+        &[
+            (":path", "/"),
+            ("x-route-to", "canary"),
+            ("x_route_to", "canary"),
+            ("X-Route-To", "canary"),
+            ("X_ROUTE_TO", "canary"),
+            ("x-route-to-other", "kept"),
+            ("x-route", "kept"),
+        ],
+        true,
+    );
+    let route: Vec<(Vec<u8>, Vec<u8>)> = stream
+        .request_headers_now()
+        .into_iter()
+        .filter(|(name, _)| {
+            let name = String::from_utf8_lossy(name)
+                .to_ascii_lowercase()
+                .replace('_', "-");
+            name.starts_with("x-route")
+        })
+        .collect();
+    assert_eq!(
+        route,
+        [
+            (b"x-route-to-other".to_vec(), b"kept".to_vec()),
+            (b"x-route".to_vec(), b"kept".to_vec()),
+            (b"x-route-to".to_vec(), b"stable".to_vec()),
+        ]
+    );
+}

@@ -9,7 +9,8 @@
 //! a breaker kept per worker would let requests through on the worker that has not seen
 //! enough failures yet.
 
-use std::net::{SocketAddr, TcpListener};
+use std::io::{ErrorKind, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -61,7 +62,13 @@ fn envoy(upstream: &Upstream) -> Envoy {
 }
 
 fn envoy_with(config: &str, upstream: SocketAddr) -> Envoy {
-    let bootstrap = Bootstrap::http()
+    let envoy = Envoy::start(&bootstrap(config, upstream), options()).unwrap();
+    assert_eq!(envoy.stat("server.concurrency").unwrap(), Some(2));
+    envoy
+}
+
+fn bootstrap(config: &str, upstream: SocketAddr) -> Bootstrap {
+    Bootstrap::http()
         .filter(
             WasmFilter::local("circuit_breaker", module())
                 .root_id("circuit_breaker")
@@ -70,15 +77,15 @@ fn envoy_with(config: &str, upstream: SocketAddr) -> Envoy {
                 .vm_id("circuit-breaker")
                 .config(config),
         )
-        .cluster("upstream", upstream);
-    let options = EnvoyOptions {
+        .cluster("upstream", upstream)
+}
+
+fn options() -> EnvoyOptions {
+    EnvoyOptions {
         envoy: std::env::var_os("PROXYLET_ENVOY").map(PathBuf::from),
         concurrency: 2,
         ..EnvoyOptions::default()
-    };
-    let envoy = Envoy::start(&bootstrap, options).unwrap();
-    assert_eq!(envoy.stat("server.concurrency").unwrap(), Some(2));
-    envoy
+    }
 }
 
 fn get(envoy: &Envoy) -> Response {
@@ -224,4 +231,135 @@ fn an_unreachable_upstream_opens_the_breaker() {
         assert_eq!(response.header_str("x-circuit-breaker"), Some("open"));
         assert_eq!(response.text_body(), "upstream unavailable, retry later\n");
     }
+}
+
+/// A client that announces a 100-byte body, sends 3 bytes of it and then waits, holding
+/// its connection open.
+fn slow_client(envoy: &Envoy) -> TcpStream {
+    let mut stream =
+        TcpStream::connect_timeout(&envoy.listener_addr(), Duration::from_secs(5)).unwrap();
+    stream
+        .write_all(
+            b"POST /orders HTTP/1.1\r\nhost: localhost\r\ncontent-type: text/plain\r\n\
+              content-length: 100\r\n\r\nabc",
+        )
+        .unwrap();
+    stream
+}
+
+/// Whether the slow client became the probe: its request went upstream (Envoy counts it in
+/// `upstream_rq_total`) rather than being answered with the fallback. Waits, bounded, for
+/// one or the other.
+fn holds_the_probe(client: &mut TcpStream, envoy: &Envoy, requests_before: u64) -> bool {
+    client
+        .set_read_timeout(Some(Duration::from_millis(20)))
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut byte = [0u8; 1];
+    loop {
+        match client.peek(&mut byte) {
+            // An answer (the fallback) or a close: not the probe.
+            Ok(_) => return false,
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
+            Err(_) => return false,
+        }
+        let sent = envoy
+            .stat("cluster.upstream.upstream_rq_total")
+            .unwrap()
+            .unwrap_or(0);
+        if sent > requests_before {
+            return true;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the slow request was neither answered nor sent upstream\n{}",
+            envoy.log()
+        );
+    }
+}
+
+#[test]
+fn a_probe_whose_client_never_finishes_does_not_keep_the_breaker_open() {
+    let (upstream, failing) = flaky_upstream();
+    let envoy = envoy(&upstream);
+    failing.store(true, Ordering::SeqCst);
+    for _ in 0..3 {
+        assert_eq!(get(&envoy).status, 500, "{}", envoy.log());
+    }
+    failing.store(false, Ordering::SeqCst);
+
+    // Slow clients knock until one of them is let through as the probe (1 to 2 s after
+    // the breaker opened); it then holds its request open without finishing the body.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let (mut slow, claimed_before) = loop {
+        let before = envoy
+            .stat("cluster.upstream.upstream_rq_total")
+            .unwrap()
+            .unwrap_or(0);
+        let sent_at = Instant::now();
+        let mut client = slow_client(&envoy);
+        if holds_the_probe(&mut client, &envoy, before) {
+            break (client, sent_at);
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no probe within 20 s\n{}",
+            envoy.log()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+
+    // While the probe is young, everyone else gets the fallback (checked only while that
+    // is sure: the probe started after `claimed_before`).
+    while claimed_before.elapsed() < OPEN / 2 {
+        assert_fallback(&get(&envoy), &envoy);
+    }
+
+    // The healthy upstream is probed again once the slow probe is older than the probe
+    // timeout (default: open_ms); that probe succeeds and closes the breaker, while the
+    // slow client still holds its request.
+    let (probe, _) = until_probe(&envoy);
+    assert_eq!(probe.status, 200, "{}", envoy.log());
+    assert_eq!(probe.text_body(), "ok\n");
+    for _ in 0..5 {
+        assert_eq!(get(&envoy).status, 200, "{}", envoy.log());
+    }
+    // 3 failures, the probe and 5 requests; the slow request never completed.
+    assert_eq!(upstream.requests().len(), 9);
+    let mut byte = [0u8; 1];
+    slow.set_read_timeout(Some(Duration::from_millis(1)))
+        .unwrap();
+    assert!(
+        matches!(slow.read(&mut byte), Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut)),
+        "the slow request is still waiting"
+    );
+}
+
+#[test]
+fn envoy_refuses_a_fallback_that_is_not_a_valid_reply_naming_the_field() {
+    let upstream = Upstream::start_default().unwrap();
+    for (config, expected) in [
+        (
+            r#"{"fallback": {"status": 101}}"#,
+            "config.fallback.status: must be a final status, 200 to 599; got 101",
+        ),
+        (
+            r#"{"fallback": {"content_type": "text/plain\r\nset-cookie: evil=1"}}"#,
+            "config.fallback.content_type: invalid header value: a value cannot hold CR, LF, NUL, DEL or another control byte but tab",
+        ),
+        (
+            r#"{"open_ms": 18446744073709551615}"#,
+            "config.open_ms: must be at most 86400000",
+        ),
+    ] {
+        let (status, log) = Envoy::run_expecting_failure(
+            &bootstrap(config, upstream.addr()),
+            options(),
+            Duration::from_secs(30),
+        )
+        .unwrap();
+        assert!(!status.success(), "Envoy accepted {config}:\n{log}");
+        assert!(log.contains(expected), "{expected:?} is not in the log:\n{log}");
+    }
+    assert!(upstream.requests().is_empty());
 }

@@ -119,14 +119,20 @@ fn a_tick_half_opens_and_exactly_one_probe_passes() {
     open(&host, &plugin);
 
     plugin.tick().unwrap(); // the clock moves by the tick period, 5 s
-    assert_eq!(state(&host), State::HalfOpen { probing: false });
+    assert_eq!(state(&host), State::HalfOpen { probe: None });
 
     let mut probe = plugin.http_stream();
     assert_eq!(
         probe.request_headers(&[(":path", "/orders")], true),
         Verdict::Continue
     );
-    assert_eq!(state(&host), State::HalfOpen { probing: true });
+    let probe_since = host.state().now_nanos();
+    assert_eq!(
+        state(&host),
+        State::HalfOpen {
+            probe: Some(probe_since)
+        }
+    );
     // While the probe is out, everyone else still gets the fallback.
     assert_rejected(&plugin);
     assert_rejected(&plugin);
@@ -156,7 +162,7 @@ fn a_failed_probe_opens_the_breaker_for_another_period() {
     assert_rejected(&plugin);
 
     plugin.tick().unwrap();
-    assert_eq!(state(&host), State::HalfOpen { probing: false });
+    assert_eq!(state(&host), State::HalfOpen { probe: None });
 }
 
 #[test]
@@ -193,7 +199,7 @@ fn a_tick_before_open_ms_elapsed_keeps_it_open() {
     assert_rejected(&plugin);
 
     plugin.tick().unwrap();
-    assert_eq!(state(&host), State::HalfOpen { probing: false });
+    assert_eq!(state(&host), State::HalfOpen { probe: None });
 }
 
 // ANCHOR: workers
@@ -222,7 +228,7 @@ fn only_one_worker_gets_the_probe() {
     // Both workers tick; the first one half-opens, the second finds nothing to do.
     worker_a.tick().unwrap();
     worker_b.tick().unwrap();
-    assert_eq!(state(&host), State::HalfOpen { probing: false });
+    assert_eq!(state(&host), State::HalfOpen { probe: None });
 
     let mut probe = worker_b.http_stream();
     assert_eq!(
@@ -253,7 +259,7 @@ fn a_response_to_a_request_admitted_before_opening_does_not_count() {
     // The slow request's success arrives while half-open: it is not the probe.
     slow.response_headers(&[(":status", "200")], true);
     slow.complete().unwrap();
-    assert_eq!(state(&host), State::HalfOpen { probing: false });
+    assert_eq!(state(&host), State::HalfOpen { probe: None });
 }
 
 #[test]
@@ -291,33 +297,182 @@ fn breakers_with_different_names_are_independent() {
 }
 
 #[test]
-fn a_zero_threshold_is_refused() {
-    let host = Host::native(__PROXYLET_FILTERS);
-    let rejected = host
-        .plugin("circuit_breaker")
-        .config(r#"{"failure_threshold": 0}"#)
-        .start()
-        .err()
-        .expect("refused");
-    assert!(
-        rejected.errors[0].contains("config.failure_threshold: must be at least 1"),
-        "{rejected}"
-    );
-}
-
-#[test]
 fn state_bytes_round_trip_and_garbage_reads_as_closed() {
     for state in [
         State::Closed { failures: 7 },
         State::Open {
             since_nanos: 1_767_225_600_000_000_000,
         },
-        State::HalfOpen { probing: true },
-        State::HalfOpen { probing: false },
+        State::HalfOpen {
+            probe: Some(1_767_225_600_000_000_000),
+        },
+        State::HalfOpen { probe: None },
     ] {
         assert_eq!(State::decode(&state.encode()), state);
     }
     assert_eq!(State::decode(b""), State::Closed { failures: 0 });
     assert_eq!(State::decode(&[9, 9, 9]), State::Closed { failures: 0 });
     assert_eq!(State::decode(&[1, 2]), State::Closed { failures: 0 });
+    // A probe stored without its start (an older version) is as old as can be.
+    assert_eq!(State::decode(&[2, 1]), State::HalfOpen { probe: Some(0) });
+}
+
+/// Starts a probe whose client sends 3 of 100 body bytes and then nothing: the stream
+/// stays open, the upstream never answers.
+fn slow_probe(plugin: &Plugin) -> proxylet::testing::HttpStream {
+    let mut stream = plugin.http_stream();
+    assert_eq!(
+        stream.request_headers(
+            &[
+                (":method", "POST"),
+                (":path", "/orders"),
+                ("content-length", "100")
+            ],
+            false
+        ),
+        Verdict::Continue
+    );
+    assert_eq!(stream.request_body(b"abc", false), Verdict::Continue);
+    stream
+}
+
+#[test]
+fn a_probe_that_never_finishes_stops_holding_the_breaker_after_the_probe_timeout() {
+    let host = Host::native(__PROXYLET_FILTERS);
+    // probe_timeout_ms defaults to open_ms, 5 s.
+    let plugin = start(&host, CONFIG);
+    open(&host, &plugin);
+    plugin.tick().unwrap();
+    let slow = slow_probe(&plugin);
+
+    // Within the probe timeout the slow probe holds the breaker...
+    host.advance(Duration::from_millis(4999));
+    assert_rejected(&plugin);
+    // ...after it, the next request is the probe, and its success closes the breaker.
+    host.advance(Duration::from_millis(1));
+    assert_eq!(exchange(&plugin, "200"), Verdict::Continue);
+    assert_eq!(state(&host), State::Closed { failures: 0 });
+    assert_eq!(exchange(&plugin, "200"), Verdict::Continue);
+
+    // The slow client gives up at last: its probe was replaced, nothing changes.
+    slow.complete().unwrap();
+    assert_eq!(state(&host), State::Closed { failures: 0 });
+}
+
+#[test]
+fn a_replaced_probe_s_late_outcome_does_not_decide_the_breaker() {
+    let host = Host::native(__PROXYLET_FILTERS);
+    let plugin = start(
+        &host,
+        r#"{"failure_threshold": 1, "open_ms": 5000, "probe_timeout_ms": 1000,
+        "fallback": {"body": "orders are resting\n"}}"#,
+    );
+    exchange(&plugin, "500");
+    plugin.tick().unwrap();
+    let mut late_success = slow_probe(&plugin);
+    host.advance(Duration::from_millis(1000));
+    let mut late_failure = slow_probe(&plugin);
+    host.advance(Duration::from_millis(1000));
+    let mut current = slow_probe(&plugin);
+    let current_since = host.state().now_nanos();
+
+    // The replaced probes' answers, good or bad, leave the current probe in charge.
+    late_success.response_headers(&[(":status", "200")], true);
+    late_success.complete().unwrap();
+    late_failure.response_headers(&[(":status", "503")], true);
+    late_failure.complete().unwrap();
+    assert_eq!(
+        state(&host),
+        State::HalfOpen {
+            probe: Some(current_since)
+        }
+    );
+    assert_rejected(&plugin);
+
+    // The current probe decides.
+    current.response_headers(&[(":status", "204")], true);
+    current.complete().unwrap();
+    assert_eq!(state(&host), State::Closed { failures: 0 });
+}
+
+#[test]
+fn a_replaced_probe_ending_without_a_response_does_not_reopen() {
+    let host = Host::native(__PROXYLET_FILTERS);
+    let plugin = start(&host, CONFIG);
+    open(&host, &plugin);
+    plugin.tick().unwrap();
+    let gone = slow_probe(&plugin);
+    host.advance(Duration::from_secs(5));
+    let current = slow_probe(&plugin);
+    let since = host.state().now_nanos();
+
+    gone.complete().unwrap(); // reset before any response headers
+    assert_eq!(state(&host), State::HalfOpen { probe: Some(since) });
+
+    // The current probe ending without a response does reopen.
+    current.complete().unwrap();
+    assert_eq!(state(&host), State::Open { since_nanos: since });
+}
+
+#[test]
+fn a_probe_stored_by_an_older_version_is_replaced_by_the_next_request() {
+    let host = Host::native(__PROXYLET_FILTERS);
+    let plugin = start(&host, CONFIG);
+    host.set_shared_data(KEY, &[2, 1]);
+    assert_eq!(exchange(&plugin, "200"), Verdict::Continue);
+    assert_eq!(state(&host), State::Closed { failures: 0 });
+}
+
+#[test]
+fn bad_fallbacks_and_numbers_out_of_range_are_refused_naming_the_field() {
+    let host = Host::native(__PROXYLET_FILTERS);
+    let cases = [
+        (r#"{"fallback": {"status": 100}}"#, "config.fallback.status: must be a final status, 200 to 599; got 100"),
+        (r#"{"fallback": {"status": 199}}"#, "config.fallback.status: must be a final status, 200 to 599; got 199"),
+        (r#"{"fallback": {"status": 600}}"#, "config.fallback.status: must be a final status, 200 to 599; got 600"),
+        (r#"{"fallback": {"status": 0}}"#, "config.fallback.status: must be a final status, 200 to 599; got 0"),
+        (r#"{"fallback": {"status": 65535}}"#, "config.fallback.status: must be a final status, 200 to 599; got 65535"),
+        (r#"{"fallback": {"status": 65536}}"#, "config.fallback.status"),
+        (r#"{"fallback": {"status": -1}}"#, "config.fallback.status"),
+        (
+            r#"{"fallback": {"content_type": "text/plain\r\nset-cookie: evil=1"}}"#,
+            "config.fallback.content_type: invalid header value: a value cannot hold CR, LF, NUL, DEL or another control byte but tab",
+        ),
+        (r#"{"fallback": {"content_type": "text/plain\n"}}"#, "config.fallback.content_type: invalid header value: a value cannot hold CR, LF, NUL, DEL or another control byte but tab"),
+        (r#"{"fallback": {"content_type": "a\u0000b"}}"#, "config.fallback.content_type: invalid header value"),
+        (r#"{"fallback": {"content_type": "a\u007fb"}}"#, "config.fallback.content_type: invalid header value"),
+        (r#"{"fallback": {"content_type": "a\u001bb"}}"#, "config.fallback.content_type: invalid header value"),
+        (r#"{"failure_threshold": 0}"#, "config.failure_threshold: must be at least 1"),
+        (r#"{"failure_threshold": 1000001}"#, "config.failure_threshold: must be at most 1000000; got 1000001"),
+        (r#"{"failure_threshold": 4294967296}"#, "config.failure_threshold"),
+        (r#"{"open_ms": 0}"#, "config.open_ms: must be at least 1"),
+        (r#"{"open_ms": 86400001}"#, "config.open_ms: must be at most 86400000; got 86400001"),
+        (r#"{"open_ms": 18446744073709551615}"#, "config.open_ms: must be at most 86400000"),
+        (r#"{"open_ms": -5}"#, "config.open_ms"),
+        (r#"{"probe_timeout_ms": 0}"#, "config.probe_timeout_ms: must be at least 1"),
+        (r#"{"probe_timeout_ms": 86400001}"#, "config.probe_timeout_ms: must be at most 86400000; got 86400001"),
+        (r#"{"probe_timeout_ms": 1e3}"#, "config.probe_timeout_ms"),
+    ];
+    for (config, expected) in cases {
+        let rejected = host
+            .plugin("circuit_breaker")
+            .config(config)
+            .start()
+            .err()
+            .unwrap_or_else(|| panic!("accepted: {config}"));
+        assert!(
+            rejected.errors.iter().any(|e| e.contains(expected)),
+            "{expected:?} not in {rejected}"
+        );
+    }
+    // The bounds themselves, and a tab in the content type, are fine.
+    for config in [
+        r#"{"fallback": {"status": 200, "content_type": "text/plain;\tcharset=utf-8"}}"#,
+        r#"{"fallback": {"status": 599}, "failure_threshold": 1000000, "open_ms": 86400000, "probe_timeout_ms": 86400000}"#,
+    ] {
+        host.plugin("circuit_breaker")
+            .config(config)
+            .start()
+            .unwrap_or_else(|e| panic!("{config}: {e}"));
+    }
 }

@@ -1,9 +1,12 @@
 //! Rate limiting with token buckets shared by every Envoy worker.
 //!
 //! Each rule covers the requests whose path starts with its `path_prefix` (the first rule
-//! that matches wins; unmatched requests are not limited). A rule has one bucket, or, with
+//! that matches wins; unmatched requests are not limited). Paths are compared after
+//! [`normalize_path`] (dot segments, merged slashes, decoded escapes, case), so `//login`,
+//! `/./login`, `/x/../login` and `/%6cogin` all count as `/login`. A rule has one bucket, or, with
 //! `key_header`, one bucket per value of that header (an API key), with per-key limits for
-//! the keys listed in `keys`. A bucket holds up to `max_tokens`; every request takes one,
+//! the keys listed in `keys`; a request with the key header more than once (counting case
+//! and `_`/`-` variants) is answered `400 Bad Request` and takes no token. A bucket holds up to `max_tokens`; every request takes one,
 //! and `tokens_per_fill` come back every `fill_interval_ms` (Envoy's `local_ratelimit`
 //! vocabulary). An empty bucket answers `429 Too Many Requests` with `retry-after`: the
 //! seconds until the next fill.
@@ -21,7 +24,10 @@ use std::collections::{BTreeMap, HashMap};
 use std::time::UNIX_EPOCH;
 
 use proxylet::shared::SharedData;
-use proxylet::{prelude::*, ConfigError};
+use proxylet::{prelude::*, ConfigError, HeaderError, HeaderName};
+
+mod path;
+pub use path::normalize_path;
 
 // ANCHOR: config
 /// The plugin configuration.
@@ -40,12 +46,15 @@ pub struct Rule {
     /// editing the rules, or the buckets start over.
     #[serde(default)]
     pub name: Option<String>,
-    /// Requests whose `:path` starts with this.
+    /// Requests whose normalized `:path` ([`normalize_path`]) starts with this. It must
+    /// start with `/` and be normalized itself (any case: matching ignores it).
     pub path_prefix: String,
     /// When set, one bucket per value of this request header (e.g. `x-api-key`); requests
-    /// without it share one bucket. When unset, one bucket for the rule.
+    /// without it share one bucket. When unset, one bucket for the rule. A valid header
+    /// name, not a pseudo-header. A request with it more than once (counting case and
+    /// `_`/`-` variants: `x_api_key`) is answered `400`.
     #[serde(default)]
-    pub key_header: Option<String>,
+    pub key_header: Option<HeaderName>,
     /// The limit of each bucket.
     pub limit: Limit,
     /// Limits for particular values of `key_header`, instead of `limit`.
@@ -57,14 +66,20 @@ pub struct Rule {
 #[derive(Deserialize, ConfigSchema, Debug, Clone, Copy, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct Limit {
-    /// The bucket's size: the burst allowed (at least 1).
+    /// The bucket's size: the burst allowed (1 to [`MAX_TOKENS`]).
     pub max_tokens: u64,
-    /// Tokens added every `fill_interval_ms`; default: `max_tokens`.
+    /// Tokens added every `fill_interval_ms` (1 to [`MAX_TOKENS`]); default: `max_tokens`.
     #[serde(default)]
     pub tokens_per_fill: Option<u64>,
-    /// The refill period in milliseconds (at least 1).
+    /// The refill period in milliseconds (1 to [`MAX_FILL_INTERVAL_MS`]).
     pub fill_interval_ms: u64,
 }
+
+/// The most tokens a bucket may hold, or get back in one fill.
+pub const MAX_TOKENS: u64 = 1_000_000_000_000;
+/// The longest refill period: 365 days, in milliseconds. In nanoseconds it stays far
+/// below `u64::MAX`, so the bucket's clock arithmetic cannot overflow.
+pub const MAX_FILL_INTERVAL_MS: u64 = 365 * 24 * 60 * 60 * 1000;
 // ANCHOR_END: config
 
 // ANCHOR: bucket
@@ -154,7 +169,7 @@ pub struct Limiter {
 struct CheckedRule {
     name: String,
     path_prefix: Vec<u8>,
-    key_header: Option<String>,
+    key_header: Option<HeaderName>,
     limit: Limit,
     keys: HashMap<Vec<u8>, Limit>,
 }
@@ -176,6 +191,7 @@ impl proxylet::Plugin for Limiter {
                     format!("two rules are named `{name}`; their buckets would be one"),
                 ));
             }
+            let path_prefix = check_prefix(&rule.path_prefix, &at("path_prefix"))?;
             check(&rule.limit, &at("limit"))?;
             for (key, limit) in &rule.keys {
                 check(limit, &at(&format!("keys.{key}")))?;
@@ -185,7 +201,7 @@ impl proxylet::Plugin for Limiter {
             }
             rules.push(CheckedRule {
                 name,
-                path_prefix: rule.path_prefix.as_bytes().to_vec(),
+                path_prefix,
                 key_header: rule.key_header.clone(),
                 limit: rule.limit,
                 keys: rule
@@ -221,25 +237,56 @@ impl proxylet::Plugin for Limiter {
 }
 
 fn check(limit: &Limit, at: &str) -> Result<(), ConfigError> {
-    if limit.max_tokens == 0 {
-        return Err(ConfigError::new(
-            format!("{at}.max_tokens"),
-            "must be at least 1",
-        ));
-    }
-    if limit.fill_interval_ms == 0 {
-        return Err(ConfigError::new(
-            format!("{at}.fill_interval_ms"),
-            "must be at least 1",
-        ));
-    }
-    if limit.tokens_per_fill == Some(0) {
-        return Err(ConfigError::new(
-            format!("{at}.tokens_per_fill"),
-            "must be at least 1",
-        ));
+    let fields = [
+        ("max_tokens", Some(limit.max_tokens), MAX_TOKENS, ""),
+        ("tokens_per_fill", limit.tokens_per_fill, MAX_TOKENS, ""),
+        (
+            "fill_interval_ms",
+            Some(limit.fill_interval_ms),
+            MAX_FILL_INTERVAL_MS,
+            " (365 days)",
+        ),
+    ];
+    for (field, value, max, unit) in fields {
+        match value {
+            Some(0) => {
+                return Err(ConfigError::new(
+                    format!("{at}.{field}"),
+                    "must be at least 1",
+                ))
+            }
+            Some(value) if value > max => {
+                return Err(ConfigError::new(
+                    format!("{at}.{field}"),
+                    format!("must be at most {max}{unit}; got {value}"),
+                ))
+            }
+            _ => {}
+        }
     }
     Ok(())
+}
+
+/// A rule's prefix as it is matched: normalized like every path, so it must be written
+/// normalized (a prefix such as `/a/../b` would silently mean `/b`).
+fn check_prefix(prefix: &str, at: &str) -> Result<Vec<u8>, ConfigError> {
+    if !prefix.starts_with('/') {
+        return Err(ConfigError::new(
+            at,
+            format!("`{prefix}` must start with `/`"),
+        ));
+    }
+    let normalized = normalize_path(prefix.as_bytes());
+    if !normalized.eq_ignore_ascii_case(prefix.as_bytes()) {
+        return Err(ConfigError::new(
+            at,
+            format!(
+                "`{prefix}` is matched against normalized paths and reads as `{}` there; write that",
+                String::from_utf8_lossy(&normalized)
+            ),
+        ));
+    }
+    Ok(normalized)
 }
 
 /// The shared-data key of a bucket. A key value is hashed (FNV-1a, hex), so a client
@@ -268,18 +315,34 @@ fn now_nanos() -> u64 {
 // ANCHOR: filter
 #[proxylet::filter(plugin = Limiter)]
 fn on_request_headers(headers: &Headers, limiter: &Limiter) -> Action {
-    let path = headers.get(":path").unwrap_or_default();
+    // Match what an upstream may resolve, not the raw bytes: `//login` is `/login`.
+    let path = normalize_path(headers.get(":path").unwrap_or_default().as_bytes());
     let Some(rule) = limiter
         .rules
         .iter()
-        .find(|rule| path.as_bytes().starts_with(&rule.path_prefix))
+        .find(|rule| path.starts_with(&rule.path_prefix))
     else {
         return Action::Continue; // no rule: not limited
     };
-    let key = rule
-        .key_header
-        .as_deref()
-        .map(|name| headers.get(name).unwrap_or_default().into_bytes());
+    // Exactly one key, or none: with two (`x-api-key: junk` and `x-api-key: gold`, or
+    // `x_api_key: gold`), which bucket to draw from, and which value the upstream reads,
+    // is a guess; refuse it.
+    let key = match &rule.key_header {
+        None => None,
+        Some(name) => match headers.get_unique(name) {
+            Ok(value) => Some(value.unwrap_or_default().into_bytes()),
+            Err(error @ HeaderError::Repeated { .. }) => {
+                return Action::Reply(
+                    Response::new(400)
+                        .header("content-type", "text/plain")
+                        .body(format!("ambiguous request: {error}\n"))
+                        .details("rate_limit_repeated_key"),
+                )
+            }
+            // The host refused the read: as without the header.
+            Err(_) => Some(Vec::new()),
+        },
+    };
     let limit = key
         .as_ref()
         .and_then(|key| rule.keys.get(key))

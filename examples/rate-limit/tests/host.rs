@@ -251,6 +251,323 @@ fn bad_limits_are_refused_naming_the_field() {
     }
 }
 
+/// Spellings of `/login` that Envoy forwards unchanged with its default settings, one or
+/// more per category: merged slashes, dot segments, escaped unreserved characters, escaped
+/// and back slashes, segment parameters, case, query.
+const LOGIN_SPELLINGS: &[&str] = &[
+    "//login",
+    "///login",
+    "/./login",
+    "/x/../login",
+    "/x/y/../../login",
+    "/../login",
+    "/%6cogin",
+    "/%6C%6F%67%69%6E",
+    "/%2e/login",
+    "/x/%2e%2e/login",
+    "/x/.%2E/login",
+    "/x%2f..%2flogin",
+    "/%2Flogin",
+    "/x%5c..%5clogin",
+    "/x\\..\\login",
+    "/x/..;/login",
+    "/;x=1/login",
+    "/login;jsessionid=0",
+    "/LOGIN",
+    "/Login",
+    "/login?x=1",
+    "/login/",
+    "/login/.",
+];
+
+fn login_only(max_tokens: u64) -> String {
+    format!(
+        r#"{{"rules": [{{"name": "login", "path_prefix": "/login",
+            "limit": {{"max_tokens": {max_tokens}, "fill_interval_ms": 60000}}}}]}}"#
+    )
+}
+
+#[test]
+fn every_spelling_of_a_limited_path_takes_from_its_bucket() {
+    let host = Host::native(__PROXYLET_FILTERS);
+    let plugin = start(&host, &login_only(1));
+    assert_eq!(send(&plugin, "/login", &[]).0, 200);
+    for path in LOGIN_SPELLINGS {
+        assert_eq!(send(&plugin, path, &[]).0, 429, "{path} escaped the limit");
+    }
+}
+
+#[test]
+fn each_spelling_alone_is_limited_like_login() {
+    // Whichever spelling comes first takes the token of `/login`.
+    for path in LOGIN_SPELLINGS {
+        let host = Host::native(__PROXYLET_FILTERS);
+        let plugin = start(&host, &login_only(1));
+        assert_eq!(send(&plugin, path, &[]).0, 200, "{path}");
+        assert_eq!(send(&plugin, "/login", &[]).0, 429, "{path}");
+    }
+}
+
+#[test]
+fn paths_that_only_look_alike_are_not_limited() {
+    let host = Host::native(__PROXYLET_FILTERS);
+    let plugin = start(&host, &login_only(1));
+    assert_eq!(send(&plugin, "/login", &[]).0, 200);
+    for path in [
+        "/logout",
+        "/x/login",
+        "/log%20in",
+        "/%252e%252e/login",
+        "/x/%2e%2e%2e/login",
+        "/.../login",
+        "/?/login",
+    ] {
+        assert_eq!(send(&plugin, path, &[]).0, 200, "{path}");
+    }
+}
+
+#[test]
+fn a_prefix_is_written_normalized_and_matches_in_any_case() {
+    let host = Host::native(__PROXYLET_FILTERS);
+    let plugin = start(
+        &host,
+        r#"{"rules": [{"path_prefix": "/Admin/", "limit": {"max_tokens": 1, "fill_interval_ms": 60000}}]}"#,
+    );
+    assert_eq!(send(&plugin, "/admin/users", &[]).0, 200);
+    assert_eq!(send(&plugin, "/ADMIN/x", &[]).0, 429);
+    assert_eq!(send(&plugin, "/admin", &[]).0, 200, "not under `/admin/`");
+
+    for (prefix, expected) in [
+        ("login", "config.rules[0].path_prefix: `login` must start with `/`"),
+        ("", "config.rules[0].path_prefix: `` must start with `/`"),
+        (
+            "/a/../login",
+            "config.rules[0].path_prefix: `/a/../login` is matched against normalized paths and reads as `/login` there; write that",
+        ),
+        ("//login", "reads as `/login` there"),
+        ("/%6cogin", "reads as `/login` there"),
+        ("/api;v=1/", "reads as `/api/` there"),
+        ("/login?x", "reads as `/login` there"),
+        ("/caf\\u00e9", "reads as `/caf%C3%A9` there"),
+    ] {
+        let config = format!(
+            r#"{{"rules": [{{"path_prefix": "{prefix}", "limit": {{"max_tokens": 1, "fill_interval_ms": 1}}}}]}}"#
+        );
+        let rejected = host
+            .plugin("rate_limit")
+            .config(config)
+            .start()
+            .err()
+            .unwrap_or_else(|| panic!("accepted {prefix:?}"));
+        assert!(
+            rejected.errors.iter().any(|e| e.contains(expected)),
+            "{expected:?} not in {rejected}"
+        );
+    }
+}
+
+#[test]
+fn numbers_out_of_range_are_refused_naming_the_field() {
+    let host = Host::native(__PROXYLET_FILTERS);
+    let limit =
+        |fields: &str| format!(r#"{{"rules": [{{"path_prefix": "/", "limit": {{{fields}}}}}]}}"#);
+    let cases = [
+        (
+            limit(r#""max_tokens": 1000000000001, "fill_interval_ms": 1"#),
+            "config.rules[0].limit.max_tokens: must be at most 1000000000000; got 1000000000001",
+        ),
+        (
+            limit(r#""max_tokens": 18446744073709551615, "fill_interval_ms": 1"#),
+            "config.rules[0].limit.max_tokens: must be at most 1000000000000; got 18446744073709551615",
+        ),
+        (
+            limit(r#""max_tokens": 1, "tokens_per_fill": 18446744073709551615, "fill_interval_ms": 1"#),
+            "config.rules[0].limit.tokens_per_fill: must be at most 1000000000000",
+        ),
+        (
+            limit(r#""max_tokens": 1, "tokens_per_fill": 0, "fill_interval_ms": 1"#),
+            "config.rules[0].limit.tokens_per_fill: must be at least 1",
+        ),
+        (
+            limit(r#""max_tokens": 1, "fill_interval_ms": 31536000001"#),
+            "config.rules[0].limit.fill_interval_ms: must be at most 31536000000 (365 days); got 31536000001",
+        ),
+        (
+            limit(r#""max_tokens": 1, "fill_interval_ms": 18446744073709551615"#),
+            "config.rules[0].limit.fill_interval_ms: must be at most 31536000000",
+        ),
+        (
+            limit(r#""max_tokens": -1, "fill_interval_ms": 1"#),
+            "config.rules[0].limit.max_tokens",
+        ),
+        (
+            limit(r#""max_tokens": 18446744073709551616, "fill_interval_ms": 1"#),
+            "config.rules[0].limit.max_tokens",
+        ),
+        (
+            limit(r#""max_tokens": 1.5, "fill_interval_ms": 1"#),
+            "config.rules[0].limit.max_tokens",
+        ),
+        (
+            r#"{"rules": [{"path_prefix": "/a", "key_header": "k", "limit": {"max_tokens": 1, "fill_interval_ms": 1},
+                "keys": {"gold": {"max_tokens": 1, "fill_interval_ms": 99999999999999}}}]}"#
+                .to_string(),
+            "config.rules[0].keys.gold.fill_interval_ms: must be at most 31536000000",
+        ),
+    ];
+    for (config, expected) in cases {
+        let rejected = host
+            .plugin("rate_limit")
+            .config(config.as_str())
+            .start()
+            .err()
+            .unwrap_or_else(|| panic!("accepted: {config}"));
+        assert!(
+            rejected.errors.iter().any(|e| e.contains(expected)),
+            "{expected:?} not in {rejected}"
+        );
+    }
+    // The largest values are accepted and a bucket of them does not overflow.
+    let plugin = start(
+        &host,
+        &limit(
+            r#""max_tokens": 1000000000000, "tokens_per_fill": 1000000000000, "fill_interval_ms": 31536000000"#,
+        ),
+    );
+    assert_eq!(send(&plugin, "/", &[]).0, 200);
+    host.advance(Duration::from_secs(10 * 365 * 24 * 3600));
+    assert_eq!(send(&plugin, "/", &[]).0, 200);
+}
+
+/// Sends a request the filter must refuse as ambiguous; returns the reply's body.
+fn ambiguous(plugin: &Plugin, headers: &[(&str, &str)]) -> String {
+    let mut stream = plugin.http_stream();
+    let mut all = vec![(":path", "/api/x"), (":method", "GET")];
+    all.extend_from_slice(headers);
+    assert_eq!(
+        stream.request_headers(&all, true),
+        Verdict::Pause,
+        "{headers:?}"
+    );
+    let reply = stream.local_reply().expect("a local reply");
+    assert_eq!(reply.status, 400, "{headers:?}");
+    assert_eq!(reply.details, "rate_limit_repeated_key");
+    assert_eq!(reply.header("content-type"), Some(&b"text/plain"[..]));
+    stream.complete().unwrap();
+    String::from_utf8(reply.body).unwrap()
+}
+
+#[test]
+fn a_repeated_key_header_is_refused_and_draws_from_no_bucket() {
+    let host = Host::native(__PROXYLET_FILTERS);
+    let plugin = start(&host, CONFIG);
+    let cases: &[&[(&str, &str)]] = &[
+        &[("x-api-key", "junk"), ("x-api-key", "gold")],
+        &[("x-api-key", "gold"), ("x-api-key", "gold")],
+        &[("x-api-key", "gold"), ("X-API-KEY", "junk")],
+        &[("x-api-key", "gold"), ("x_api_key", "junk")],
+        &[("x_api_key", "junk"), ("X_Api-Key", "gold")],
+        &[("x-api-key", "a"), ("x-api-key", "b"), ("x-api-key", "c")],
+        &[("x-api-key", ""), ("x-api-key", "gold")],
+    ];
+    for headers in cases {
+        let body = ambiguous(&plugin, headers);
+        assert!(
+            body.starts_with("ambiguous request: header `x-api-key` appears"),
+            "{body}"
+        );
+    }
+    assert_eq!(
+        ambiguous(&plugin, cases[0]),
+        "ambiguous request: header `x-api-key` appears 2 times (counting case and `_`/`-` variants); expected at most once\n"
+    );
+    // No bucket was touched: gold still has its 5 tokens, the keyless bucket its 3.
+    assert_eq!(
+        statuses(&plugin, "/api/x", &[("x-api-key", "gold")], 6),
+        [200, 200, 200, 200, 200, 429]
+    );
+    assert_eq!(statuses(&plugin, "/api/x", &[], 4), [200, 200, 200, 429]);
+    assert_eq!(host.shared_data(&bucket_key("api", Some(b"junk"))), None);
+}
+
+#[test]
+fn a_single_key_header_spelled_as_a_variant_is_the_key() {
+    // An upstream reading `HTTP_X_API_KEY` sees `gold` here; so does the limiter.
+    let host = Host::native(__PROXYLET_FILTERS);
+    let plugin = start(&host, CONFIG);
+    assert_eq!(
+        statuses(&plugin, "/api/x", &[("x_api_key", "gold")], 3),
+        [200, 200, 200]
+    );
+    assert_eq!(
+        statuses(&plugin, "/api/x", &[("x-api-key", "gold")], 3),
+        [200, 200, 429]
+    );
+}
+
+#[test]
+fn a_repeated_header_matters_only_when_it_is_the_key() {
+    let host = Host::native(__PROXYLET_FILTERS);
+    let plugin = start(&host, CONFIG);
+    // `/login` has no key header: its requests may repeat any header.
+    let repeated = [("x-api-key", "a"), ("x-api-key", "b")];
+    assert_eq!(send(&plugin, "/login", &repeated).0, 200);
+    assert_eq!(send(&plugin, "/health", &repeated).0, 200);
+}
+
+#[test]
+fn a_key_header_must_be_a_header_name() {
+    let host = Host::native(__PROXYLET_FILTERS);
+    for (name, expected) in [
+        ("", "config.rules[0].key_header: invalid header name ``"),
+        (" ", "config.rules[0].key_header: invalid header name ` `"),
+        (
+            "x api key",
+            "config.rules[0].key_header: invalid header name `x api key`",
+        ),
+        (
+            "x-api-key\\r\\nx",
+            "config.rules[0].key_header: invalid header name",
+        ),
+        (
+            ":path",
+            "config.rules[0].key_header: pseudo-header `:path` cannot be written here",
+        ),
+        (
+            ":authority",
+            "config.rules[0].key_header: pseudo-header `:authority`",
+        ),
+        (
+            "content-length",
+            "config.rules[0].key_header: header `content-length` frames the message",
+        ),
+    ] {
+        let config = format!(
+            r#"{{"rules": [{{"path_prefix": "/", "key_header": "{name}",
+                "limit": {{"max_tokens": 1, "fill_interval_ms": 1}}}}]}}"#
+        );
+        let rejected = host
+            .plugin("rate_limit")
+            .config(config)
+            .start()
+            .err()
+            .unwrap_or_else(|| panic!("accepted {name:?}"));
+        assert!(
+            rejected.errors.iter().any(|e| e.contains(expected)),
+            "{expected:?} not in {rejected}"
+        );
+    }
+    // Any case is fine: names are stored lowercased.
+    let plugin = start(
+        &host,
+        r#"{"rules": [{"path_prefix": "/", "key_header": "X-Api-Key",
+            "limit": {"max_tokens": 1, "fill_interval_ms": 60000}}]}"#,
+    );
+    assert_eq!(send(&plugin, "/", &[("x-api-key", "a")]).0, 200);
+    assert_eq!(send(&plugin, "/", &[("x-api-key", "a")]).0, 429);
+    assert_eq!(send(&plugin, "/", &[("x-api-key", "b")]).0, 200);
+}
+
 #[test]
 fn bucket_arithmetic() {
     let limit = Limit {

@@ -3,9 +3,10 @@
 //!
 //! - Metrics: `tcp_guard.connections` (counter), `tcp_guard.active` (gauge),
 //!   `tcp_guard.denied.reason.prefix` and `tcp_guard.denied.reason.budget` (counters).
-//! - A connection whose first bytes start with one of `deny_prefixes` is closed before
-//!   the bytes that complete the prefix reach the upstream (so the upstream never sees a
-//!   whole denied prefix, even when it arrives split over several reads).
+//! - A connection whose first bytes start with one of `deny_prefixes` (ASCII text) or
+//!   `deny_prefixes_hex` (bytes in hex) is closed before the bytes that complete the
+//!   prefix reach the upstream (so the upstream never sees a whole denied prefix, even
+//!   when it arrives split over several reads).
 //! - A connection on which the client sends more than `max_bytes` is closed; the chunk
 //!   that crosses the budget is not forwarded.
 //!
@@ -20,11 +21,21 @@ use proxylet::ConfigError;
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
     /// Connections whose first bytes start with one of these are closed, e.g.
-    /// `["CONNECT ", "\u0016\u0003"]` (text; `\u00XX` escapes for raw bytes up to 0x7f).
+    /// `["CONNECT ", "\u0016\u0003"]`: ASCII text, each character one byte (`\u0000` to
+    /// `\u007f`); anything else is refused. For other bytes use `deny_prefixes_hex`.
     pub deny_prefixes: Vec<String>,
-    /// The most bytes a client may send on one connection; `0` for no limit.
+    /// The same, written as bytes in hex, e.g. `["16 03", "fffe"]` (two digits a byte,
+    /// whitespace between bytes allowed).
+    pub deny_prefixes_hex: Vec<String>,
+    /// The most bytes a client may send on one connection (at most [`MAX_BYTES`]); `0`
+    /// for no limit.
     pub max_bytes: u64,
 }
+
+/// The longest prefix, in bytes: a connection keeps up to that many first bytes.
+pub const MAX_PREFIX_BYTES: usize = 1024;
+/// The largest `max_bytes`: 2^53 - 1, the largest integer every JSON reader keeps exact.
+pub const MAX_BYTES: u64 = (1 << 53) - 1;
 // ANCHOR_END: config
 
 // ANCHOR: policy
@@ -44,18 +55,35 @@ impl proxylet::Plugin for Policy {
     type Config = Config;
 
     fn new(config: &Config, _cx: &mut PluginCx<'_>) -> Result<Self, ConfigError> {
-        if config.deny_prefixes.iter().any(String::is_empty) {
+        let mut deny_prefixes: Vec<Vec<u8>> = Vec::new();
+        for (i, text) in config.deny_prefixes.iter().enumerate() {
+            let at = format!("config.deny_prefixes[{i}]");
+            if let Some(c) = text.chars().find(|c| !c.is_ascii()) {
+                return Err(ConfigError::new(
+                    at,
+                    format!(
+                        "{c:?} is not ASCII (it would match its {} UTF-8 bytes); write bytes above 0x7f in `deny_prefixes_hex`",
+                        c.len_utf8()
+                    ),
+                ));
+            }
+            deny_prefixes.push(checked_prefix(text.as_bytes().to_vec(), &at)?);
+        }
+        for (i, hex) in config.deny_prefixes_hex.iter().enumerate() {
+            let at = format!("config.deny_prefixes_hex[{i}]");
+            let bytes = parse_hex(hex).map_err(|why| ConfigError::new(&at, why))?;
+            deny_prefixes.push(checked_prefix(bytes, &at)?);
+        }
+        if config.max_bytes > MAX_BYTES {
             return Err(ConfigError::new(
-                "config.deny_prefixes",
-                "an empty prefix would deny every connection",
+                "config.max_bytes",
+                format!(
+                    "must be at most {MAX_BYTES} (or 0 for no limit); got {}",
+                    config.max_bytes
+                ),
             ));
         }
         let metric = |e: proxylet::HostError| ConfigError::new("metrics", e.to_string());
-        let deny_prefixes: Vec<Vec<u8>> = config
-            .deny_prefixes
-            .iter()
-            .map(|p| p.as_bytes().to_vec())
-            .collect();
         Ok(Policy {
             longest: deny_prefixes.iter().map(Vec::len).max().unwrap_or(0),
             deny_prefixes,
@@ -68,6 +96,51 @@ impl proxylet::Plugin for Policy {
                 .map_err(metric)?,
         })
     }
+}
+
+fn checked_prefix(prefix: Vec<u8>, at: &str) -> Result<Vec<u8>, ConfigError> {
+    if prefix.is_empty() {
+        return Err(ConfigError::new(
+            at,
+            "an empty prefix would deny every connection",
+        ));
+    }
+    if prefix.len() > MAX_PREFIX_BYTES {
+        return Err(ConfigError::new(
+            at,
+            format!(
+                "{} bytes is longer than the {MAX_PREFIX_BYTES} bytes a prefix may have",
+                prefix.len()
+            ),
+        ));
+    }
+    Ok(prefix)
+}
+
+/// Reads `"16 03"` or `"1603"`: two hex digits a byte, whitespace between bytes.
+fn parse_hex(hex: &str) -> Result<Vec<u8>, String> {
+    let mut bytes = Vec::new();
+    for group in hex.split_ascii_whitespace() {
+        if group.len() % 2 != 0 {
+            return Err(format!(
+                "`{group}` has an odd number of hex digits; write two digits a byte, e.g. `0f`"
+            ));
+        }
+        for pair in group.as_bytes().chunks(2) {
+            let digits = std::str::from_utf8(pair).ok();
+            match digits.and_then(|d| u8::from_str_radix(d, 16).ok()) {
+                // `from_str_radix` takes a sign; a byte is two digits, nothing else.
+                Some(byte) if pair.iter().all(u8::is_ascii_hexdigit) => bytes.push(byte),
+                _ => {
+                    return Err(format!(
+                        "`{}` is not a hex byte; write two digits from 0-9 and a-f",
+                        String::from_utf8_lossy(pair)
+                    ))
+                }
+            }
+        }
+    }
+    Ok(bytes)
 }
 
 /// What the first bytes of a connection say.
@@ -119,7 +192,7 @@ impl Guard {
     }
 
     fn on_downstream_data(&mut self, data: &mut Data, policy: &Policy) -> Action {
-        self.sent += data.len() as u64;
+        self.sent = self.sent.saturating_add(data.len() as u64);
         if policy.max_bytes > 0 && self.sent > policy.max_bytes {
             policy.denied_budget.increment(1);
             // `Close` closes the connection; this chunk is not forwarded.

@@ -121,14 +121,24 @@ impl Drop for Echo {
 }
 
 fn envoy(config: &str, echo: &Echo) -> Envoy {
-    let bootstrap = Bootstrap::tcp()
+    Envoy::start(&bootstrap(config, echo), options()).unwrap()
+}
+
+fn bootstrap(config: &str, echo: &Echo) -> Bootstrap {
+    Bootstrap::tcp()
         .network_filter(
             WasmFilter::local("tcp_guard", module())
                 .root_id("tcp_guard")
                 .config(config),
         )
-        .cluster("echo", echo.addr);
-    Envoy::start(&bootstrap, EnvoyOptions::default()).unwrap()
+        .cluster("echo", echo.addr)
+}
+
+fn options() -> EnvoyOptions {
+    EnvoyOptions {
+        envoy: std::env::var_os("PROXYLET_ENVOY").map(PathBuf::from),
+        ..EnvoyOptions::default()
+    }
 }
 
 fn connect(envoy: &Envoy) -> TcpStream {
@@ -279,4 +289,66 @@ fn a_client_over_its_byte_budget_gets_the_connection_closed() {
         wait_for_stat(&envoy, "wasmcustom.tcp_guard.active", 0),
         Some(0)
     );
+}
+
+#[test]
+fn envoy_refuses_a_non_ascii_text_prefix_and_out_of_range_numbers_naming_the_field() {
+    let echo = Echo::start();
+    for (config, expected) in [
+        (
+            r#"{"deny_prefixes": ["\u00ff"]}"#,
+            "tcp_guard: config.deny_prefixes[0]: 'ÿ' is not ASCII (it would match its 2 UTF-8 bytes); write bytes above 0x7f in `deny_prefixes_hex`",
+        ),
+        (
+            r#"{"deny_prefixes_hex": ["f"]}"#,
+            "tcp_guard: config.deny_prefixes_hex[0]: `f` has an odd number of hex digits",
+        ),
+        (
+            r#"{"max_bytes": 18446744073709551615}"#,
+            "tcp_guard: config.max_bytes: must be at most 9007199254740991",
+        ),
+    ] {
+        let (status, log) =
+            Envoy::run_expecting_failure(&bootstrap(config, &echo), options(), WAIT * 6).unwrap();
+        assert!(!status.success(), "Envoy accepted {config}:\n{log}");
+        assert!(log.contains(expected), "{expected:?} is not in the log:\n{log}");
+    }
+    assert!(echo.received().is_empty());
+}
+
+#[test]
+fn a_hex_prefix_denies_its_bytes_and_not_their_utf8_look_alike() {
+    let echo = Echo::start();
+    let envoy = envoy(r#"{"deny_prefixes_hex": ["ff fe"]}"#, &echo);
+
+    // The bytes ff fe: closed, never forwarded.
+    let mut denied = connect(&envoy);
+    denied.write_all(b"\xff\xfe hello").unwrap();
+    assert!(closed_by_envoy(&mut denied), "{}", envoy.log());
+    assert_eq!(
+        wait_for_stat(&envoy, "wasmcustom.tcp_guard.denied.reason.prefix", 1),
+        Some(1)
+    );
+
+    // "ÿþ" in UTF-8 (c3 bf c3 be) is other bytes: echoed.
+    let mut allowed = connect(&envoy);
+    allowed.write_all("ÿþ".as_bytes()).unwrap();
+    assert_eq!(
+        read_exactly(&mut allowed, 4),
+        "ÿþ".as_bytes(),
+        "{}",
+        envoy.log()
+    );
+    drop(allowed);
+
+    assert_eq!(
+        wait_for_stat(&envoy, "wasmcustom.tcp_guard.active", 0),
+        Some(0)
+    );
+    let received = echo.received();
+    assert!(
+        received.iter().all(|bytes| !bytes.starts_with(b"\xff")),
+        "{received:?}"
+    );
+    assert!(received.contains(&"ÿþ".as_bytes().to_vec()), "{received:?}");
 }

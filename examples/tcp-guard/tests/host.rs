@@ -136,7 +136,7 @@ fn an_empty_prefix_or_an_unknown_field_is_refused() {
         .expect("refused");
     assert_eq!(
         rejected.errors,
-        ["tcp_guard: config.deny_prefixes: an empty prefix would deny every connection"]
+        ["tcp_guard: config.deny_prefixes[1]: an empty prefix would deny every connection"]
     );
     let rejected = host
         .plugin("tcp_guard")
@@ -147,5 +147,146 @@ fn an_empty_prefix_or_an_unknown_field_is_refused() {
     assert!(
         rejected.errors[0].contains("unknown field `max_byte`"),
         "{rejected}"
+    );
+}
+
+fn refused(config: &str) -> String {
+    let host = Host::native(__PROXYLET_FILTERS);
+    let rejected = host
+        .plugin("tcp_guard")
+        .config(config)
+        .start()
+        .err()
+        .unwrap_or_else(|| panic!("accepted: {config}"));
+    rejected.errors.join("\n")
+}
+
+#[test]
+fn a_text_prefix_must_be_ascii_so_it_means_the_bytes_it_shows() {
+    // `\u00ff` is the character ÿ, two bytes in UTF-8 (c3 bf), not the byte ff.
+    for (prefix, expected) in [
+        (
+            r"\u00ff",
+            r#"config.deny_prefixes[0]: 'ÿ' is not ASCII (it would match its 2 UTF-8 bytes); write bytes above 0x7f in `deny_prefixes_hex`"#,
+        ),
+        (
+            r"\u0080",
+            "config.deny_prefixes[0]: '\\u{80}' is not ASCII (it would match its 2 UTF-8 bytes)",
+        ),
+        ("GET é", "config.deny_prefixes[0]: 'é' is not ASCII"),
+        (
+            r"\ud83d\ude00",
+            "config.deny_prefixes[0]: '😀' is not ASCII (it would match its 4 UTF-8 bytes)",
+        ),
+    ] {
+        let errors = refused(&format!(r#"{{"deny_prefixes": ["{prefix}"]}}"#));
+        assert!(errors.contains(expected), "{expected:?} not in {errors}");
+    }
+    // Every ASCII character, controls included, is one byte.
+    let (_host, plugin) = start(r#"{"deny_prefixes": ["\u0000\u007f"]}"#);
+    let mut conn = plugin.tcp_connection();
+    conn.connect();
+    assert_eq!(conn.downstream_data(b"\x00\x7f!", false), Verdict::Pause);
+}
+
+#[test]
+fn hex_prefixes_deny_exactly_their_bytes() {
+    let (host, plugin) = start(r#"{"deny_prefixes_hex": ["ff", "16 03\t01", "DEADbeef"]}"#);
+    for payload in [
+        &b"\xff"[..],
+        b"\xff\xfe",
+        b"\x16\x03\x01\x02",
+        b"\xde\xad\xbe\xef",
+    ] {
+        let mut conn = plugin.tcp_connection();
+        conn.connect();
+        assert_eq!(
+            conn.downstream_data(payload, false),
+            Verdict::Pause,
+            "{payload:?}"
+        );
+        assert!(conn.closed());
+    }
+    // ÿ in UTF-8 is not the byte ff; a prefix of a prefix is not a match.
+    for payload in [&b"\xc3\xbf"[..], b"\x16\x03\x02", b"\xde\xad\xbe"] {
+        let mut conn = plugin.tcp_connection();
+        conn.connect();
+        assert_eq!(
+            conn.downstream_data(payload, true),
+            Verdict::Continue,
+            "{payload:?}"
+        );
+        assert!(!conn.closed(), "{payload:?}");
+    }
+    assert_eq!(metric(&host, "tcp_guard.denied.reason.prefix"), 4);
+
+    // Split over reads, like text prefixes.
+    let mut conn = plugin.tcp_connection();
+    conn.connect();
+    assert_eq!(conn.downstream_data(b"\x16", false), Verdict::Continue);
+    assert_eq!(conn.downstream_data(b"\x03", false), Verdict::Continue);
+    assert_eq!(conn.downstream_data(b"\x01 hello", false), Verdict::Pause);
+}
+
+#[test]
+fn bad_hex_prefixes_are_refused_naming_the_element() {
+    for (hex, expected) in [
+        ("", "config.deny_prefixes_hex[0]: an empty prefix would deny every connection"),
+        ("   ", "config.deny_prefixes_hex[0]: an empty prefix would deny every connection"),
+        ("f", "config.deny_prefixes_hex[0]: `f` has an odd number of hex digits; write two digits a byte, e.g. `0f`"),
+        ("16 3", "config.deny_prefixes_hex[0]: `3` has an odd number of hex digits"),
+        ("zz", "config.deny_prefixes_hex[0]: `zz` is not a hex byte; write two digits from 0-9 and a-f"),
+        ("+f", "config.deny_prefixes_hex[0]: `+f` is not a hex byte"),
+        ("0x16", "config.deny_prefixes_hex[0]: `0x` is not a hex byte"),
+        ("\u{e9}\u{e9}", "config.deny_prefixes_hex[0]: `\u{e9}` is not a hex byte"),
+    ] {
+        // The JSON string of `hex` (only a tab needs escaping here).
+        let config = format!(
+            r#"{{"deny_prefixes_hex": ["{}"]}}"#,
+            hex.replace('\t', "\\t")
+        );
+        let errors = refused(&config);
+        assert!(errors.contains(expected), "{hex:?}: {expected:?} not in {errors}");
+    }
+}
+
+#[test]
+fn byte_budgets_and_prefix_lengths_are_bounded() {
+    let long_text = "x".repeat(1025);
+    let long_hex = "ab".repeat(1025);
+    for (config, expected) in [
+        (
+            format!(r#"{{"deny_prefixes": ["{long_text}"]}}"#),
+            "config.deny_prefixes[0]: 1025 bytes is longer than the 1024 bytes a prefix may have",
+        ),
+        (
+            format!(r#"{{"deny_prefixes_hex": ["{long_hex}"]}}"#),
+            "config.deny_prefixes_hex[0]: 1025 bytes is longer than the 1024 bytes a prefix may have",
+        ),
+        (
+            r#"{"max_bytes": 9007199254740992}"#.to_string(),
+            "config.max_bytes: must be at most 9007199254740991 (or 0 for no limit); got 9007199254740992",
+        ),
+        (
+            r#"{"max_bytes": 18446744073709551615}"#.to_string(),
+            "config.max_bytes: must be at most 9007199254740991",
+        ),
+        (r#"{"max_bytes": -1}"#.to_string(), "config.max_bytes"),
+        (r#"{"max_bytes": 1e400}"#.to_string(), "config"),
+    ] {
+        let errors = refused(&config);
+        assert!(errors.contains(expected), "{expected:?} not in {errors}");
+    }
+    // The bounds themselves are accepted.
+    let config = format!(
+        r#"{{"deny_prefixes": ["{}"], "max_bytes": 9007199254740991}}"#,
+        "x".repeat(1024)
+    );
+    let (_host, plugin) = start(&config);
+    let mut conn = plugin.tcp_connection();
+    conn.connect();
+    assert_eq!(
+        conn.downstream_data(&vec![b'x'; 1024], false),
+        Verdict::Pause
     );
 }
