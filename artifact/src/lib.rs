@@ -1,4 +1,6 @@
-//! Reads what a proxylet-built `.wasm` carries about itself.
+//! Reads what a proxylet-built `.wasm` carries about itself, and builds it: the one wasm
+//! build step ([`build`]) and size optimizer ([`optimize`]) that `cargo proxylet`, the test
+//! hosts and proxylet's own tooling share.
 //!
 //! Every module built with proxylet holds its `runtime-config.json` (the wasme format:
 //! `type`, `abiVersions`, `config.rootIds`) in the custom section
@@ -20,6 +22,7 @@
 use std::fmt;
 
 pub mod build;
+pub mod optimize;
 
 use serde::{Deserialize, Serialize};
 

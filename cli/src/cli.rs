@@ -29,7 +29,7 @@ use crate::{err, Result};
         ~/.cache/proxylet/store).",
     after_help = "Typical session:\n  cargo proxylet new my-filter && cd my-filter\n  \
         cargo proxylet build -t localhost:5000/my-filter:v1\n  cargo proxylet run --validate\n  \
-        cargo proxylet push localhost:5000/my-filter:v1 --plain-http\n  \
+        cargo proxylet push localhost:5000/my-filter:v1\n  \
         cargo proxylet deploy istio --image localhost:5000/my-filter:v1 --config '{}'"
 )]
 pub struct Cli {
@@ -71,13 +71,11 @@ pub struct NewArgs {
     /// List the templates and exit.
     #[arg(long)]
     pub list: bool,
-    /// Depend on proxylet at this path (a checkout's `sdk/` directory). Default: the
-    /// checkout cargo-proxylet was built from, when it still exists; else crates.io.
-    #[arg(long, value_name = "DIR", conflicts_with = "crates_io")]
-    pub proxylet_path: Option<PathBuf>,
-    /// Depend on proxylet from crates.io even when a checkout is at hand.
-    #[arg(long)]
-    pub crates_io: bool,
+    /// For local development of proxylet itself: take proxylet's crates from the checkout
+    /// at DIR (its root directory) through a `[patch.crates-io]` section with relative
+    /// paths. Without it the crate depends on the crates.io releases and builds anywhere.
+    #[arg(long = "path", value_name = "DIR")]
+    pub checkout: Option<PathBuf>,
 }
 
 /// Where to find the filter crate (shared by `build` and `run`).
@@ -92,7 +90,9 @@ pub struct ProjectArgs {
     /// Cargo's target directory (default: the workspace's).
     #[arg(long, value_name = "DIR")]
     pub target_dir: Option<PathBuf>,
-    /// Shrink the module with wasm-opt -Oz (Binaryen, built in; custom sections are kept).
+    /// Shrink the module with Binaryen's wasm-opt -Oz: $PROXYLET_WASM_OPT, wasm-opt on PATH,
+    /// or Binaryen installed from npm into the target directory's tools/ (custom sections
+    /// are kept).
     #[arg(long)]
     pub optimize: bool,
 }
@@ -135,7 +135,8 @@ pub struct ListArgs {
     /// localhost:5000/my-filter.
     #[arg(long, value_name = "REPOSITORY")]
     pub remote: Option<String>,
-    /// Speak plain HTTP to the registry (a local registry without TLS).
+    /// Speak plain HTTP to the registry (one without TLS). Registries on the loopback
+    /// interface (localhost, 127.0.0.0/8, ::1) always get plain HTTP.
     #[arg(long)]
     pub plain_http: bool,
 }
@@ -145,7 +146,8 @@ pub struct ListArgs {
 pub struct PushArgs {
     /// The image to push, as stored (`cargo proxylet list`), e.g. localhost:5000/my-filter:v1.
     pub reference: String,
-    /// Speak plain HTTP to the registry (a local registry without TLS).
+    /// Speak plain HTTP to the registry (one without TLS). Registries on the loopback
+    /// interface (localhost, 127.0.0.0/8, ::1) always get plain HTTP.
     #[arg(long)]
     pub plain_http: bool,
 }
@@ -155,7 +157,8 @@ pub struct PushArgs {
 pub struct PullArgs {
     /// The image to pull, e.g. ghcr.io/me/my-filter:v1 (oci:// is accepted).
     pub reference: String,
-    /// Speak plain HTTP to the registry (a local registry without TLS).
+    /// Speak plain HTTP to the registry (one without TLS). Registries on the loopback
+    /// interface (localhost, 127.0.0.0/8, ::1) always get plain HTTP.
     #[arg(long)]
     pub plain_http: bool,
     /// Also write the module to this file.
@@ -287,7 +290,7 @@ pub struct DeployArgs {
     /// here).
     #[arg(long, value_name = "PATH")]
     pub module_path: Option<PathBuf>,
-    /// Envoy: the registry speaks plain HTTP (remote code).
+    /// Envoy: the registry speaks plain HTTP (remote code; loopback registries always do).
     #[arg(long)]
     pub plain_http: bool,
     /// Envoy: the upstream every request goes to.
@@ -392,40 +395,34 @@ fn new(args: NewArgs) -> Result<()> {
     let path = args
         .path
         .ok_or_else(|| err!("give the crate's name: cargo proxylet new NAME"))?;
-    let source = match (args.proxylet_path, args.crates_io) {
-        (Some(path), _) => {
-            if !path.join("Cargo.toml").is_file() {
-                return Err(err!(
-                    "--proxylet-path {} has no Cargo.toml; point it at the sdk/ directory of a proxylet checkout",
-                    path.display()
-                ));
-            }
-            crate::new::ProxyletSource::Path(std::fs::canonicalize(&path).unwrap_or(path))
-        }
-        (None, true) => crate::new::ProxyletSource::CratesIo,
-        (None, false) => match crate::new::default_proxylet_path() {
-            Some(sdk) => crate::new::ProxyletSource::Path(sdk),
-            None => crate::new::ProxyletSource::CratesIo,
-        },
+    let source = match &args.checkout {
+        Some(dir) => crate::new::Source::checkout(dir)?,
+        None => crate::new::Source::CratesIo,
     };
-    let files = crate::new::create(&path, &args.template, &source)?;
+    let created = crate::new::create(&path, &args.template, &source)?;
     let from = match &source {
-        crate::new::ProxyletSource::Path(sdk) => format!("proxylet from {}", sdk.display()),
-        crate::new::ProxyletSource::CratesIo => "proxylet from crates.io".into(),
+        crate::new::Source::CratesIo => {
+            format!("proxylet {} from crates.io", crate::new::release_line())
+        }
+        crate::new::Source::Checkout(root) => format!(
+            "proxylet from the checkout {} through [patch.crates-io], for local development",
+            root.display()
+        ),
     };
     status(
         "Created",
         format!(
-            "filter crate {} from the `{}` template ({from})",
+            "filter crate `{}` in {} from the `{}` template ({from})",
+            created.package,
             path.display(),
             args.template
         ),
     );
-    for file in files {
+    for file in created.files {
         eprintln!("{:>12} {}", "", file.display());
     }
     eprintln!(
-        "\nNext:\n  cd {}\n  cargo proxylet build\n  cargo proxylet run --validate",
+        "\nNext:\n  cd {}\n  cargo proxylet build\n  cargo test\n  cargo proxylet run --validate",
         path.display()
     );
     Ok(())

@@ -42,6 +42,12 @@ impl From<proxylet_artifact::build::BuildError> for Error {
     }
 }
 
+impl From<proxylet_artifact::Error> for Error {
+    fn from(error: proxylet_artifact::Error) -> Self {
+        Error::new(error.to_string())
+    }
+}
+
 impl From<proxylet_harness::Error> for Error {
     fn from(error: proxylet_harness::Error) -> Self {
         Error::new(error.to_string())

@@ -279,11 +279,16 @@ impl Image {
             (COMPAT_RUNTIME_CONFIG_FILE, &runtime_json),
         ]);
         let layer = gzip(&tar);
+        // The config `docker build` or `buildah bud` writes for `FROM scratch` + `COPY
+        // plugin.wasm ./` on the usual amd64 build machine, which is how compat images are
+        // made elsewhere: generic container tools (umoci, containers/image) unpack only
+        // `linux` images. Istio and Envoy Gateway ignore the platform.
         let config = serde_json::to_vec(&serde_json::json!({
-            "architecture": "wasm",
-            "os": "wasip1",
+            "architecture": "amd64",
+            "os": "linux",
             "config": {},
             "rootfs": { "type": "layers", "diff_ids": [digest(&tar)] },
+            "history": [{ "created_by": "cargo proxylet build --variant compat" }],
         }))
         .unwrap_or_default();
         let config_descriptor = Descriptor::of(OCI_CONFIG, &config);

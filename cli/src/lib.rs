@@ -3,8 +3,8 @@
 //!
 //! | verb | what |
 //! |---|---|
-//! | `new NAME` | a filter crate from one of the repository's tested examples ([`new`]) |
-//! | `build` | `cargo build --release --target wasm32-wasip1`, `runtime-config.json`, optional wasm-opt, an OCI image in the local [`store`] ([`build`]) |
+//! | `new NAME` | a filter crate from one of the templates, made from the repository's tested examples; it depends on the crates.io releases ([`new`]) |
+//! | `build` | the `cdylib` built for `wasm32-wasip1` in release mode, `runtime-config.json`, optional wasm-opt ([`optimize`]), an OCI image in the local [`store`] ([`build`]) |
 //! | `list` | the local store (`NAME TAG SIZE SHA UPDATED`), or a repository's tags |
 //! | `push` / `pull REF` | to and from an OCI registry ([`registry`]), both image variants ([`image`]) |
 //! | `run` | the filter in a real Envoy in front of an upstream; `--validate` sends one request ([`run`]) |

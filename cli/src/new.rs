@@ -1,21 +1,23 @@
-//! `cargo proxylet new`: a filter crate from one of the repository's examples.
+//! `cargo proxylet new`: a filter crate from one of the templates.
 //!
-//! The templates are the example crates under `examples/`, embedded when cargo-proxylet is
-//! compiled (so they are exactly what CI builds and tests). Their manifests use workspace
-//! inheritance (`proxylet.workspace = true`); `new` writes those out from the workspace's
-//! `Cargo.toml`: the new crate depends on proxylet by path (a checkout of this repository,
-//! by default the one cargo-proxylet was built from) or, with `--crates-io`, by version.
-//! It gets the workspace's wasm release profile and its own `[workspace]`, so it builds
-//! anywhere.
+//! The templates are this crate's `templates/` directory, embedded when cargo-proxylet is
+//! compiled. `cargo xtask templates` writes them from the repository's examples, which CI
+//! builds and tests, and a test fails when the two differ. Each is a standalone crate:
+//! proxylet's crates come from crates.io (`proxylet = "0.1"`), it has proxylet's release
+//! profile and its own `[workspace]`, and nothing in it depends on this machine.
+//!
+//! For local development against a proxylet checkout, [`Source::Checkout`] adds a
+//! `[patch.crates-io]` section pointing at the checkout's crates (by a relative path);
+//! removing the section goes back to crates.io.
 
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 
 use crate::{err, Result};
 
-/// An embedded example crate.
+/// An embedded template crate.
 #[derive(Debug)]
 pub struct Template {
-    /// The example's directory name, e.g. `add-header`.
+    /// The template's name (its example's directory name), e.g. `add-header`.
     pub name: &'static str,
     /// Its files, as (path relative to the crate, contents).
     pub files: &'static [(&'static str, &'static [u8])],
@@ -26,13 +28,22 @@ include!(concat!(env!("OUT_DIR"), "/templates.rs"));
 /// The template `new` uses by default: the flagship filter.
 pub const DEFAULT_TEMPLATE: &str = "add-header";
 
+/// proxylet's crates a template depends on, and their directories in a checkout.
+const CHECKOUT_CRATES: &[(&str, &str)] = &[
+    ("proxylet", "sdk"),
+    ("proxylet-macros", "sdk-macros"),
+    ("proxylet-wasm-host", "wasm-host"),
+    ("proxylet-artifact", "artifact"),
+    ("proxylet-harness", "harness"),
+];
+
 /// Every template.
 pub fn templates() -> &'static [Template] {
     TEMPLATES
 }
 
 impl Template {
-    /// The `description` of the example's `Cargo.toml`.
+    /// The `description` of the template's `Cargo.toml`.
     pub fn description(&self) -> String {
         self.manifest()
             .lines()
@@ -41,7 +52,8 @@ impl Template {
             .unwrap_or_default()
     }
 
-    fn manifest(&self) -> &'static str {
+    /// The template's `Cargo.toml`.
+    pub fn manifest(&self) -> &'static str {
         self.files
             .iter()
             .find(|(path, _)| *path == "Cargo.toml")
@@ -50,19 +62,61 @@ impl Template {
     }
 }
 
-/// Where the new crate gets proxylet from.
+/// Where the new crate gets proxylet's crates from.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ProxyletSource {
-    /// A checkout's `sdk/` directory (its parent is the repository root).
-    Path(PathBuf),
-    /// crates.io, with the version the workspace declares.
+pub enum Source {
+    /// crates.io: `proxylet = "0.1"`. The default; the crate builds anywhere.
     CratesIo,
+    /// A proxylet checkout (its root directory), for local development: the crates.io
+    /// dependencies stay, and `[patch.crates-io]` points them at the checkout.
+    Checkout(PathBuf),
 }
 
-/// The `sdk/` directory of the checkout cargo-proxylet was built from, if it still exists.
-pub fn default_proxylet_path() -> Option<PathBuf> {
-    let sdk = Path::new(env!("CARGO_MANIFEST_DIR")).parent()?.join("sdk");
-    sdk.join("Cargo.toml").is_file().then_some(sdk)
+impl Source {
+    /// `--path DIR`: the root of a proxylet checkout (or its `sdk/` directory).
+    pub fn checkout(dir: &Path) -> Result<Source> {
+        let dir = std::fs::canonicalize(dir).map_err(|e| {
+            err!(
+                "--path {}: {e}; point it at the root of a proxylet checkout",
+                dir.display()
+            )
+        })?;
+        let is_sdk = |d: &Path| {
+            std::fs::read_to_string(d.join("Cargo.toml"))
+                .is_ok_and(|t| t.lines().any(|l| l.trim() == "name = \"proxylet\""))
+        };
+        if is_sdk(&dir.join("sdk")) {
+            return Ok(Source::Checkout(dir));
+        }
+        if is_sdk(&dir) {
+            if let Some(root) = dir.parent().filter(|root| is_sdk(&root.join("sdk"))) {
+                return Ok(Source::Checkout(root.to_path_buf()));
+            }
+        }
+        Err(err!(
+            "--path {} is not a proxylet checkout (no sdk/Cargo.toml of the `proxylet` crate); \
+             point it at the repository's root directory",
+            dir.display()
+        ))
+    }
+}
+
+/// The version requirement templates use for proxylet's crates: this release line.
+pub fn release_line() -> String {
+    env!("CARGO_PKG_VERSION")
+        .split('.')
+        .take(2)
+        .collect::<Vec<_>>()
+        .join(".")
+}
+
+/// What [`create`] made.
+#[derive(Debug, Clone)]
+pub struct Created {
+    /// The package name.
+    pub package: String,
+    /// The files written.
+    pub files: Vec<PathBuf>,
 }
 
 /// The crate name for a directory: its last component.
@@ -84,16 +138,25 @@ fn crate_name(dir: &Path) -> Result<String> {
     Ok(name.to_owned())
 }
 
-/// Creates the crate `dir` (whose last component is the crate name) from `template`;
-/// returns the files written.
-pub fn create(dir: &Path, template: &str, source: &ProxyletSource) -> Result<Vec<PathBuf>> {
-    let name = crate_name(dir)?;
-    let template = templates().iter().find(|t| t.name == template).ok_or_else(|| {
+/// Finds a template by name.
+pub fn template(name: &str) -> Result<&'static Template> {
+    templates().iter().find(|t| t.name == name).ok_or_else(|| {
         err!(
-            "no template `{template}`; the templates are: {} (`cargo proxylet new --list` describes them)",
+            "no template `{name}`; the templates are: {} (`cargo proxylet new --list` describes them)",
             templates().iter().map(|t| t.name).collect::<Vec<_>>().join(", ")
         )
-    })?;
+    })
+}
+
+/// Creates the crate `dir` (whose last component is the crate name) from `template`.
+///
+/// The template's name is replaced by the new one in every file: its package name
+/// (`add-header`) and its crate name, which is also the filter's root id (`add_header`).
+/// A template whose name has no `-` uses one name for both, so its new package gets the
+/// crate-name form too (`new my-auth --template auth` makes package `my_auth`).
+pub fn create(dir: &Path, template_name: &str, source: &Source) -> Result<Created> {
+    let name = crate_name(dir)?;
+    let template = template(template_name)?;
     if dir.exists()
         && std::fs::read_dir(dir)
             .map(|mut d| d.next().is_some())
@@ -104,26 +167,26 @@ pub fn create(dir: &Path, template: &str, source: &ProxyletSource) -> Result<Vec
             dir.display()
         ));
     }
-    let workspace = Workspace::parse(WORKSPACE_MANIFEST);
+    let ident = name.replace('-', "_");
+    let rename = Rename::new(template.name, &name);
     let mut written = Vec::new();
     for (relative, bytes) in template.files {
         let path = dir.join(relative);
-        if *relative == "Cargo.toml" {
-            let text = std::str::from_utf8(bytes)
-                .map_err(|_| err!("the template's Cargo.toml is not UTF-8"))?;
-            crate::error::write(
-                &path,
-                rewrite_manifest(text, &name, template.name, &workspace, source)?,
-            )?;
-        } else if let Ok(text) = std::str::from_utf8(bytes) {
-            // Tests and docs name the template's crate (`add_header::__PROXYLET_FILTERS`,
-            // the root id `add_header`, the package `add-header`): they name the new one.
-            let renamed = text
-                .replace(&template.name.replace('-', "_"), &name.replace('-', "_"))
-                .replace(template.name, &name);
-            crate::error::write(&path, renamed)?;
-        } else {
-            crate::error::write(&path, bytes)?;
+        match std::str::from_utf8(bytes) {
+            Ok(text) if *relative == "Cargo.toml" => {
+                let manifest = set_description(&rename.apply(text), template.name);
+                let manifest = match source {
+                    Source::CratesIo => manifest,
+                    Source::Checkout(root) => {
+                        std::fs::create_dir_all(dir)
+                            .map_err(|e| err!("cannot create {}: {e}", dir.display()))?;
+                        with_patch(&manifest, root, dir)?
+                    }
+                };
+                crate::error::write(&path, manifest)?;
+            }
+            Ok(text) => crate::error::write(&path, rename.apply(text))?,
+            Err(_) => crate::error::write(&path, bytes)?,
         }
         written.push(path);
     }
@@ -132,246 +195,176 @@ pub fn create(dir: &Path, template: &str, source: &ProxyletSource) -> Result<Vec
         crate::error::write(&gitignore, "/target\n")?;
         written.push(gitignore);
     }
-    Ok(written)
+    Ok(Created {
+        package: rename.package.unwrap_or(ident),
+        files: written,
+    })
 }
 
-/// The parts of the workspace manifest a template inherits.
-#[derive(Debug, Default)]
-struct Workspace {
-    /// `[workspace.package]` keys.
-    package: Vec<(String, String)>,
-    /// `[workspace.dependencies]` specs.
-    dependencies: Vec<(String, String)>,
-    /// `[workspace.lints.*]` sections, renamed to `[lints.*]`.
-    lints: String,
-    /// `[profile.*]` sections, verbatim.
-    profiles: String,
+/// How a template's name becomes the new crate's in its files.
+struct Rename {
+    /// (from, to) pairs replaced as whole words, or `None` for the code-only rule.
+    words: Vec<(String, String)>,
+    /// Single-word template: (template name, new crate name) replaced in code only.
+    code: Option<(String, String)>,
+    /// The package name when it is not the given name.
+    package: Option<String>,
 }
 
-impl Workspace {
-    fn parse(manifest: &str) -> Workspace {
-        let mut workspace = Workspace::default();
-        let mut section = String::new();
-        for line in manifest.lines() {
-            let trimmed = line.trim();
-            if trimmed.starts_with('[') {
-                section = trimmed.trim_matches(['[', ']']).to_owned();
-                if let Some(lints) = section.strip_prefix("workspace.lints") {
-                    workspace.lints.push_str(&format!("\n[lints{lints}]\n"));
-                } else if section.starts_with("profile.") {
-                    workspace.profiles.push_str(&format!("\n{trimmed}\n"));
-                }
-                continue;
+impl Rename {
+    fn new(template: &str, name: &str) -> Rename {
+        let ident = name.replace('-', "_");
+        if template.contains('-') {
+            Rename {
+                words: vec![
+                    (template.to_owned(), name.to_owned()),
+                    (template.replace('-', "_"), ident),
+                ],
+                code: None,
+                package: Some(name.to_owned()),
             }
-            if trimmed.is_empty() || trimmed.starts_with('#') {
-                continue;
-            }
-            if section.starts_with("workspace.lints") {
-                workspace.lints.push_str(line);
-                workspace.lints.push('\n');
-            } else if section.starts_with("profile.") {
-                workspace.profiles.push_str(line);
-                workspace.profiles.push('\n');
-            } else if let Some((key, value)) = trimmed.split_once('=') {
-                let entry = (key.trim().to_owned(), value.trim().to_owned());
-                match section.as_str() {
-                    "workspace.package" => workspace.package.push(entry),
-                    "workspace.dependencies" => workspace.dependencies.push(entry),
-                    _ => {}
-                }
+        } else {
+            // `"auth"` is both the package and the root id in the template's code, and
+            // `auth` is also an ordinary word in its prose: rename code only, to one name.
+            Rename {
+                words: vec![(
+                    format!("name = \"{template}\""),
+                    format!("name = \"{ident}\""),
+                )],
+                code: Some((template.to_owned(), ident.clone())),
+                package: Some(ident),
             }
         }
-        workspace
+    }
+
+    fn apply(&self, text: &str) -> String {
+        let mut text = text.to_owned();
+        for (from, to) in &self.words {
+            text = replace_words(&text, from, to);
+        }
+        if let Some((from, to)) = &self.code {
+            text = text.replace(&format!("\"{from}\""), &format!("\"{to}\""));
+            text = replace_path_starts(&text, from, to);
+        }
+        text
     }
 }
 
-/// The template's manifest with workspace inheritance written out.
-fn rewrite_manifest(
-    text: &str,
-    name: &str,
-    template: &str,
-    workspace: &Workspace,
-    source: &ProxyletSource,
-) -> Result<String> {
-    let mut out = String::new();
-    let mut section = String::new();
-    let mut skip_section = false;
-    for line in text.lines() {
-        let trimmed = line.trim();
-        if trimmed.starts_with('[') {
-            section = trimmed.trim_matches(['[', ']']).to_owned();
-            skip_section = section == "lints";
-            if skip_section {
-                continue;
-            }
+fn is_word_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || c == '_' || c == '-'
+}
+
+/// `text` with `from` replaced by `to` where it is not part of a longer word.
+fn replace_words(text: &str, from: &str, to: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find(from) {
+        let before = rest[..at].chars().next_back();
+        let after = rest[at + from.len()..].chars().next();
+        let whole = !before.is_some_and(is_word_char) && !after.is_some_and(is_word_char);
+        out.push_str(&rest[..at]);
+        out.push_str(if whole { to } else { from });
+        rest = &rest[at + from.len()..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// `text` with paths starting at `from` (`from::x`, not `a::from::x`) starting at `to`.
+fn replace_path_starts(text: &str, from: &str, to: &str) -> String {
+    let needle = format!("{from}::");
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find(&needle) {
+        let before = rest[..at].chars().next_back();
+        let start = !before.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':');
+        out.push_str(&rest[..at]);
+        out.push_str(if start { to } else { from });
+        out.push_str("::");
+        rest = &rest[at + needle.len()..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The manifest with its `description` saying where the crate came from.
+fn set_description(manifest: &str, template: &str) -> String {
+    let mut done = false;
+    let mut out = String::with_capacity(manifest.len());
+    for line in manifest.lines() {
+        if !done && line.starts_with("description = ") {
+            out.push_str(&format!(
+                "description = \"A proxylet filter, created from the `{template}` template\""
+            ));
+            done = true;
+        } else {
             out.push_str(line);
-            out.push('\n');
-            continue;
         }
-        if skip_section {
-            continue;
-        }
-        let Some((key, value)) = trimmed.split_once('=') else {
-            out.push_str(line);
-            out.push('\n');
-            continue;
-        };
-        let (key, value) = (key.trim(), value.trim());
-        let in_dependencies = section.ends_with("dependencies");
-        let inherited = key.strip_suffix(".workspace").filter(|_| value == "true");
-        // `name = { workspace = true, features = [...] }` inherits too.
-        let inline = inline_table(value)
-            .filter(|pairs| pairs.iter().any(|(k, v)| k == "workspace" && v == "true"));
-        match (section.as_str(), inherited) {
-            ("package", _) if key == "name" => out.push_str(&format!("name = {name:?}\n")),
-            ("package", _) if key == "description" => out.push_str(&format!(
-                "description = \"A proxylet filter (created from the `{template}` template)\"\n"
-            )),
-            ("package", Some(field)) => {
-                let value = lookup(&workspace.package, field).ok_or_else(|| {
-                    err!("the template `{template}` inherits `{field}`, which the workspace does not define")
-                })?;
-                out.push_str(&format!("{field} = {value}\n"));
-            }
-            _ if in_dependencies && (inherited.is_some() || inline.is_some()) => {
-                let dependency = inherited.unwrap_or(key);
-                let spec = lookup(&workspace.dependencies, dependency).ok_or_else(|| {
-                    err!("the template `{template}` inherits dependency `{dependency}`, which the workspace does not define")
-                })?;
-                let local: Vec<(String, String)> = inline
-                    .unwrap_or_default()
-                    .into_iter()
-                    .filter(|(k, _)| k != "workspace")
-                    .collect();
-                out.push_str(&format!(
-                    "{dependency} = {}\n",
-                    dependency_spec(spec, &local, source)
-                ));
-            }
-            (_, Some(_)) => {
-                return Err(err!("the template `{template}` inherits `{key}` in [{section}], which `new` cannot write out"));
-            }
-            _ => {
-                out.push_str(line);
-                out.push('\n');
-            }
-        }
+        out.push('\n');
     }
-    if text.contains("[lints]") && !workspace.lints.is_empty() {
-        out.push_str(&workspace.lints);
-    }
-    out.push_str(
-        "\n# Release builds are what ships to Envoy: small wasm first (from proxylet's workspace).",
+    out
+}
+
+/// The manifest with a `[patch.crates-io]` section pointing proxylet's crates it names at
+/// the checkout `root`, by paths relative to the crate directory `dir`.
+fn with_patch(manifest: &str, root: &Path, dir: &Path) -> Result<String> {
+    let dir = std::fs::canonicalize(dir).map_err(|e| err!("{}: {e}", dir.display()))?;
+    let mut patch = format!(
+        "\n# Local development against the proxylet checkout at {}: these crates come from it\n\
+         # instead of crates.io. Remove this section to build with the published releases.\n\
+         [patch.crates-io]\n",
+        relative_path(&dir, root).display()
     );
-    out.push_str(&workspace.profiles);
-    out.push_str(
-        "\n# A crate of its own, also when created inside another workspace.\n[workspace]\n",
-    );
-    Ok(out)
-}
-
-fn lookup<'a>(entries: &'a [(String, String)], key: &str) -> Option<&'a str> {
-    entries
-        .iter()
-        .find(|(k, _)| k == key)
-        .map(|(_, v)| v.as_str())
-}
-
-/// The `key = value` pairs of an inline table `{ a = 1, b = [2, 3] }` (top-level commas
-/// only), or of a bare version string `"1"` (as `version`).
-fn inline_table(text: &str) -> Option<Vec<(String, String)>> {
-    let text = text.trim();
-    if text.starts_with('"') {
-        return Some(vec![("version".to_owned(), text.to_owned())]);
-    }
-    let inner = text.strip_prefix('{')?.strip_suffix('}')?;
-    let mut pairs = Vec::new();
-    for item in split_top_level(inner) {
-        let (key, value) = item.split_once('=')?;
-        pairs.push((key.trim().to_owned(), value.trim().to_owned()));
-    }
-    Some(pairs)
-}
-
-/// Splits at commas outside brackets and strings; drops empty pieces.
-fn split_top_level(text: &str) -> Vec<&str> {
-    let (mut depth, mut in_string, mut start) = (0i32, false, 0);
-    let mut pieces = Vec::new();
-    for (i, c) in text.char_indices() {
-        match c {
-            '"' => in_string = !in_string,
-            '[' | '{' if !in_string => depth += 1,
-            ']' | '}' if !in_string => depth -= 1,
-            ',' if !in_string && depth == 0 => {
-                pieces.push(&text[start..i]);
-                start = i + 1;
-            }
-            _ => {}
+    let mut any = false;
+    for (krate, crate_dir) in CHECKOUT_CRATES {
+        let named = manifest
+            .lines()
+            .any(|line| line.starts_with(&format!("{krate} =")));
+        if !named {
+            continue;
         }
+        let path = root.join(crate_dir);
+        if !path.join("Cargo.toml").is_file() {
+            return Err(err!(
+                "the checkout {} has no {crate_dir}/Cargo.toml (crate `{krate}`); is it a \
+                 proxylet checkout of this release line ({})?",
+                root.display(),
+                release_line()
+            ));
+        }
+        let relative = relative_path(&dir, &path);
+        patch.push_str(&format!(
+            "{krate} = {{ path = {:?} }}\n",
+            relative.to_string_lossy().replace('\\', "/")
+        ));
+        any = true;
     }
-    pieces.push(&text[start..]);
-    pieces
-        .into_iter()
-        .map(str::trim)
-        .filter(|p| !p.is_empty())
-        .collect()
+    Ok(if any {
+        format!(
+            "{}{patch}",
+            manifest.trim_end_matches('\n').to_owned() + "\n"
+        )
+    } else {
+        manifest.to_owned()
+    })
 }
 
-/// A workspace dependency spec merged with the member's own keys (`features` are joined,
-/// like cargo does), its `path` made absolute (proxylet from a checkout) or removed
-/// (crates.io).
-fn dependency_spec(spec: &str, local: &[(String, String)], source: &ProxyletSource) -> String {
-    let Some(mut pairs) = inline_table(spec) else {
-        return spec.to_owned();
-    };
-    for (key, value) in local {
-        match pairs.iter_mut().find(|(k, _)| k == key) {
-            Some((_, existing)) if key == "features" => {
-                let mut features = array_items(existing);
-                for feature in array_items(value) {
-                    if !features.contains(&feature) {
-                        features.push(feature);
-                    }
-                }
-                *existing = format!("[{}]", features.join(", "));
-            }
-            Some((_, existing)) => *existing = value.clone(),
-            None => pairs.push((key.clone(), value.clone())),
-        }
+/// The path of `to` relative to the directory `from` (both absolute and canonical).
+pub fn relative_path(from: &Path, to: &Path) -> PathBuf {
+    let from: Vec<Component<'_>> = from.components().collect();
+    let to: Vec<Component<'_>> = to.components().collect();
+    let common = from.iter().zip(&to).take_while(|(a, b)| a == b).count();
+    let mut path = PathBuf::new();
+    for _ in common..from.len() {
+        path.push("..");
     }
-    match source {
-        ProxyletSource::Path(sdk) => {
-            // Workspace paths are relative to the repository root, the sdk's parent.
-            let root = sdk.parent().unwrap_or(sdk);
-            for (key, value) in &mut pairs {
-                if key == "path" {
-                    let relative = value.trim_matches('"');
-                    let absolute = if relative == "sdk" {
-                        sdk.clone()
-                    } else {
-                        root.join(relative)
-                    };
-                    *value = format!("{:?}", absolute.display().to_string());
-                }
-            }
-        }
-        ProxyletSource::CratesIo => pairs.retain(|(key, _)| key != "path"),
+    for component in &to[common..] {
+        path.push(component.as_os_str());
     }
-    if let [(key, version)] = pairs.as_slice() {
-        if key == "version" {
-            return version.clone();
-        }
+    if path.as_os_str().is_empty() {
+        path.push(".");
     }
-    let body: Vec<String> = pairs.iter().map(|(k, v)| format!("{k} = {v}")).collect();
-    format!("{{ {} }}", body.join(", "))
-}
-
-fn array_items(array: &str) -> Vec<String> {
-    let inner = array.trim().trim_start_matches('[').trim_end_matches(']');
-    split_top_level(inner)
-        .into_iter()
-        .map(str::to_owned)
-        .collect()
+    path
 }
 
 #[cfg(test)]
@@ -380,10 +373,7 @@ mod tests {
 
     #[test]
     fn the_flagship_is_a_template() {
-        let flagship = templates()
-            .iter()
-            .find(|t| t.name == DEFAULT_TEMPLATE)
-            .unwrap();
+        let flagship = template(DEFAULT_TEMPLATE).unwrap();
         assert!(flagship.files.iter().any(|(p, _)| *p == "src/lib.rs"));
         assert!(
             flagship.description().contains("hello: melon"),
@@ -393,71 +383,63 @@ mod tests {
     }
 
     #[test]
-    fn every_template_manifest_is_written_out_without_workspace_inheritance() {
-        let workspace = Workspace::parse(WORKSPACE_MANIFEST);
-        let sdk = PathBuf::from("/checkout/sdk");
+    fn every_template_depends_on_crates_io_releases_only() {
         for template in templates() {
-            for source in [ProxyletSource::Path(sdk.clone()), ProxyletSource::CratesIo] {
-                let manifest = rewrite_manifest(
-                    template.manifest(),
-                    "my-filter",
-                    template.name,
-                    &workspace,
-                    &source,
-                )
-                .unwrap_or_else(|e| panic!("{}: {e}", template.name));
-                assert!(!manifest.contains(".workspace"), "{manifest}");
-                assert!(!manifest.contains("workspace = true"), "{manifest}");
-                assert!(manifest.contains("name = \"my-filter\""), "{manifest}");
-                assert!(manifest.contains("[profile.release]"), "{manifest}");
-                assert!(manifest.trim_end().ends_with("[workspace]"), "{manifest}");
-                match &source {
-                    ProxyletSource::Path(_) => {
-                        assert!(manifest.contains("path = \"/checkout/sdk\""), "{manifest}")
-                    }
-                    ProxyletSource::CratesIo => assert!(!manifest.contains("path ="), "{manifest}"),
-                }
-            }
+            let manifest = template.manifest();
+            assert!(
+                !manifest.contains("path ="),
+                "{}: {manifest}",
+                template.name
+            );
+            assert!(
+                manifest.contains(&format!("proxylet = \"{}\"", release_line())),
+                "{}: {manifest}",
+                template.name
+            );
+            assert!(
+                manifest.contains("crate-type = [\"cdylib\"]"),
+                "{}",
+                template.name
+            );
+            assert!(manifest.trim_end().ends_with("[workspace]"));
         }
     }
 
     #[test]
-    fn dependency_specs() {
-        let spec = r#"{ path = "sdk", version = "=0.1.0" }"#;
-        let checkout = ProxyletSource::Path("/r/sdk".into());
+    fn hyphenated_names_are_replaced_as_words_in_both_forms() {
+        let rename = Rename::new("add-header", "my-filter");
         assert_eq!(
-            dependency_spec(spec, &[], &ProxyletSource::CratesIo),
-            r#""=0.1.0""#
+            rename.apply("name = \"add-header\"\nuse add_header::X; root \"add_header\"; add-headers add_headerx"),
+            "name = \"my-filter\"\nuse my_filter::X; root \"my_filter\"; add-headers add_headerx"
         );
+        assert_eq!(rename.package.as_deref(), Some("my-filter"));
+    }
+
+    #[test]
+    fn single_word_templates_are_renamed_in_code_only() {
+        let rename = Rename::new("metrics", "my-stats");
         assert_eq!(
-            dependency_spec(spec, &[], &checkout),
-            r#"{ path = "/r/sdk", version = "=0.1.0" }"#
-        );
-        assert_eq!(
-            dependency_spec(r#"{ path = "harness", version = "0.1.0" }"#, &[], &checkout),
-            r#"{ path = "/r/harness", version = "0.1.0" }"#
-        );
-        assert_eq!(
-            dependency_spec(r#""1""#, &[], &ProxyletSource::CratesIo),
-            r#""1""#
-        );
-        let local =
-            inline_table(r#"{ workspace = true, features = ["testing", "derive"] }"#).unwrap();
-        let local: Vec<_> = local
-            .into_iter()
-            .filter(|(k, _)| k != "workspace")
-            .collect();
-        assert_eq!(
-            dependency_spec(
-                r#"{ version = "1", features = ["derive"] }"#,
-                &local,
-                &ProxyletSource::CratesIo
+            rename.apply(
+                "name = \"metrics\"\n// per-route metrics\nuse proxylet::metrics::Counter;\nbuild(\"metrics\"); metrics::X; \"metrics.x\""
             ),
-            r#"{ version = "1", features = ["derive", "testing"] }"#
+            "name = \"my_stats\"\n// per-route metrics\nuse proxylet::metrics::Counter;\nbuild(\"my_stats\"); my_stats::X; \"metrics.x\""
+        );
+        assert_eq!(rename.package.as_deref(), Some("my_stats"));
+    }
+
+    #[test]
+    fn relative_paths() {
+        assert_eq!(
+            relative_path(Path::new("/w/a/b"), Path::new("/w/c/sdk")),
+            PathBuf::from("../../c/sdk")
         );
         assert_eq!(
-            dependency_spec(spec, &local, &checkout),
-            r#"{ path = "/r/sdk", version = "=0.1.0", features = ["testing", "derive"] }"#
+            relative_path(Path::new("/w/proxylet/x"), Path::new("/w/proxylet/sdk")),
+            PathBuf::from("../sdk")
+        );
+        assert_eq!(
+            relative_path(Path::new("/w"), Path::new("/w")),
+            PathBuf::from(".")
         );
     }
 

@@ -1,21 +1,40 @@
-//! Module size optimization with Binaryen's wasm-opt, linked in through the `wasm-opt`
-//! crate (no system binary needed). Behind the `wasm-opt` cargo feature (on by default),
-//! because the crate compiles Binaryen from C++, which takes minutes the first time.
+//! Module size optimization with Binaryen's `wasm-opt -Oz` (`build --optimize`).
+//!
+//! By default a `wasm-opt` program runs: `$PROXYLET_WASM_OPT`, else `wasm-opt` on `PATH`,
+//! else Binaryen from the npm registry installed once into the project's tool cache
+//! (`target/tools`), so installing cargo-proxylet compiles no C++
+//! ([`proxylet_artifact::optimize`]). With the `wasm-opt` cargo feature, Binaryen is linked
+//! in instead (the `wasm-opt` crate, which compiles Binaryen from C++: many minutes the
+//! first time). Either way the module's custom sections (the runtime config, the config
+//! schemas) are kept.
 
 use std::path::Path;
 
 use crate::Result;
 
-/// Whether this build of cargo-proxylet can optimize (`wasm-opt` feature).
-pub const AVAILABLE: bool = cfg!(feature = "wasm-opt");
+/// Runs `wasm-opt -Oz` on the module at `path`, in place; returns which wasm-opt ran.
+/// `cache_dir` is where Binaryen is installed from npm when no `wasm-opt` is at hand.
+pub fn optimize(path: &Path, cache_dir: &Path) -> Result<String> {
+    #[cfg(feature = "wasm-opt")]
+    {
+        let _ = cache_dir;
+        linked(path)?;
+        Ok("Binaryen linked in, the `wasm-opt` crate".to_owned())
+    }
+    #[cfg(not(feature = "wasm-opt"))]
+    {
+        let wasm_opt = proxylet_artifact::optimize::find_wasm_opt(cache_dir)?;
+        wasm_opt.optimize(path, path)?;
+        Ok(wasm_opt.to_string())
+    }
+}
 
-/// Runs `wasm-opt -Oz` on the module at `path`, in place. Custom sections (the runtime
-/// config, the config schema) are kept.
+/// The in-process Binaryen of the `wasm-opt` crate, with the features rustc enables for
+/// wasm32-wasip1 ([`proxylet_artifact::optimize::FEATURE_FLAGS`] as flags).
 #[cfg(feature = "wasm-opt")]
-pub fn optimize(path: &Path) -> Result<()> {
+fn linked(path: &Path) -> Result<()> {
     use wasm_opt::{Feature, OptimizationOptions};
-    // The features rustc enables for wasm32-wasip1 by default; Binaryen must accept them
-    // in the input and may use them in the output (V8 in Envoy supports them all).
+    let before = crate::error::read(path)?;
     OptimizationOptions::new_optimize_for_size_aggressively()
         .enable_feature(Feature::BulkMemory)
         .enable_feature(Feature::MutableGlobals)
@@ -32,16 +51,17 @@ pub fn optimize(path: &Path) -> Result<()> {
                     .map(|s| format!(" ({s})"))
                     .unwrap_or_default()
             )
-        })
-}
-
-/// Without the `wasm-opt` feature: an error saying how to get it.
-#[cfg(not(feature = "wasm-opt"))]
-pub fn optimize(path: &Path) -> Result<()> {
-    Err(crate::err!(
-        "cannot optimize {}: this cargo-proxylet was built without the `wasm-opt` feature; \
-         reinstall it with default features (`cargo install cargo-proxylet`), or build without \
-         --optimize",
-        path.display()
-    ))
+        })?;
+    let after = crate::error::read(path)?;
+    for section in proxylet_artifact::sections(&before)? {
+        if section.id == 0
+            && proxylet_artifact::custom_section(&after, section.name)? != Some(section.data)
+        {
+            return Err(crate::err!(
+                "wasm-opt dropped or changed the custom section `{}`; build without --optimize",
+                section.name
+            ));
+        }
+    }
+    Ok(())
 }

@@ -52,11 +52,6 @@ impl Package {
     }
 }
 
-/// The cargo to run: `$CARGO` (set when running under cargo), else `cargo`.
-pub(crate) fn cargo() -> String {
-    std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned())
-}
-
 /// Finds the filter package: `package` if given, else the package whose manifest is
 /// `manifest_path` (default: the nearest `Cargo.toml` above the current directory), else
 /// the workspace's only `cdylib` member.
@@ -78,7 +73,7 @@ pub fn locate(manifest_path: Option<&Path>, package: Option<&str>) -> Result<Pro
                 })?
         }
     };
-    let output = Command::new(cargo())
+    let output = Command::new(proxylet_artifact::build::cargo())
         .args([
             "metadata",
             "--no-deps",

@@ -56,6 +56,25 @@ impl Reference {
         }
     }
 
+    /// Whether the registry is on this machine's loopback interface: `localhost`, an
+    /// address in 127.0.0.0/8 or `[::1]`, with or without a port. Such a registry is spoken
+    /// to over plain HTTP, as Docker and go-containerregistry do.
+    pub fn is_loopback(&self) -> bool {
+        let Some(registry) = self.registry.as_deref() else {
+            return false;
+        };
+        let host = match registry.strip_prefix('[') {
+            // `[::1]:5000`
+            Some(rest) => rest.split(']').next().unwrap_or_default(),
+            // `127.0.0.1:5000`, `localhost:5000`, `localhost`
+            None => registry.split(':').next().unwrap_or_default(),
+        };
+        host.eq_ignore_ascii_case("localhost")
+            || host
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback())
+    }
+
     /// The registry as written in credentials files (`docker.io` when none is named).
     pub fn registry_or_default(&self) -> &str {
         self.registry.as_deref().unwrap_or(DEFAULT_REGISTRY)
@@ -85,13 +104,6 @@ impl Reference {
             normalized.tag = Some(DEFAULT_TAG.into());
         }
         normalized
-    }
-
-    /// Whether the registry is on this machine (`localhost`, `127.*`, `[::1]`).
-    pub fn is_loopback(&self) -> bool {
-        let host = self.api_host();
-        let host = host.rsplit_once(':').map(|(h, _)| h).unwrap_or(&host);
-        host == "localhost" || host.starts_with("127.") || host == "[::1]"
     }
 }
 
@@ -213,6 +225,32 @@ mod tests {
                 error.message().contains("[registry/]repository"),
                 "{bad}: {error}"
             );
+        }
+    }
+
+    #[test]
+    fn loopback_registries_are_recognized_in_every_spelling() {
+        for loopback in [
+            "localhost:5000/f:v1",
+            "LOCALHOST:5000/f",
+            "localhost/f",
+            "127.0.0.1:5000/f",
+            "127.1.2.3:80/f",
+            "[::1]:5000/f",
+        ] {
+            assert!(parse(loopback).is_loopback(), "{loopback}");
+        }
+        for remote in [
+            "ghcr.io/me/f:v1",
+            "f:v1",
+            "docker.io/library/f",
+            "128.0.0.1:5000/f",
+            "10.0.0.1:5000/f",
+            "localhost.example.com:5000/f",
+            "[::2]:5000/f",
+            "127.0.0.1.nip.io:5000/f",
+        ] {
+            assert!(!parse(remote).is_loopback(), "{remote}");
         }
     }
 }

@@ -193,7 +193,8 @@ pub struct Client {
 
 impl Client {
     /// A client for the registry of `reference`, with credentials from the Docker config
-    /// file. `plain_http` speaks HTTP instead of HTTPS (for a local registry).
+    /// file. It speaks HTTP instead of HTTPS when `plain_http` is set or the registry is on
+    /// the loopback interface ([`Reference::is_loopback`]), HTTPS otherwise.
     pub fn new(reference: &Reference, plain_http: bool) -> Result<Client> {
         let auth = docker_auth(reference.registry_or_default())?;
         Ok(Client::with_auth(reference, plain_http, auth))
@@ -210,7 +211,11 @@ impl Client {
             .into();
         Client {
             agent,
-            scheme: if plain_http { "http" } else { "https" },
+            scheme: if plain_http || reference.is_loopback() {
+                "http"
+            } else {
+                "https"
+            },
             host: reference.api_host(),
             registry: reference.registry_or_default().to_owned(),
             auth,
@@ -454,9 +459,10 @@ impl Client {
 
     fn unreachable(&self, url: &str, error: ureq::Error) -> Error {
         let hint = if self.scheme == "https" {
-            " If it serves plain HTTP (a local registry), add --plain-http."
+            " If it serves plain HTTP (a registry without TLS), add --plain-http."
         } else {
-            " Is it running? Without --plain-http, HTTPS is used."
+            " Is it running? (Registries on the loopback interface, and any with \
+             --plain-http, are spoken to over HTTP.)"
         };
         match error {
             ureq::Error::Timeout(_) => err!(

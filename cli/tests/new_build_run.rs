@@ -1,6 +1,8 @@
-//! A fresh project end to end: `new` → `build` → `run --validate` in a temporary
-//! directory, with its own (cold) target directory, through the real binary and a real
-//! Envoy. The time it takes is printed (measured, not asserted).
+//! A fresh project end to end: `new --path` (this checkout) → `build` → `run --validate` in
+//! a temporary directory, with its own (cold) target directory, through the real binary and
+//! a real Envoy. The time it takes is printed (measured, not asserted). The default `new`
+//! (crates.io releases) is built and tested by `cargo xtask package`, with the packaged
+//! crates patched in.
 
 mod common;
 
@@ -20,14 +22,34 @@ fn new_build_and_run_validate_a_fresh_project_show_hello_melon() {
         templates.contains("add-header") && templates.contains("(default)"),
         "{templates}"
     );
-    cli.ok(&["new", project.to_str().unwrap()]);
+    // Local development against this checkout: crates.io versions, patched by relative path.
+    let root = common::root();
+    cli.ok(&[
+        "new",
+        project.to_str().unwrap(),
+        "--path",
+        root.to_str().unwrap(),
+    ]);
     let manifest = std::fs::read_to_string(project.join("Cargo.toml")).unwrap();
-    let sdk = common::root().join("sdk");
+    assert!(manifest.contains("\nproxylet = \"0.1\"\n"), "{manifest}");
+    let patch = manifest.split("[patch.crates-io]").nth(1).expect(&manifest);
+    let relative = cargo_proxylet::new::relative_path(
+        &std::fs::canonicalize(&project).unwrap(),
+        &std::fs::canonicalize(&root).unwrap(),
+    );
     assert!(
-        manifest.contains(&format!("path = {:?}", sdk.display().to_string())),
+        patch.contains(&format!(
+            "proxylet = {{ path = \"{}/sdk\" }}",
+            relative.display()
+        )),
         "{manifest}"
     );
+    assert!(
+        !manifest.contains("path = \"/"),
+        "an absolute path in:\n{manifest}"
+    );
     assert!(project.join("src/lib.rs").is_file());
+    assert!(project.join("src/tests/host.rs").is_file());
 
     let built = cli
         .command()
@@ -71,42 +93,46 @@ fn new_build_and_run_validate_a_fresh_project_show_hello_melon() {
         started.elapsed().as_secs_f64()
     );
 
-    // `--optimize` shrinks the module, keeps its runtime config, and it still works.
-    if cfg!(feature = "wasm-opt") {
-        let plain_size: u64 = field(&String::from_utf8_lossy(&built.stdout), "size")
-            .split(" (")
-            .nth(1)
-            .and_then(|rest| rest.split(' ').next())
-            .and_then(|n| n.parse().ok())
-            .unwrap();
-        let optimized = cli
-            .command()
-            .current_dir(&project)
-            .args(["build", "--optimize", "-t", "my-filter:small"])
-            .output()
-            .unwrap();
-        let out = String::from_utf8_lossy(&optimized.stdout);
-        assert!(
-            optimized.status.success(),
-            "{out}\n{}",
-            String::from_utf8_lossy(&optimized.stderr)
+    // `--optimize` shrinks the module with a wasm-opt it finds or installs (npm), says which,
+    // keeps every custom section byte for byte, and the module still works.
+    let plain = cli.stored_module("my-filter:latest");
+    let optimized = cli
+        .command()
+        .current_dir(&project)
+        .args(["build", "--optimize", "-t", "my-filter:small"])
+        .env_remove("PROXYLET_WASM_OPT")
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&optimized.stdout);
+    let err = String::from_utf8_lossy(&optimized.stderr);
+    assert!(optimized.status.success(), "{out}\n{err}");
+    assert!(
+        err.contains("with wasm-opt -Oz in") && err.contains("wasm-opt version"),
+        "{err}"
+    );
+    assert_eq!(field(&out, "root ids"), "my_filter");
+    let small = cli.stored_module("my-filter:small");
+    assert!(
+        small.len() < plain.len(),
+        "wasm-opt did not shrink the module: {} -> {} bytes",
+        plain.len(),
+        small.len()
+    );
+    for section in [
+        proxylet_artifact::RUNTIME_CONFIG_SECTION,
+        proxylet_artifact::CONFIG_SCHEMA_SECTION,
+    ] {
+        let before = proxylet_artifact::custom_section(&plain, section).unwrap();
+        assert!(before.is_some(), "the built module has no {section}");
+        assert_eq!(
+            proxylet_artifact::custom_section(&small, section).unwrap(),
+            before,
+            "{section} changed"
         );
-        assert_eq!(field(&out, "root ids"), "my_filter");
-        let size = field(&out, "size");
-        let bytes: u64 = size
-            .split(" (")
-            .nth(1)
-            .and_then(|r| r.split(' ').next())
-            .and_then(|n| n.parse().ok())
-            .unwrap();
-        assert!(
-            bytes < plain_size,
-            "wasm-opt did not shrink the module: {plain_size} -> {size}"
-        );
-        eprintln!("wasm-opt -Oz: {plain_size} -> {bytes} bytes");
-        let small = cli.ok(&["run", "my-filter:small", "--validate"]);
-        assert!(small.lines().any(|l| l == "hello: melon"), "{small}");
     }
+    eprintln!("wasm-opt -Oz: {} -> {} bytes", plain.len(), small.len());
+    let ran = cli.ok(&["run", "my-filter:small", "--validate"]);
+    assert!(ran.lines().any(|l| l == "hello: melon"), "{ran}");
 
     // The image `build` stored runs too, with a config.
     let by_image = cli.ok(&[
@@ -124,6 +150,88 @@ fn new_build_and_run_validate_a_fresh_project_show_hello_melon() {
             .any(|l| l.starts_with("my-filter ") && l.contains(" latest ")),
         "{listed}"
     );
+}
+
+#[test]
+fn new_writes_a_crate_that_builds_anywhere() {
+    let cli = Cli::new();
+    let dir = TempDir::new("portable");
+    for (template, package, root_id) in [
+        ("add-header", "my-filter", "my_filter"),
+        ("metrics", "my_filter", "my_filter"),
+    ] {
+        let project = dir.join(&format!("{template}-x")).join("my-filter");
+        let stderr = String::from_utf8_lossy(
+            &cli.command()
+                .args(["new", project.to_str().unwrap(), "--template", template])
+                .output()
+                .unwrap()
+                .stderr,
+        )
+        .into_owned();
+        assert!(
+            stderr.contains(&format!("Created filter crate `{package}`"))
+                && stderr.contains("proxylet 0.1 from crates.io"),
+            "{stderr}"
+        );
+        let mut text = String::new();
+        for entry in walk(&project) {
+            text.push_str(&std::fs::read_to_string(&entry).unwrap());
+        }
+        // Nothing machine-specific: no path at all, no checkout, no temporary directory.
+        for absolute in [
+            common::root().to_string_lossy().into_owned(),
+            dir.path().to_string_lossy().into_owned(),
+            "path =".to_owned(),
+        ] {
+            assert!(
+                !text.contains(&absolute),
+                "{template}: `{absolute}` in:\n{text}"
+            );
+        }
+        let manifest = std::fs::read_to_string(project.join("Cargo.toml")).unwrap();
+        assert!(
+            manifest.contains(&format!("name = \"{package}\"")),
+            "{manifest}"
+        );
+        assert!(manifest.contains("\nproxylet = \"0.1\"\n"), "{manifest}");
+        assert!(
+            manifest.contains("proxylet = { version = \"0.1\", features = [\"testing\"] }"),
+            "{manifest}"
+        );
+        assert!(manifest.contains("crate-type = [\"cdylib\"]"), "{manifest}");
+        assert!(!manifest.contains("[patch"), "{manifest}");
+        let lib = std::fs::read_to_string(project.join("src/lib.rs")).unwrap();
+        assert!(lib.contains("mod tests {\n    mod host;"), "{lib}");
+        let host = std::fs::read_to_string(project.join("src/tests/host.rs")).unwrap();
+        assert!(host.contains(&format!("plugin(\"{root_id}\")")), "{host}");
+        assert!(host.contains("crate::__PROXYLET_FILTERS"), "{host}");
+    }
+
+    let not_a_checkout = cli.fails(&[
+        "new",
+        dir.join("y").to_str().unwrap(),
+        "--path",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert!(
+        not_a_checkout.contains("is not a proxylet checkout"),
+        "{not_a_checkout}"
+    );
+}
+
+/// Every file under `dir`.
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            files.extend(walk(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
 }
 
 #[test]

@@ -32,7 +32,8 @@ fn both_variants_round_trip_through_a_real_registry_byte_for_byte() {
         );
         assert!(digest.starts_with("sha256:"), "{built}");
 
-        let pushed = cli.ok(&["push", &reference, "--plain-http"]);
+        // A registry on loopback gets plain HTTP without being told.
+        let pushed = cli.ok(&["push", &reference]);
         assert_eq!(
             pushed.trim(),
             digest,
@@ -173,16 +174,36 @@ fn an_unreachable_or_plain_http_registry_is_explained() {
     let reference = format!("{}/add-header:v1", registry.host());
     build_flagship(&cli, &reference, "oci");
 
-    // The registry speaks plain HTTP; without --plain-http the TLS handshake fails.
-    let tls = cli.fails(&["push", &reference]);
-    assert!(
-        tls.contains("cannot reach the registry") && tls.contains("add --plain-http"),
-        "{tls}"
-    );
+    // Loopback registries get plain HTTP by default; every other host HTTPS unless told.
+    cli.ok(&["push", &reference]);
+    for (reference, plain_http, scheme) in [
+        ("localhost:5000/f:v1", false, "http://localhost:5000"),
+        ("[::1]:5000/f:v1", false, "http://[::1]:5000"),
+        ("127.0.0.2/f:v1", false, "http://127.0.0.2"),
+        (
+            "registry.example:5000/f:v1",
+            false,
+            "https://registry.example:5000",
+        ),
+        (
+            "registry.example:5000/f:v1",
+            true,
+            "http://registry.example:5000",
+        ),
+        ("10.1.2.3:5000/f:v1", false, "https://10.1.2.3:5000"),
+    ] {
+        let parsed: Reference = reference.parse().unwrap();
+        let client = Client::with_auth(&parsed, plain_http, DockerAuth::default());
+        assert_eq!(
+            client.base_url(),
+            scheme,
+            "{reference} --plain-http={plain_http}"
+        );
+    }
 
     let port = registry.port;
     drop(registry);
-    let gone = cli.fails(&["push", &reference, "--plain-http"]);
+    let gone = cli.fails(&["push", &reference]);
     assert!(
         gone.contains(&format!("cannot reach the registry 127.0.0.1:{port}")),
         "{gone}"

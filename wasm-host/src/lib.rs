@@ -36,7 +36,9 @@
 //! ```
 //!
 //! A failing assertion names the backend it failed on. The crate needs
-//! `proxylet-wasm-host` as a dev-dependency and `crate-type = ["cdylib", "rlib"]`.
+//! `proxylet-wasm-host` as a dev-dependency, and the test must link the filter natively:
+//! a unit test (`crate::__PROXYLET_FILTERS`, what `cargo proxylet new` writes), or an
+//! integration test of a crate that is also an `rlib`.
 //!
 //! # The module alone, with fuel
 //!
@@ -224,9 +226,3 @@ pub fn for_each_backend(package: &str, filters: &'static [Registration], test: i
         }
     }
 }
-
-/// The guide's page on this crate, whose Rust snippets rustdoc tests against it (see the
-/// `book` module of `proxylet`).
-#[cfg(doctest)]
-#[doc = include_str!("../../book/src/testing/artifact.md")]
-mod book_testing_artifact {}

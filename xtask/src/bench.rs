@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
 
-use proxylet_artifact::build::{build_package, WASM_TARGET};
+use proxylet_artifact::build::{build_package, CargoBuild, WASM_TARGET};
 use proxylet_harness::{Bootstrap, Envoy, EnvoyOptions, LuaFilter, Upstream, WasmFilter};
 
 use crate::load::{self, Load, Until};
@@ -41,39 +41,14 @@ struct Sized {
     optimized: u64,
 }
 
-/// Builds a package as `build_package` does (same command, same profile), for raw
-/// proxy-wasm modules (which have no `runtime-config.json` section for `build_package` to
-/// read) and for other targets.
+/// Builds a package with the shared build step (`build_package`'s command and profile),
+/// for raw proxy-wasm modules (which have no `runtime-config.json` section for
+/// `build_package` to read) and for other targets.
 fn build_for(package: &str, target: &str, target_dir: &Path) -> Result<PathBuf> {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let output = std::process::Command::new(cargo)
-        .current_dir(root())
-        .args([
-            "rustc",
-            "--release",
-            "--target",
-            target,
-            "--package",
-            package,
-            "--lib",
-            "--crate-type",
-            "cdylib",
-        ])
-        .env("CARGO_TARGET_DIR", target_dir)
-        .env_remove("RUSTFLAGS")
-        .env_remove("CARGO_ENCODED_RUSTFLAGS")
-        .output()
-        .map_err(|e| format!("cannot run cargo: {e}"))?;
-    if !output.status.success() {
-        return Err(format!(
-            "building `{package}` for {target} failed:\n{}",
-            String::from_utf8_lossy(&output.stderr)
-        ));
-    }
-    Ok(target_dir
-        .join(target)
-        .join("release")
-        .join(format!("{}.wasm", package.replace('-', "_"))))
+    CargoBuild::new(root(), package, target_dir)
+        .target(target)
+        .run()
+        .map_err(|e| e.to_string())
 }
 
 fn build_raw(package: &str) -> Result<PathBuf> {
@@ -506,6 +481,31 @@ fn build_times() -> Result<(f64, f64)> {
     Ok((cold, warm))
 }
 
+/// Seconds a cold `cargo install --path cli` (default features, a new target directory)
+/// takes: what installing `cargo-proxylet` costs a user.
+fn install_time() -> Result<f64> {
+    let scratch = root().join("target").join("bench").join("install");
+    let _ = std::fs::remove_dir_all(&scratch);
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let started = Instant::now();
+    let output = std::process::Command::new(cargo)
+        .current_dir(root())
+        .args(["install", "--path", "cli", "--root"])
+        .arg(scratch.join("root"))
+        .env("CARGO_TARGET_DIR", scratch.join("target"))
+        .output()
+        .map_err(|e| format!("cannot run cargo install: {e}"))?;
+    let seconds = started.elapsed().as_secs_f64();
+    let _ = std::fs::remove_dir_all(&scratch);
+    if !output.status.success() {
+        return Err(format!(
+            "cargo install --path cli failed:\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        ));
+    }
+    Ok(seconds)
+}
+
 fn machine(envoy: &Path) -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
@@ -620,6 +620,9 @@ pub(crate) fn bench(mode: Mode) -> Result<()> {
     step("build time of the flagship (cold, then warm)");
     let (cold, warm) = build_times()?;
     eprintln!("cold {cold:.1} s, warm {warm:.1} s");
+    step("install time of cargo-proxylet (cold cargo install --path cli)");
+    let install = install_time()?;
+    eprintln!("{install:.0} s");
 
     let elapsed = started.elapsed();
     let md = markdown(&Report {
@@ -634,6 +637,7 @@ pub(crate) fn bench(mode: Mode) -> Result<()> {
         runs: &load.runs,
         pinned: load.pinned,
         build: (cold, warm),
+        install,
     });
     let path = root().join("BENCHMARKS.md");
     // The soak section comes from `cargo xtask soak`: keep it.
@@ -667,6 +671,8 @@ struct Report<'a> {
     runs: &'a [Vec<Load>],
     pinned: bool,
     build: (f64, f64),
+    /// Seconds of a cold `cargo install --path cli`.
+    install: f64,
 }
 
 fn met(ok: bool) -> &'static str {
@@ -687,11 +693,11 @@ fn markdown(r: &Report<'_>) -> String {
         r.elapsed.as_secs_f64() / 60.0,
         r.machine
     );
-    let _ = writeln!(md, "Regenerate with `cargo xtask bench` (the first run also compiles Binaryen, minutes). Nothing here is asserted by tests. `cargo xtask soak` is the long reliability run; its figures are at the end.\n");
+    let _ = writeln!(md, "Regenerate with `cargo xtask bench`. Nothing here is asserted by tests. `cargo xtask soak` is the long reliability run; its figures are at the end.\n");
 
     // 1. Size.
     let _ = writeln!(md, "## 1. Size of the `.wasm`\n");
-    let _ = writeln!(md, "Every module is built as `cargo xtask` and `cargo proxylet build` build it: `cargo rustc --release --target wasm32-wasip1 --crate-type cdylib` with the workspace's release profile (`opt-level = \"z\"`, `lto = true`, `codegen-units = 1`, `panic = \"abort\"`, `strip = true`). *Optimized* is after the size-optimize step: {}.\n", optimize::DESCRIPTION);
+    let _ = writeln!(md, "Every module is built as `cargo xtask` and `cargo proxylet build` build it: `cargo rustc --release --target wasm32-wasip1 --crate-type cdylib` with the workspace's release profile (`opt-level = \"z\"`, `lto = true`, `codegen-units = 1`, `panic = \"abort\"`, `strip = true`). *Optimized* is after the size-optimize step: {}.\n", optimize::description());
     let _ = writeln!(
         md,
         "| module | what | as built | optimized |\n|---|---|---:|---:|"
@@ -806,7 +812,8 @@ fn markdown(r: &Report<'_>) -> String {
     let _ = writeln!(md, "`cargo rustc --release --target wasm32-wasip1 -p add-header --lib --crate-type cdylib` into an empty target directory (cold: compiles serde, serde_json, proxy-wasm, proxylet and the proc macros), then again after touching `examples/add-header/src/lib.rs` (warm: the crate itself, LTO and linking).\n");
     let _ = writeln!(
         md,
-        "| build | seconds |\n|---|---:|\n| cold | {cold:.1} |\n| warm | {warm:.1} |\n"
+        "| build | seconds |\n|---|---:|\n| cold | {cold:.1} |\n| warm | {warm:.1} |\n| `cargo install --path cli` (cold: every dependency of cargo-proxylet, default features, no C++) | {:.0} |\n",
+        r.install
     );
     md
 }

