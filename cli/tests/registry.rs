@@ -6,7 +6,7 @@ mod common;
 use cargo_proxylet::image::{Manifest, Variant, OCI_LAYER_GZIP, WASM_CONFIG, WASM_LAYER};
 use cargo_proxylet::reference::Reference;
 use cargo_proxylet::registry::{Client, DockerAuth};
-use common::token::TokenServer;
+use common::token::{TokenRequest, TokenServer};
 use common::{field, Cli, Registry, RegistryAuth, TempDir};
 
 fn build_flagship(cli: &Cli, reference: &str, variant: &str) -> String {
@@ -260,6 +260,18 @@ fn pulling_an_image_that_is_not_wasm_is_refused_before_downloading_layers() {
     assert!(missing.contains("has no image not/there:v9"), "{missing}");
 }
 
+/// The repository the Bearer token test pushes to.
+const REPOSITORY: &str = "private/add-header";
+
+/// Whether `request` asks for exactly one scope, `repository:NAME:ACTIONS`, with exactly
+/// `actions` in any order.
+fn asks_only_for(request: &TokenRequest, name: &str, actions: &[&str]) -> bool {
+    match &request.scopes()[..] {
+        [scope] => scope.is("repository", name, actions),
+        _ => false,
+    }
+}
+
 #[test]
 fn bearer_tokens_are_fetched_from_the_realm_the_registry_names() {
     let Some(tokens) = TokenServer::start("melon", "s3cret") else {
@@ -274,7 +286,7 @@ fn bearer_tokens_are_fetched_from_the_realm_the_registry_names() {
         return;
     };
     let cli = Cli::new();
-    let reference = format!("{}/private/add-header:v1", registry.host());
+    let reference = format!("{}/{REPOSITORY}:v1", registry.host());
     build_flagship(&cli, &reference, "oci");
 
     let anonymous = cli.fails(&["push", &reference, "--plain-http"]);
@@ -287,12 +299,17 @@ fn bearer_tokens_are_fetched_from_the_realm_the_registry_names() {
         "{refused}"
     );
 
+    // Each CLI run is over when `ok` returns, and the token service records a request
+    // before answering it, so a run's token requests are the ones added during it.
     cli.login(&registry.host(), "melon", "s3cret");
+    let before = tokens.requests().len();
     let digest = cli.ok(&["push", &reference, "--plain-http"]);
+    let pushed = tokens.requests().split_off(before);
     let fresh = Cli::new();
     fresh.login(&registry.host(), "melon", "s3cret");
     let out = TempDir::new("bearer");
     let file = out.join("module.wasm");
+    let before = tokens.requests().len();
     let pulled = fresh.ok(&[
         "pull",
         &reference,
@@ -300,36 +317,82 @@ fn bearer_tokens_are_fetched_from_the_realm_the_registry_names() {
         "-o",
         file.to_str().unwrap(),
     ]);
+    let pulls = tokens.requests().split_off(before);
     assert_eq!(field(&pulled, "digest"), digest.trim());
     assert_eq!(std::fs::read(&file).unwrap(), cli.stored_module(&reference));
 
-    // The tokens were asked for with the repository scope the registry named.
-    let requests: Vec<(String, bool)> = tokens
-        .requests
-        .lock()
-        .unwrap()
-        .iter()
-        .map(|(query, accepted)| (common::token::percent_decode(query), *accepted))
-        .collect();
-    let granted = |scope: &str| {
+    // The tokens were asked for, with the credentials, for the repository scope each
+    // challenge named: `pull` for HEAD/GET, `pull` and `push` (in whichever order the
+    // registry lists them) for POST/PUT.
+    let granted = |requests: &[TokenRequest], actions: &[&str]| {
         requests
             .iter()
-            .any(|(query, accepted)| *accepted && query.ends_with(&format!("scope={scope}")))
+            .any(|request| request.accepted && asks_only_for(request, REPOSITORY, actions))
     };
+    assert!(granted(&pushed, &["pull", "push"]), "push: {pushed:#?}");
+    assert!(granted(&pushed, &["pull"]), "push: {pushed:#?}");
+    assert!(granted(&pulls, &["pull"]), "pull: {pulls:#?}");
+    let pull_scopes: Vec<_> = pulls.iter().flat_map(TokenRequest::scopes).collect();
     assert!(
-        granted("repository:private/add-header:pull,push"),
-        "push: {requests:?}"
-    );
-    assert!(
-        granted("repository:private/add-header:pull"),
-        "pull: {requests:?}"
-    );
-    assert!(
-        requests
+        pull_scopes
             .iter()
-            .all(|(query, _)| query.contains(&format!("service={}", common::token::SERVICE))),
-        "{requests:?}"
+            .all(|scope| scope.is("repository", REPOSITORY, &["pull"])),
+        "a pull asks for nothing more than `pull`: {pulls:#?}"
     );
+    for request in pushed.iter().chain(&pulls) {
+        assert!(request.accepted, "{request:?}");
+    }
+    let all = tokens.requests();
+    assert!(
+        all.iter()
+            .all(|request| request.param("service") == [common::token::SERVICE]),
+        "{all:#?}"
+    );
+}
+
+#[test]
+fn token_scopes_match_whatever_order_the_registry_lists_the_actions_in() {
+    // Distribution 2.8 joins a challenge's actions in Go map order.
+    let request = |query: &str| TokenRequest {
+        query: query.to_owned(),
+        accepted: true,
+    };
+    let push = ["pull", "push"];
+    for query in [
+        "service=s&scope=repository%3Aprivate%2Fadd%2Dheader%3Apull%2Cpush",
+        "service=s&scope=repository%3Aprivate%2Fadd%2Dheader%3Apush%2Cpull",
+        "scope=repository:private/add-header:push,pull&service=s",
+    ] {
+        assert!(asks_only_for(&request(query), REPOSITORY, &push), "{query}");
+    }
+    for query in [
+        "scope=repository%3Aprivate%2Fadd%2Dheader%3Apull",
+        "scope=repository:private/add-header:pull,pull",
+        "scope=repository:private/add-header:pull,push,delete",
+        "scope=repository:private/add-header:pull,push,push",
+        "scope=repository:private/add-header:pull,push&scope=repository:other:pull",
+        "scope=repository:private/add-header:pull,push+repository:other:pull",
+        "scope=repository:private/other:pull,push",
+        "scope=registry:private/add-header:pull,push",
+        "scope=repository:private/add-header:",
+        "scope=private/add-header:pull,push",
+        "service=s",
+        "",
+    ] {
+        assert!(
+            !asks_only_for(&request(query), REPOSITORY, &push),
+            "{query}"
+        );
+    }
+    // A name may hold `:` (a registry's port); one parameter may hold several scopes.
+    let scopes =
+        request("scope=repository%3Ahost%3A5000%2Fa%3Apull+registry%3Acatalog%3A%2A").scopes();
+    assert!(
+        scopes[0].is("repository", "host:5000/a", &["pull"]),
+        "{scopes:?}"
+    );
+    assert!(scopes[1].is("registry", "catalog", &["*"]), "{scopes:?}");
+    assert_eq!(scopes.len(), 2);
 }
 
 #[test]

@@ -10,6 +10,7 @@ use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
+use std::time::Duration;
 
 use base64::Engine as _;
 use serde_json::json;
@@ -22,8 +23,8 @@ pub const ISSUER: &str = "proxylet-test-issuer";
 pub struct TokenServer {
     pub realm: String,
     pub cert: PathBuf,
-    /// Every request: (query, whether the credentials were accepted).
-    pub requests: Arc<Mutex<Vec<(String, bool)>>>,
+    /// Every request, in the order they came; see [`TokenServer::requests`].
+    requests: Arc<Mutex<Vec<TokenRequest>>>,
     stop: Arc<AtomicBool>,
     port: u16,
     thread: Option<JoinHandle<()>>,
@@ -81,6 +82,10 @@ impl TokenServer {
                         return;
                     }
                     let Ok(mut stream) = stream else { continue };
+                    // One connection at a time: a client that connects and goes quiet must
+                    // not hold the loop (and the join in `drop`) forever.
+                    let _ = stream.set_read_timeout(Some(IO_TIMEOUT));
+                    let _ = stream.set_write_timeout(Some(IO_TIMEOUT));
                     let mut reader = BufReader::new(stream.try_clone().unwrap());
                     let mut request_line = String::new();
                     let _ = reader.read_line(&mut request_line);
@@ -102,10 +107,15 @@ impl TokenServer {
                         .and_then(|target| target.split_once('?'))
                         .map(|(_, q)| q.to_owned())
                         .unwrap_or_default();
-                    let accepted = authorization.as_deref() == Some(expected.as_str());
-                    requests.lock().unwrap().push((query.clone(), accepted));
-                    let response = if accepted {
-                        let token = jwt(&key, &x5c, &user, &query);
+                    let request = TokenRequest {
+                        accepted: authorization.as_deref() == Some(expected.as_str()),
+                        query,
+                    };
+                    // Recorded before answering: once a client has its answer (and a CLI
+                    // run has exited), its request is in the list.
+                    requests.lock().unwrap().push(request.clone());
+                    let response = if request.accepted {
+                        let token = jwt(&key, &x5c, &user, &request.scopes());
                         let body = json!({ "token": token, "access_token": token }).to_string();
                         format!(
                             "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
@@ -128,6 +138,11 @@ impl TokenServer {
             _dir: dir,
         })
     }
+
+    /// The requests so far, in the order they came.
+    pub fn requests(&self) -> Vec<TokenRequest> {
+        self.requests.lock().unwrap().clone()
+    }
 }
 
 impl Drop for TokenServer {
@@ -140,18 +155,12 @@ impl Drop for TokenServer {
     }
 }
 
-/// A JWT granting every `scope=repository:NAME:ACTIONS` of the query.
-fn jwt(key: &std::path::Path, x5c: &str, user: &str, query: &str) -> String {
+/// A JWT granting every scope asked for.
+fn jwt(key: &std::path::Path, x5c: &str, user: &str, scopes: &[Scope]) -> String {
     let url = base64::engine::general_purpose::URL_SAFE_NO_PAD;
-    let access: Vec<serde_json::Value> = query
-        .split('&')
-        .filter_map(|pair| pair.strip_prefix("scope="))
-        .map(percent_decode)
-        .filter_map(|scope| {
-            let mut parts = scope.splitn(3, ':');
-            let (kind, name, actions) = (parts.next()?, parts.next()?, parts.next()?);
-            Some(json!({ "type": kind, "name": name, "actions": actions.split(',').collect::<Vec<_>>() }))
-        })
+    let access: Vec<serde_json::Value> = scopes
+        .iter()
+        .map(|scope| json!({ "type": scope.kind, "name": scope.name, "actions": scope.actions }))
         .collect();
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -182,6 +191,92 @@ fn jwt(key: &std::path::Path, x5c: &str, user: &str, query: &str) -> String {
         .unwrap();
     let signature = openssl.wait_with_output().unwrap().stdout;
     format!("{signing_input}.{}", url.encode(signature))
+}
+
+/// How long the service waits on a quiet connection.
+const IO_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// One request to the token service.
+#[derive(Clone)]
+pub struct TokenRequest {
+    /// The query string as sent (still percent-encoded).
+    pub query: String,
+    /// Whether the credentials were accepted (and a token issued).
+    pub accepted: bool,
+}
+
+impl TokenRequest {
+    /// The decoded values of the query parameter `key`, in order.
+    pub fn param(&self, key: &str) -> Vec<String> {
+        self.query
+            .split('&')
+            .filter_map(|pair| pair.split_once('='))
+            .filter(|(name, _)| percent_decode(name) == key)
+            .map(|(_, value)| percent_decode(value))
+            .collect()
+    }
+
+    /// Every scope asked for: each `scope` parameter may hold several, space-separated.
+    /// One that does not parse is left out, so it matches nothing.
+    pub fn scopes(&self) -> Vec<Scope> {
+        self.param("scope")
+            .iter()
+            .flat_map(|value| {
+                value
+                    .split(' ')
+                    .filter_map(Scope::parse)
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    }
+}
+
+impl std::fmt::Debug for TokenRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} {}",
+            if self.accepted { "granted" } else { "refused" },
+            percent_decode(&self.query)
+        )
+    }
+}
+
+/// A resource scope, `TYPE:NAME:ACTIONS` (the name may hold `:`, as in `host:5000/repo`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Scope {
+    pub kind: String,
+    pub name: String,
+    /// The actions in the order they were asked for.
+    pub actions: Vec<String>,
+}
+
+impl Scope {
+    pub fn parse(text: &str) -> Option<Scope> {
+        let (kind, rest) = text.split_once(':')?;
+        let (name, actions) = rest.rsplit_once(':')?;
+        if kind.is_empty() || name.is_empty() || actions.is_empty() {
+            return None;
+        }
+        Some(Scope {
+            kind: kind.to_owned(),
+            name: name.to_owned(),
+            actions: actions.split(',').map(str::to_owned).collect(),
+        })
+    }
+
+    /// Whether this is `kind:name` with exactly `actions` (each once), in any order. The
+    /// order carries no meaning, and distribution 2.8 does not keep one: it joins a
+    /// challenge's actions in Go map order, so a push is challenged with
+    /// `repository:x:pull,push` one time and `repository:x:push,pull` another (about one
+    /// time in eight).
+    pub fn is(&self, kind: &str, name: &str, actions: &[&str]) -> bool {
+        let mut asked: Vec<&str> = self.actions.iter().map(String::as_str).collect();
+        let mut wanted = actions.to_vec();
+        asked.sort_unstable();
+        wanted.sort_unstable();
+        self.kind == kind && self.name == name && asked == wanted
+    }
 }
 
 /// Decodes `%XX` escapes (and `+`) of a query string.
