@@ -483,8 +483,9 @@ fn external_failure_is_let_through_with_on_error_allow() {
 
 #[test]
 fn external_unforwardable_client_header_is_400_under_both_policies() {
-    // Control bytes other than CR/LF/NUL pass HTTP/2 codecs; the SDK refuses to forward
-    // them, and that must never count as "the service is down" (`allow` would skip auth).
+    // The SDK refuses to forward control bytes (Envoy 1.40's codecs refuse them before the
+    // filter; another host may not), and that must never count as "the service is down"
+    // (`allow` would skip auth).
     for policy in ["deny", "allow"] {
         for value in ["Bearer \u{1}", "Bearer a\u{7f}b", "\u{1b}[31m"] {
             let (_host, plugin) = start(&external(&format!(r#", "on_error": "{policy}""#)));

@@ -753,9 +753,10 @@ impl External {
             },
             Err(CallError::Timeout) => "timeout".into(),
             Err(CallError::Failed) => "failed".into(),
-            // A client header the SDK will not forward (a control byte, which HTTP/2 lets
-            // through): the client's fault, and never "the service is down", or a client
-            // could skip the check under `on_error: allow` by sending one.
+            // A client header the SDK will not forward (a control byte: Envoy 1.40's codecs
+            // refuse them first, other hosts and settings may not): the client's fault, and
+            // never "the service is down", or a client could skip the check under
+            // `on_error: allow` by sending one.
             Err(CallError::InvalidHeader(error)) => {
                 log::info!("refusing a request the auth service cannot be asked about: {error}");
                 return Action::Reply(
