@@ -721,6 +721,34 @@ impl Drop for RawService {
     }
 }
 
+/// Envoy with the auth filter in front of `upstream`, its cluster `auth` at `service`
+/// with one request per connection: `RawService` answers once and closes, and Envoy must
+/// not send the next callout on a pooled connection that is closing (that would be a
+/// `failed` call by timing, not by the answer under test).
+fn envoy_one_request_per_connection(
+    config: &str,
+    upstream: &Upstream,
+    service: SocketAddr,
+) -> Envoy {
+    let mut auth = proxylet_harness::Cluster::new("auth", service).to_json();
+    auth["typed_extension_protocol_options"] = serde_json::json!({
+        "envoy.extensions.upstreams.http.v3.HttpProtocolOptions": {
+            "@type": "type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions",
+            "common_http_protocol_options": { "max_requests_per_connection": 1 },
+            "explicit_http_config": { "http_protocol_options": {} },
+        }
+    });
+    let bootstrap = Bootstrap::http()
+        .filter(
+            WasmFilter::local("auth", module())
+                .root_id("auth")
+                .config(config),
+        )
+        .cluster("upstream", upstream.addr())
+        .raw_cluster(auth);
+    Envoy::start(&bootstrap, EnvoyOptions::default()).unwrap()
+}
+
 /// A hostile answer: its bytes, what the client gets under `deny` and under `allow`, the
 /// `location` it gets, and the `x-auth-error` values the upstream may get under `allow`.
 type HostileCase = (
@@ -794,7 +822,8 @@ fn hostile_auth_service_answers_never_crash_inject_or_let_through() {
     let service = RawService::start(answers);
     for on_error in ["deny", "allow"] {
         let upstream = upstream();
-        let envoy = envoy(&verdict_config(on_error), &upstream, Some(service.addr));
+        let envoy =
+            envoy_one_request_per_connection(&verdict_config(on_error), &upstream, service.addr);
         // Every case is tried, then every difference reported at once.
         let mut wrong = Vec::new();
         for (index, (raw, when_denied, when_allowed, location, reasons)) in cases.iter().enumerate()
