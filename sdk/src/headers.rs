@@ -364,8 +364,6 @@ pub(crate) fn check_request_pseudo(name: &str, value: &[u8]) -> Result<(), Heade
     check_write(Place::Request, Write::Set, name.as_bytes(), value)
 }
 
-/// Whether two names are the same header for a CGI-style upstream: equal but for ASCII
-/// case and `_` against `-` (`x_api_key` is `HTTP_X_API_KEY`, like `x-api-key`).
 fn same_for_cgi(a: &[u8], b: &[u8]) -> bool {
     let fold = |b: u8| match b {
         b'_' => b'-',
@@ -787,6 +785,21 @@ bytes_newtype! {
 }
 
 impl HeaderName {
+    /// Whether names `a` and `b` are one header to an upstream that reads headers the
+    /// CGI way: equal but for ASCII case and `_` against `-` (CGI, WSGI, Rack and PHP read
+    /// `x_api_key` and `X-Api-Key` both as `HTTP_X_API_KEY`). The rule
+    /// [`Headers::get_unique`] counts spellings by; use it to remove every spelling a
+    /// client sent of a header the filter sets.
+    ///
+    /// ```
+    /// # use proxylet::HeaderName;
+    /// assert!(HeaderName::same_for_cgi("x_api_key", "X-Api-Key"));
+    /// assert!(!HeaderName::same_for_cgi("x-api-key", "x.api.key"));
+    /// ```
+    pub fn same_for_cgi(a: impl AsRef<[u8]>, b: impl AsRef<[u8]>) -> bool {
+        same_for_cgi(a.as_ref(), b.as_ref())
+    }
+
     /// A header name to read or write: an RFC 9110 token, lowercased as the host stores
     /// it; [`HeaderError::InvalidName`] otherwise (an empty name, a space, a colon, a
     /// control byte...).

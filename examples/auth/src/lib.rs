@@ -213,7 +213,7 @@ impl proxylet::Plugin for Checker {
                     // an upstream): one would silently replace the other.
                     if let Some((first, _)) = claim_headers
                         .iter()
-                        .find(|(_, h)| same_header(h.as_bytes(), header.as_bytes()))
+                        .find(|(_, h)| HeaderName::same_for_cgi(h.as_bytes(), header.as_bytes()))
                     {
                         return Err(ConfigError::new(
                             path,
@@ -262,7 +262,7 @@ impl proxylet::Plugin for Checker {
                     let header = header_name(&path, name)?;
                     if let Some(first) = copy_headers
                         .iter()
-                        .find(|h| same_header(h.as_bytes(), header.as_bytes()))
+                        .find(|h| HeaderName::same_for_cgi(h.as_bytes(), header.as_bytes()))
                     {
                         return Err(ConfigError::new(
                             path,
@@ -376,20 +376,6 @@ enum Single {
     Repeated,
 }
 
-/// Whether two header names are one header to an upstream: ASCII case aside, and `_`
-/// read as `-` (CGI, WSGI, Rack and PHP all turn `x_user` and `X-User` into
-/// `HTTP_X_USER`).
-fn same_header(a: &[u8], b: &[u8]) -> bool {
-    let fold = |c: &u8| {
-        if *c == b'_' {
-            b'-'
-        } else {
-            c.to_ascii_lowercase()
-        }
-    };
-    a.len() == b.len() && a.iter().map(fold).eq(b.iter().map(fold))
-}
-
 /// Removes header `name` in every spelling the client may have sent it, before the
 /// filter sets it: `x-user`, `X-User`, `x_user`, `X_USER`...
 fn remove_every_spelling(headers: &mut Headers, name: &HeaderName) -> Result<(), HeaderError> {
@@ -397,7 +383,7 @@ fn remove_every_spelling(headers: &mut Headers, name: &HeaderName) -> Result<(),
         .try_all()?
         .into_iter()
         .map(|(n, _)| n)
-        .filter(|n| same_header(n.as_bytes(), name.as_bytes()))
+        .filter(|n| HeaderName::same_for_cgi(n.as_bytes(), name.as_bytes()))
         .collect();
     for spelling in spellings {
         headers.try_remove(&spelling)?;
@@ -687,7 +673,7 @@ fn ask_auth_service(
         let forwarded = external
             .forward_headers
             .iter()
-            .any(|f| same_header(f.as_bytes(), name.as_bytes()));
+            .any(|f| HeaderName::same_for_cgi(f.as_bytes(), name.as_bytes()));
         if let (true, Ok(name)) = (forwarded, name.to_str()) {
             check = check.header(name.to_ascii_lowercase(), value.as_bytes());
         }
@@ -794,7 +780,7 @@ impl External {
             let mut values = answer
                 .headers()
                 .iter()
-                .filter(|(n, _)| same_header(n.as_bytes(), name.as_bytes()))
+                .filter(|(n, _)| HeaderName::same_for_cgi(n.as_bytes(), name.as_bytes()))
                 .map(|(_, v)| v);
             match (values.next(), values.next()) {
                 (None, _) => {}

@@ -86,7 +86,7 @@ impl proxylet::Plugin for Checked {
     type Config = Canary;
 
     fn new(config: &Canary, _cx: &mut PluginCx<'_>) -> Result<Self, ConfigError> {
-        if same_for_cgi(config.route_header.as_bytes(), b"host") {
+        if HeaderName::same_for_cgi(config.route_header.as_bytes(), b"host") {
             return Err(ConfigError::new(
                 "config.route_header",
                 "`host` is the request's authority: setting it would change where Envoy and the upstream send the request; use a header of your own, e.g. `x-route-to`",
@@ -97,9 +97,9 @@ impl proxylet::Plugin for Checked {
             ("sticky_header", config.sticky_header.as_ref()),
         ];
         for (field, name) in readers {
-            if name
-                .is_some_and(|name| same_for_cgi(name.as_bytes(), config.route_header.as_bytes()))
-            {
+            if name.is_some_and(|name| {
+                HeaderName::same_for_cgi(name.as_bytes(), config.route_header.as_bytes())
+            }) {
                 return Err(ConfigError::new(
                     "config.route_header",
                     format!("is also `{field}`, which the client sends; use another header"),
@@ -180,17 +180,6 @@ fn unique(headers: &Headers, name: &HeaderName) -> Result<Option<HeaderValue>, H
     }
 }
 
-/// Whether two header names are one for an upstream: equal but for ASCII case and `_`
-/// against `-` (CGI, WSGI, Rack and PHP read both `x_route_to` and `x-route-to` as
-/// `HTTP_X_ROUTE_TO`).
-fn same_for_cgi(a: &[u8], b: &[u8]) -> bool {
-    let fold = |byte: &u8| match byte {
-        b'_' => b'-',
-        byte => byte.to_ascii_lowercase(),
-    };
-    a.len() == b.len() && a.iter().map(fold).eq(b.iter().map(fold))
-}
-
 /// The bucket (0 to 99) of a sticky key: requests whose bucket is below the weight go to
 /// the canary. FNV-1a, so every worker, every Envoy and every build agrees on it (unlike
 /// `std`'s randomly seeded hasher).
@@ -230,7 +219,7 @@ fn on_request_headers(headers: &mut Headers, config: &Canary, stream: &mut Strea
     // Replace whatever the client sent, under any spelling an upstream could read as the
     // route header (`x_route_to`, `X-Route-To`): only the filter decides the route.
     for (name, _) in headers.all() {
-        if same_for_cgi(name.as_bytes(), config.route_header.as_bytes()) {
+        if HeaderName::same_for_cgi(name.as_bytes(), config.route_header.as_bytes()) {
             headers.remove(&name);
         }
     }
