@@ -64,8 +64,8 @@ impl HttpCall {
     /// header (`content-length`, `transfer-encoding`...: the host frames the call) is not
     /// sent: the call is not made and its callback gets [`CallError::InvalidHeader`].
     ///
-    /// proxy-wasm's call API carries text: a value that is not UTF-8 is sent with its
-    /// invalid bytes replaced by `U+FFFD`.
+    /// Values are bytes and are sent as they are: a value that is not UTF-8 reaches the
+    /// cluster unchanged.
     pub fn header(mut self, name: impl Into<String>, value: impl AsRef<[u8]>) -> Self {
         self.headers.push((name.into(), value.as_ref().to_vec()));
         self
@@ -93,32 +93,20 @@ impl HttpCall {
     pub(crate) fn dispatch(&self, cluster: &str, timeout: Duration) -> Result<u32, CallError> {
         let authority = self.authority.as_deref().unwrap_or(cluster);
         self.check(authority).map_err(CallError::InvalidHeader)?;
-        // proxy-wasm's dispatcher must learn the token to route the response to this
-        // stream, so the call goes through its wrapper (it registers the token). Its
-        // header API is `&str`-only: non-UTF-8 values are sent lossily. Valid values are
-        // borrowed, not copied: every heap allocation is a sizable part of a callout's
-        // cost inside the VM.
-        let lossy: Vec<String> = self
+        let pseudo: [(&[u8], &[u8]); 3] = [
+            (b":method", self.method.as_bytes()),
+            (b":path", self.path.as_bytes()),
+            (b":authority", authority.as_bytes()),
+        ];
+        let own = self
             .headers
             .iter()
-            .filter(|(_, v)| std::str::from_utf8(v).is_err())
-            .map(|(_, v)| String::from_utf8_lossy(v).into_owned())
-            .collect();
-        let mut lossy = lossy.iter();
-        let mut headers: Vec<(&str, &str)> = Vec::with_capacity(3 + self.headers.len());
-        headers.push((":method", &self.method));
-        headers.push((":path", &self.path));
-        headers.push((":authority", authority));
-        for (name, value) in &self.headers {
-            let value = match std::str::from_utf8(value) {
-                Ok(value) => value,
-                Err(_) => lossy.next().map_or("", String::as_str),
-            };
-            headers.push((name, value));
-        }
-        let body = (!self.body.is_empty()).then_some(self.body.as_slice());
-        proxy_wasm::hostcalls::dispatch_http_call(cluster, headers, body, Vec::new(), timeout)
-            .map_err(|status| CallError::Rejected(HostError::new("proxy_http_call", status as u32)))
+            .map(|(n, v)| (n.as_bytes(), v.as_slice()));
+        let headers = host::encode_map(pseudo.into_iter().chain(own));
+        let token =
+            host::http_call(cluster, &headers, &self.body, timeout).map_err(CallError::Rejected)?;
+        crate::dispatch::register_http_call(token);
+        Ok(token)
     }
 }
 
@@ -345,15 +333,11 @@ pub(crate) fn dispatch_grpc(
     timeout: Duration,
 ) -> Result<u32, GrpcError> {
     check_metadata(metadata).map_err(|error| GrpcError::invalid_metadata(&error))?;
-    proxy_wasm::hostcalls::dispatch_grpc_call(
-        cluster,
-        service,
-        method,
-        metadata.to_vec(),
-        Some(message),
-        timeout,
-    )
-    .map_err(|status| GrpcError::rejected(HostError::new("proxy_grpc_call", status as u32)))
+    let metadata = host::encode_map(metadata.iter().map(|(n, v)| (n.as_bytes(), *v)));
+    let token = host::grpc_call(cluster, service, method, &metadata, message, timeout)
+        .map_err(GrpcError::rejected)?;
+    crate::dispatch::register_grpc_call(token);
+    Ok(token)
 }
 
 pub(crate) fn read_grpc_response(status: u32, size: usize) -> Result<Vec<u8>, GrpcError> {
@@ -372,8 +356,8 @@ pub(crate) fn read_grpc_response(status: u32, size: usize) -> Result<Vec<u8>, Gr
     }
 }
 
-/// Opens a gRPC stream through proxy-wasm's wrapper, which registers the token with its
-/// dispatcher (the stream's events are routed to this HTTP context by it).
+/// Opens a gRPC stream, registered with the dispatcher so that its events reach this
+/// HTTP stream.
 ///
 /// Invalid metadata is not sent: the problem is logged at error level and reported as the
 /// host's `BadArgument` for `proxy_grpc_stream` (the stream API's error type is
@@ -391,8 +375,10 @@ pub(crate) fn open_grpc_stream(
         );
         return Err(HostError::new("proxy_grpc_stream", 2)); // BadArgument
     }
-    proxy_wasm::hostcalls::open_grpc_stream(cluster, service, method, metadata.to_vec())
-        .map_err(|status| HostError::new("proxy_grpc_stream", status as u32))
+    let metadata = host::encode_map(metadata.iter().map(|(n, v)| (n.as_bytes(), *v)));
+    let token = host::grpc_stream(cluster, service, method, &metadata)?;
+    crate::dispatch::register_grpc_stream(token);
+    Ok(token)
 }
 
 /// A gRPC stream opened with [`Stream::grpc_stream`](crate::Stream::grpc_stream): send

@@ -268,6 +268,44 @@ mod ffi {
             end_stream: bool,
         ) -> u32;
         pub(super) fn proxy_grpc_close(token: u32) -> u32;
+        pub(super) fn proxy_set_effective_context(context_id: u32) -> u32;
+        pub(super) fn proxy_http_call(
+            upstream_data: *const u8,
+            upstream_size: usize,
+            headers_data: *const u8,
+            headers_size: usize,
+            body_data: *const u8,
+            body_size: usize,
+            trailers_data: *const u8,
+            trailers_size: usize,
+            timeout_millis: u32,
+            return_token: *mut u32,
+        ) -> u32;
+        pub(super) fn proxy_grpc_call(
+            upstream_data: *const u8,
+            upstream_size: usize,
+            service_data: *const u8,
+            service_size: usize,
+            method_data: *const u8,
+            method_size: usize,
+            metadata_data: *const u8,
+            metadata_size: usize,
+            message_data: *const u8,
+            message_size: usize,
+            timeout_millis: u32,
+            return_token: *mut u32,
+        ) -> u32;
+        pub(super) fn proxy_grpc_stream(
+            upstream_data: *const u8,
+            upstream_size: usize,
+            service_data: *const u8,
+            service_size: usize,
+            method_data: *const u8,
+            method_size: usize,
+            metadata_data: *const u8,
+            metadata_size: usize,
+            return_token: *mut u32,
+        ) -> u32;
         pub(super) fn proxy_grpc_cancel(token: u32) -> u32;
     }
 }
@@ -716,6 +754,102 @@ pub(crate) fn grpc_cancel(token: u32) -> Result<(), HostError> {
     // SAFETY: plain value call.
     let status = unsafe { ffi::proxy_grpc_cancel(token) };
     check("proxy_grpc_cancel", status)
+}
+
+/// Makes `context` the one the following host calls act on (before a callout's answer
+/// runs: Envoy delivers it on the plugin's context).
+pub(crate) fn set_effective_context(context: u32) -> Result<(), HostError> {
+    // SAFETY: plain value call.
+    let status = unsafe { ffi::proxy_set_effective_context(context) };
+    check("proxy_set_effective_context", status)
+}
+
+/// A timeout in whole milliseconds, as the host takes it (saturating).
+fn millis(timeout: std::time::Duration) -> u32 {
+    u32::try_from(timeout.as_millis()).unwrap_or(u32::MAX)
+}
+
+/// Sends an HTTP callout to `cluster`; `headers` is in the map format ([`encode_map`]).
+/// Returns its token.
+pub(crate) fn http_call(
+    cluster: &str,
+    headers: &[u8],
+    body: &[u8],
+    timeout: std::time::Duration,
+) -> Result<u32, HostError> {
+    let trailers = encode_map(std::iter::empty());
+    let mut token = 0;
+    // SAFETY: pointers and lengths describe live slices; `token` is a valid out-pointer.
+    let status = unsafe {
+        ffi::proxy_http_call(
+            cluster.as_ptr(),
+            cluster.len(),
+            headers.as_ptr(),
+            headers.len(),
+            body.as_ptr(),
+            body.len(),
+            trailers.as_ptr(),
+            trailers.len(),
+            millis(timeout),
+            &mut token,
+        )
+    };
+    check("proxy_http_call", status).map(|()| token)
+}
+
+/// Sends a unary gRPC call; `metadata` is in the map format. Returns its token.
+pub(crate) fn grpc_call(
+    cluster: &str,
+    service: &str,
+    method: &str,
+    metadata: &[u8],
+    message: &[u8],
+    timeout: std::time::Duration,
+) -> Result<u32, HostError> {
+    let mut token = 0;
+    // SAFETY: pointers and lengths describe live slices; `token` is a valid out-pointer.
+    let status = unsafe {
+        ffi::proxy_grpc_call(
+            cluster.as_ptr(),
+            cluster.len(),
+            service.as_ptr(),
+            service.len(),
+            method.as_ptr(),
+            method.len(),
+            metadata.as_ptr(),
+            metadata.len(),
+            message.as_ptr(),
+            message.len(),
+            millis(timeout),
+            &mut token,
+        )
+    };
+    check("proxy_grpc_call", status).map(|()| token)
+}
+
+/// Opens a gRPC stream; `metadata` is in the map format. Returns its token.
+pub(crate) fn grpc_stream(
+    cluster: &str,
+    service: &str,
+    method: &str,
+    metadata: &[u8],
+) -> Result<u32, HostError> {
+    let mut token = 0;
+    // SAFETY: pointers and lengths describe live slices; `token` is a valid out-pointer.
+    let status = unsafe {
+        ffi::proxy_grpc_stream(
+            cluster.as_ptr(),
+            cluster.len(),
+            service.as_ptr(),
+            service.len(),
+            method.as_ptr(),
+            method.len(),
+            metadata.as_ptr(),
+            metadata.len(),
+            &mut token,
+        )
+    };
+    check("proxy_grpc_stream", status).map(|()| token)
 }
 
 /// Encodes header pairs in the proxy-wasm map format: a `u32` count, then a `u32` length

@@ -52,6 +52,7 @@ mod body;
 pub mod call;
 pub mod config;
 mod cx;
+mod dispatch;
 mod filter;
 mod headers;
 mod host;
@@ -279,6 +280,14 @@ pub mod __private {
     pub use crate::config::default_probe::{NoDefault, Probe, ViaDefault};
     pub use crate::config::{from_json, no_config};
     pub use crate::cx::Parts;
+    pub use crate::dispatch::{
+        memory_allocate, on_configure, on_context_create, on_delete, on_done,
+        on_downstream_connection_close, on_downstream_data, on_grpc_close, on_grpc_receive,
+        on_grpc_receive_initial_metadata, on_grpc_receive_trailing_metadata, on_http_call_response,
+        on_log, on_new_connection, on_queue_ready, on_request_body, on_request_headers,
+        on_request_trailers, on_response_body, on_response_headers, on_response_trailers, on_tick,
+        on_upstream_connection_close, on_upstream_data, on_vm_start,
+    };
     pub use crate::filter::hooks;
     pub use crate::network::finish_tcp;
     pub use crate::runtime::schema_entry;
@@ -292,7 +301,7 @@ pub mod __private {
         Tagging, Variant,
     };
     pub use crate::Data;
-    pub use crate::{__export_filters, ABI_VERSION, RUNTIME_CONFIG_SECTION};
+    pub use crate::{__export_filters, __export_hooks, ABI_VERSION, RUNTIME_CONFIG_SECTION};
     pub use crate::{
         Action, Body, BodyMode, ConfigError, EndOfStream, HookOutput, HttpCx, HttpFilter, Plugin,
         PluginCx, Queue, Stream,
@@ -302,7 +311,6 @@ pub mod __private {
     pub use core::marker::PhantomData;
     pub use core::option::Option::{self, None, Some};
     pub use core::result::Result::{self, Err, Ok};
-    pub use proxy_wasm;
     pub use serde::de::DeserializeOwned;
 
     /// A type `#[filter]` can parse its configuration into.
@@ -335,7 +343,7 @@ pub mod __private {
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __export_filters {
-    (@export $start:ident($arg:expr); $($filter:ty),+) => {
+    (@export $start:ident($arg:expr); [$($hook:ident)*]; $($filter:ty),+) => {
         const _: () = {
             const ROOT_IDS: &[&str] = &[$($crate::__private::registration::<$filter, _>().root_id()),+];
             $crate::__private::assert_unique_root_ids(ROOT_IDS);
@@ -384,12 +392,178 @@ macro_rules! __export_filters {
                 }
                 $crate::__private::$start($arg);
             }
+
+            $crate::__private::__export_hooks!(base $($hook)*);
         };
     };
+    // From `#[filter]`: the entry points its hooks need, and no others (Envoy calls only
+    // what a module exports).
+    (@hooks [$($hook:ident)*] $filter:ty) => {
+        $crate::__private::__export_filters!(@export start_one(&__PROXYLET_FILTERS[0]); [$($hook)*]; $filter);
+    };
     ($filter:ty) => {
-        $crate::__private::__export_filters!(@export start_one(&__PROXYLET_FILTERS[0]); $filter);
+        $crate::__private::__export_filters!(@export start_one(&__PROXYLET_FILTERS[0]); [all]; $filter);
     };
     ($($filter:ty),+) => {
-        $crate::__private::__export_filters!(@export start(__PROXYLET_FILTERS); $($filter),+);
+        $crate::__private::__export_filters!(@export start(__PROXYLET_FILTERS); [all]; $($filter),+);
+    };
+}
+
+/// The module's `proxy_on_*` entry points, by group: `base` (every module's), one per
+/// stream hook, `callouts` (HTTP and gRPC answers), `plugin` (tick, queue) and `all`.
+/// Each forwards to the dispatcher. A `bool` from the host arrives as a `u32` (any value
+/// but 0 is true): a `bool` parameter holding another value would be undefined behavior.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __export_hooks {
+    ($($group:ident)*) => {
+        $($crate::__private::__export_hooks!(@ $group);)*
+    };
+    (@base) => {
+        #[no_mangle]
+        pub extern "C" fn proxy_abi_version_0_2_1() {}
+        #[no_mangle]
+        pub extern "C" fn proxy_on_memory_allocate(size: usize) -> *mut u8 {
+            $crate::__private::memory_allocate(size)
+        }
+        #[no_mangle]
+        pub extern "C" fn proxy_on_context_create(id: u32, parent: u32) {
+            $crate::__private::on_context_create(id, parent)
+        }
+        #[no_mangle]
+        pub extern "C" fn proxy_on_vm_start(id: u32, size: usize) -> u32 {
+            u32::from($crate::__private::on_vm_start(id, size))
+        }
+        #[no_mangle]
+        pub extern "C" fn proxy_on_configure(id: u32, size: usize) -> u32 {
+            u32::from($crate::__private::on_configure(id, size))
+        }
+        #[no_mangle]
+        pub extern "C" fn proxy_on_delete(id: u32) {
+            $crate::__private::on_delete(id)
+        }
+    };
+    (@done) => {
+        #[no_mangle]
+        pub extern "C" fn proxy_on_done(id: u32) -> u32 {
+            u32::from($crate::__private::on_done(id))
+        }
+    };
+    (@log) => {
+        #[no_mangle]
+        pub extern "C" fn proxy_on_log(id: u32) {
+            $crate::__private::on_log(id)
+        }
+    };
+    (@plugin) => {
+        #[no_mangle]
+        pub extern "C" fn proxy_on_tick(id: u32) {
+            $crate::__private::on_tick(id)
+        }
+        #[no_mangle]
+        pub extern "C" fn proxy_on_queue_ready(id: u32, queue: u32) {
+            $crate::__private::on_queue_ready(id, queue)
+        }
+    };
+    (@request_headers) => {
+        #[no_mangle]
+        pub extern "C" fn proxy_on_request_headers(id: u32, headers: usize, end: u32) -> u32 {
+            $crate::__private::on_request_headers(id, headers, end != 0)
+        }
+    };
+    (@request_body) => {
+        #[no_mangle]
+        pub extern "C" fn proxy_on_request_body(id: u32, size: usize, end: u32) -> u32 {
+            $crate::__private::on_request_body(id, size, end != 0)
+        }
+    };
+    (@request_trailers) => {
+        #[no_mangle]
+        pub extern "C" fn proxy_on_request_trailers(id: u32, trailers: usize) -> u32 {
+            $crate::__private::on_request_trailers(id, trailers)
+        }
+    };
+    (@response_headers) => {
+        #[no_mangle]
+        pub extern "C" fn proxy_on_response_headers(id: u32, headers: usize, end: u32) -> u32 {
+            $crate::__private::on_response_headers(id, headers, end != 0)
+        }
+    };
+    (@response_body) => {
+        #[no_mangle]
+        pub extern "C" fn proxy_on_response_body(id: u32, size: usize, end: u32) -> u32 {
+            $crate::__private::on_response_body(id, size, end != 0)
+        }
+    };
+    (@response_trailers) => {
+        #[no_mangle]
+        pub extern "C" fn proxy_on_response_trailers(id: u32, trailers: usize) -> u32 {
+            $crate::__private::on_response_trailers(id, trailers)
+        }
+    };
+    (@callouts) => {
+        #[no_mangle]
+        pub extern "C" fn proxy_on_http_call_response(
+            id: u32,
+            token: u32,
+            headers: usize,
+            body: usize,
+            trailers: usize,
+        ) {
+            $crate::__private::on_http_call_response(id, token, headers, body, trailers)
+        }
+        #[no_mangle]
+        pub extern "C" fn proxy_on_grpc_receive_initial_metadata(id: u32, token: u32, n: u32) {
+            $crate::__private::on_grpc_receive_initial_metadata(id, token, n)
+        }
+        #[no_mangle]
+        pub extern "C" fn proxy_on_grpc_receive(id: u32, token: u32, size: usize) {
+            $crate::__private::on_grpc_receive(id, token, size)
+        }
+        #[no_mangle]
+        pub extern "C" fn proxy_on_grpc_receive_trailing_metadata(id: u32, token: u32, n: u32) {
+            $crate::__private::on_grpc_receive_trailing_metadata(id, token, n)
+        }
+        #[no_mangle]
+        pub extern "C" fn proxy_on_grpc_close(id: u32, token: u32, status: u32) {
+            $crate::__private::on_grpc_close(id, token, status)
+        }
+    };
+    (@new_connection) => {
+        #[no_mangle]
+        pub extern "C" fn proxy_on_new_connection(id: u32) -> u32 {
+            $crate::__private::on_new_connection(id)
+        }
+    };
+    (@downstream_data) => {
+        #[no_mangle]
+        pub extern "C" fn proxy_on_downstream_data(id: u32, size: usize, end: u32) -> u32 {
+            $crate::__private::on_downstream_data(id, size, end != 0)
+        }
+    };
+    (@upstream_data) => {
+        #[no_mangle]
+        pub extern "C" fn proxy_on_upstream_data(id: u32, size: usize, end: u32) -> u32 {
+            $crate::__private::on_upstream_data(id, size, end != 0)
+        }
+    };
+    (@downstream_close) => {
+        #[no_mangle]
+        pub extern "C" fn proxy_on_downstream_connection_close(id: u32, peer: u32) {
+            $crate::__private::on_downstream_connection_close(id, peer)
+        }
+    };
+    (@upstream_close) => {
+        #[no_mangle]
+        pub extern "C" fn proxy_on_upstream_connection_close(id: u32, peer: u32) {
+            $crate::__private::on_upstream_connection_close(id, peer)
+        }
+    };
+    (@all) => {
+        $crate::__private::__export_hooks!(
+            done log plugin callouts request_headers request_body request_trailers
+            response_headers response_body response_trailers new_connection
+            downstream_data upstream_data downstream_close upstream_close
+        );
     };
 }

@@ -2,8 +2,7 @@
 
 use std::rc::Rc;
 
-use proxy_wasm::traits::{Context, RootContext, StreamContext};
-use proxy_wasm::types::{Action as HostAction, ContextType, PeerType};
+use crate::dispatch::{Child, Context, HostAction, PeerType, RootContext, StreamContext};
 
 use crate::action::{Action, HookOutput};
 use crate::body::Body;
@@ -106,7 +105,7 @@ impl<'a, F: NetworkFilter> TcpCx<'a, F> {
     }
 }
 
-pub(crate) fn new_root<F: NetworkFilter>(_context_id: u32) -> Box<dyn RootContext> {
+pub(crate) fn new_root<F: NetworkFilter>() -> Box<dyn RootContext> {
     Box::new(NetRoot::<F> { shared: None })
 }
 
@@ -169,16 +168,12 @@ impl<F: NetworkFilter> RootContext for NetRoot<F> {
         }
     }
 
-    fn create_stream_context(&self, _context_id: u32) -> Option<Box<dyn StreamContext>> {
+    fn new_context(&self) -> Child {
         let active = self
             .shared
             .as_ref()
             .map(|shared| (F::new(&shared.config, &shared.plugin), Rc::clone(shared)));
-        Some(Box::new(NetStream::<F> { active }))
-    }
-
-    fn get_type(&self) -> Option<ContextType> {
-        Some(ContextType::StreamContext)
+        Child::Tcp(Box::new(NetStream::<F> { active }))
     }
 }
 

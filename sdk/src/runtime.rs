@@ -1,11 +1,10 @@
-//! Glue between [`HttpFilter`] and the proxy-wasm dispatcher: one root context per plugin,
+//! Glue between [`HttpFilter`] and proxylet's dispatcher: one root context per plugin,
 //! bound to a filter by Envoy's root id, one HTTP context per stream.
 
 use std::cell::Cell;
 use std::rc::Rc;
 
-use proxy_wasm::traits::{Context, HttpContext, RootContext, StreamContext};
-use proxy_wasm::types::{Action as HostAction, ContextType};
+use crate::dispatch::{Child, Context, HostAction, HttpContext, NewRoot, RootContext};
 
 use crate::action::{Action, HookOutput, Response};
 use crate::body::Body;
@@ -25,7 +24,7 @@ use crate::shared::Queue;
 #[doc(hidden)]
 pub struct Registration {
     root_id: &'static str,
-    new_root: fn(u32) -> Box<dyn RootContext>,
+    new_root: NewRoot,
 }
 
 impl Registration {
@@ -48,13 +47,6 @@ impl Registration {
     /// The root id.
     pub const fn root_id(&self) -> &'static str {
         self.root_id
-    }
-
-    /// Whether the filter is a network (TCP) filter, as proxy-wasm's dispatcher tells
-    /// (by the kind of its root context).
-    #[cfg(all(feature = "testing", not(target_family = "wasm")))]
-    pub(crate) fn is_network(&self) -> bool {
-        (self.new_root)(0).get_type() == Some(ContextType::StreamContext)
     }
 }
 
@@ -97,12 +89,12 @@ pub const fn schema_entry<F: Export<M>, M>() -> crate::schema::SectionEntry {
     (F::REGISTRATION.root_id(), F::CONFIG_SCHEMA)
 }
 
-fn new_http_root<F: HttpFilter>(_context_id: u32) -> Box<dyn RootContext> {
+fn new_http_root<F: HttpFilter>() -> Box<dyn RootContext> {
     Box::new(HttpRoot::<F> { shared: None })
 }
 
 thread_local! {
-    // Per thread like proxy-wasm's dispatcher: a wasm VM has one thread. Natively, the
+    // Per thread like the dispatcher's table: a wasm VM has one thread. Natively, the
     // test host swaps each host's filters in around its calls (`VmLocals`).
     static FILTERS: Cell<&'static [Registration]> = const { Cell::new(&[]) };
 }
@@ -116,11 +108,17 @@ pub fn start(filters: &'static [Registration]) {
     set_root_factory(filters);
 }
 
-/// Tells proxy-wasm's dispatcher (one per thread) how to make the root context of a plugin.
+/// Tells the dispatcher how to make the root context of a plugin.
 fn set_root_factory(filters: &'static [Registration]) {
+    crate::dispatch::set_root_factory(root_factory(filters));
+}
+
+/// How plugins of a module with `filters` are made: bound to its only filter, or to one
+/// picked by root id once the plugin can be asked for it.
+fn root_factory(filters: &'static [Registration]) -> NewRoot {
     match filters {
-        [only] => proxy_wasm::set_root_context(only.new_root),
-        _ => proxy_wasm::set_root_context(|_| Box::new(Dispatch::Unbound)),
+        [only] => only.new_root,
+        _ => || Box::new(Dispatch::Unbound),
     }
 }
 
@@ -133,6 +131,7 @@ pub(crate) struct VmLocals {
     filters: &'static [Registration],
     vm_configuration: Vec<u8>,
     log_level: log::LevelFilter,
+    dispatcher: crate::dispatch::Dispatcher,
 }
 
 #[cfg(all(feature = "testing", not(target_family = "wasm")))]
@@ -144,6 +143,7 @@ impl VmLocals {
             filters,
             vm_configuration: Vec::new(),
             log_level: log::LevelFilter::Trace,
+            dispatcher: crate::dispatch::Dispatcher::new(root_factory(filters)),
         }
     }
 
@@ -153,7 +153,7 @@ impl VmLocals {
         self.filters = FILTERS.with(|f| f.replace(self.filters));
         VM_CONFIGURATION.with(|c| std::mem::swap(&mut *c.borrow_mut(), &mut self.vm_configuration));
         crate::logger::swap_vm_level(&mut self.log_level);
-        set_root_factory(FILTERS.with(Cell::get));
+        crate::dispatch::swap(&mut self.dispatcher);
     }
 }
 
@@ -162,7 +162,7 @@ impl VmLocals {
 #[doc(hidden)]
 pub fn start_one(filter: &'static Registration) {
     crate::logger::install();
-    proxy_wasm::set_root_context(filter.new_root);
+    crate::dispatch::set_root_factory(filter.new_root);
 }
 
 /// `Some(error)` when the host selected this plugin by a root id other than `expected`
@@ -242,10 +242,10 @@ fn bind() -> Result<Box<dyn RootContext>, String> {
         }
     };
     if let Some(found) = filters.iter().find(|f| f.root_id == root_id) {
-        return Ok((found.new_root)(0));
+        return Ok((found.new_root)());
     }
     if let ([only], "") = (filters, root_id.as_str()) {
-        return Ok((only.new_root)(0));
+        return Ok((only.new_root)());
     }
     let known: Vec<String> = filters.iter().map(|f| format!("`{}`", f.root_id)).collect();
     Err(if root_id.is_empty() {
@@ -261,7 +261,8 @@ fn bind() -> Result<Box<dyn RootContext>, String> {
     })
 }
 
-/// The root context proxy-wasm creates for every plugin, before we know which filter it is.
+/// The root context of every plugin of a module with several filters, before we know
+/// which filter it is.
 enum Dispatch {
     Unbound,
     Bound(Box<dyn RootContext>),
@@ -292,11 +293,8 @@ impl Context for Dispatch {
     }
 }
 
-// proxy-wasm's dispatcher asks `get_type` which kind of context to make for a plugin, then
-// calls `create_http_context` or `create_stream_context` and traps if that returns `None`.
-// A plugin bound to a filter answers with its filter's kind and its filter makes the
-// context (an HTTP or a TCP filter's root always does); a plugin without a filter answers
-// `HttpContext` and gets a `NoFilter` context.
+// A plugin bound to a filter makes its filter's kind of context; a plugin without a
+// filter makes a `NoFilter` one, which refuses the stream.
 impl RootContext for Dispatch {
     fn on_vm_start(&mut self, size: usize) -> bool {
         self.bound().is_some_and(|root| root.on_vm_start(size))
@@ -318,30 +316,14 @@ impl RootContext for Dispatch {
         }
     }
 
-    fn create_http_context(&self, context_id: u32) -> Option<Box<dyn HttpContext>> {
+    fn new_context(&self) -> Child {
         match self {
-            Dispatch::Bound(root) => root.create_http_context(context_id),
+            Dispatch::Bound(root) => root.new_context(),
             // Envoy does not create streams for a plugin that failed to configure.
-            _ => Some(Box::new(NoFilter {
-                why: "refusing a stream of a plugin that has no filter (its root id was refused \
-                      when it was configured)",
-                replied: false,
-            })),
-        }
-    }
-
-    fn create_stream_context(&self, context_id: u32) -> Option<Box<dyn StreamContext>> {
-        match self {
-            Dispatch::Bound(root) => root.create_stream_context(context_id),
-            // Not asked: only a plugin bound to a TCP filter answers `StreamContext`.
-            _ => None,
-        }
-    }
-
-    fn get_type(&self) -> Option<ContextType> {
-        match self {
-            Dispatch::Bound(root) => root.get_type(),
-            _ => Some(ContextType::HttpContext),
+            _ => Child::Http(Box::new(NoFilter::new(
+                "refusing a stream of a plugin that has no filter (its root id was refused \
+                 when it was configured)",
+            ))),
         }
     }
 }
@@ -349,13 +331,21 @@ impl RootContext for Dispatch {
 /// A stream of a plugin without a filter: its root id is not in the module (or the host
 /// never configured it). Envoy creates none, since it refuses such a plugin; a host that
 /// does gets the stream refused, never passed on: a 500, and the reason at error level.
-struct NoFilter {
+pub(crate) struct NoFilter {
     /// What to log.
     why: &'static str,
     replied: bool,
 }
 
 impl NoFilter {
+    /// A context that refuses its stream, logging `why`.
+    pub(crate) fn new(why: &'static str) -> Self {
+        NoFilter {
+            why,
+            replied: false,
+        }
+    }
+
     /// Answers with a 500 and stops the stream, the first time; afterwards lets through
     /// what follows (the reply itself, on its way out through the filter).
     fn refuse(&mut self) -> HostAction {
@@ -470,14 +460,14 @@ impl<F: HttpFilter> RootContext for HttpRoot<F> {
         }
     }
 
-    fn create_http_context(&self, _context_id: u32) -> Option<Box<dyn HttpContext>> {
+    fn new_context(&self) -> Child {
         // Envoy never creates streams of a plugin that failed to configure; if a host
         // does, the stream passes through untouched (`active: None`).
         let active = self
             .shared
             .as_ref()
             .map(|shared| (F::new(&shared.config, &shared.plugin), Rc::clone(shared)));
-        Some(Box::new(HttpStream::<F> {
+        Child::Http(Box::new(HttpStream::<F> {
             active,
             state: StreamState::new(),
             request_body_size: 0,
@@ -485,10 +475,6 @@ impl<F: HttpFilter> RootContext for HttpRoot<F> {
             request_body_done: false,
             response_body_done: false,
         }))
-    }
-
-    fn get_type(&self) -> Option<ContextType> {
-        Some(ContextType::HttpContext)
     }
 }
 
@@ -1030,8 +1016,9 @@ mod tests {
     fn a_stream_of_a_plugin_without_a_filter_is_refused_not_a_trap() {
         let host = Host::native(&[]);
         for (id, root) in [(5, Dispatch::Failed), (6, Dispatch::Unbound)] {
-            assert_eq!(root.get_type(), Some(ContextType::HttpContext));
-            let mut stream = root.create_http_context(id).expect("never `None`");
+            let Child::Http(mut stream) = root.new_context() else {
+                panic!("a plugin without a filter makes HTTP contexts");
+            };
             let verdict = as_context(&host, id, || stream.on_http_request_headers(1, false));
             assert_eq!(verdict, HostAction::Pause);
             let reply = host.state().local_replies.get(&id).cloned().unwrap();
@@ -1060,7 +1047,9 @@ mod tests {
     #[test]
     fn a_stream_refused_in_its_response_is_answered_there() {
         let host = Host::native(&[]);
-        let mut stream = Dispatch::Failed.create_http_context(7).unwrap();
+        let Child::Http(mut stream) = Dispatch::Failed.new_context() else {
+            panic!("a plugin without a filter makes HTTP contexts");
+        };
         let verdict = as_context(&host, 7, || stream.on_http_response_headers(2, false));
         assert_eq!(verdict, HostAction::Pause);
         assert_eq!(host.state().local_replies[&7].status, 500);

@@ -142,9 +142,10 @@ pub(crate) fn expand(filter: &Filter) -> TokenStream {
         .hooks
         .iter()
         .map(|hook| hook_method(filter, hook, &private, &cx_ty));
-    let exports = filter
-        .export
-        .then(|| quote!(#private::__export_filters!(#self_ty);));
+    let exports = filter.export.then(|| {
+        let hooks = exported_hooks(filter);
+        quote!(#private::__export_filters!(@hooks [#(#hooks)*] #self_ty);)
+    });
 
     quote! {
         #item
@@ -180,6 +181,38 @@ pub(crate) fn expand(filter: &Filter) -> TokenStream {
 
         #exports
     }
+}
+
+/// The groups of `proxy_on_*` entry points (`proxylet::__export_hooks!`) the filter's
+/// hooks need: Envoy calls only what a module exports, and each call into the VM costs.
+fn exported_hooks(filter: &Filter) -> Vec<Ident> {
+    let span = proc_macro2::Span::call_site();
+    let mut groups: Vec<&str> = Vec::new();
+    for hook in &filter.hooks {
+        let name = &hook.hook.name["on_".len()..];
+        groups.push(name);
+        // A buffered body strips the headers' length and flushes at the trailers.
+        if filter.max_body.is_some() {
+            match name {
+                "request_body" => groups.extend(["request_headers", "request_trailers"]),
+                "response_body" => groups.extend(["response_headers", "response_trailers"]),
+                _ => {}
+            }
+        }
+    }
+    if filter
+        .hooks
+        .iter()
+        .any(|h| h.params.contains(&ParamKind::Stream))
+    {
+        groups.push("callouts");
+    }
+    if filter.plugin.is_some() {
+        groups.push("plugin");
+    }
+    groups.sort_unstable();
+    groups.dedup();
+    groups.into_iter().map(|g| Ident::new(g, span)).collect()
 }
 
 fn body_modes(filter: &Filter, private: &TokenStream) -> TokenStream {

@@ -33,7 +33,6 @@ mod native;
 pub mod state;
 
 use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
 use std::rc::Rc;
 use std::time::Duration;
 
@@ -64,26 +63,13 @@ pub enum Verdict {
     Trapped(String),
 }
 
-/// Where a host's context ids come from.
-enum ContextIds {
-    /// Its own counter: the host runs its own VM (a wasm instance), whose contexts are
-    /// numbered from 1 as in an Envoy VM.
-    Own(Cell<u32>),
-    /// The thread's counter: a native host shares proxy-wasm's per-thread dispatcher
-    /// with the other native hosts of its thread (see `native::next_context`).
-    Thread,
-}
-
 struct Inner {
     state: Rc<RefCell<HostState>>,
     backend: RefCell<Box<dyn Backend>>,
     vm_configuration: RefCell<Vec<u8>>,
-    ids: ContextIds,
-    /// Native hosts: the filters linked into the test binary (to know each plugin's kind).
-    filters: &'static [Registration],
-    /// Contexts a test opened of the other kind than their plugin's filter, on a native
-    /// host, with the trap every call for them reports (see `Plugin::open`).
-    wrong_kind: RefCell<HashMap<u32, String>>,
+    /// The next context id: every host runs a VM of its own (natively, its own
+    /// dispatcher), numbered from 1 as in an Envoy VM.
+    next_context: Cell<u32>,
 }
 
 /// An emulated proxy-wasm host (cheap to clone: clones share the host).
@@ -105,56 +91,33 @@ impl Host {
         let state = Rc::new(RefCell::new(state));
         native::install(Rc::clone(&state));
         let backend = native::Native::new(Rc::clone(&state), filters);
-        Host::new(state, Box::new(backend), ContextIds::Thread, filters)
+        Host::new(state, Box::new(backend))
     }
 
     /// A host running the module through another backend (e.g. wasmtime) that forwards
     /// the module's imports to `state`. The backend runs a VM of its own: the host
     /// numbers its contexts from 1.
     pub fn with_backend(state: Rc<RefCell<HostState>>, backend: Box<dyn Backend>) -> Host {
-        Host::new(state, backend, ContextIds::Own(Cell::new(1)), &[])
+        Host::new(state, backend)
     }
 
-    fn new(
-        state: Rc<RefCell<HostState>>,
-        backend: Box<dyn Backend>,
-        ids: ContextIds,
-        filters: &'static [Registration],
-    ) -> Host {
+    fn new(state: Rc<RefCell<HostState>>, backend: Box<dyn Backend>) -> Host {
         Host {
             inner: Rc::new(Inner {
                 state,
                 backend: RefCell::new(backend),
                 vm_configuration: RefCell::new(Vec::new()),
-                ids,
-                filters,
-                wrong_kind: RefCell::new(HashMap::new()),
+                next_context: Cell::new(1),
             }),
         }
     }
 
-    /// Whether the filter with `root_id` is a TCP filter, when the host knows the module's
-    /// filters (a native host).
-    fn network_filter(&self, root_id: &str) -> Option<bool> {
-        let filters = self.inner.filters;
-        let found = filters.iter().find(|f| f.root_id() == root_id);
-        let only = match filters {
-            [only] if root_id.is_empty() => Some(only),
-            _ => None,
-        };
-        found.or(only).map(Registration::is_network)
-    }
-
     /// A fresh context id.
     fn next_context(&self) -> u32 {
-        match &self.inner.ids {
-            ContextIds::Own(next) => {
-                let id = next.get();
-                next.set(id.wrapping_add(1).max(1));
-                id
-            }
-            ContextIds::Thread => native::next_context(),
-        }
+        let next = &self.inner.next_context;
+        let id = next.get();
+        next.set(id.wrapping_add(1).max(1));
+        id
     }
 
     /// The host's state, for direct inspection.
@@ -163,9 +126,6 @@ impl Host {
     }
 
     fn call(&self, context: u32, export: &str, args: &[u64]) -> Result<u64, Trap> {
-        if let Some(trap) = self.inner.wrong_kind.borrow().get(&context) {
-            return Err(Trap(trap.clone()));
-        }
         self.state().effective_context = context;
         let mut all = vec![u64::from(context)];
         all.extend_from_slice(args);
@@ -633,15 +593,7 @@ impl PluginBuilder {
             });
         match ok {
             Ok(0) => Err(rejected(&host, None)),
-            Ok(_) => {
-                let network = host.network_filter(&self.root_id);
-                Ok(Plugin {
-                    host,
-                    root,
-                    root_id: self.root_id,
-                    network,
-                })
-            }
+            Ok(_) => Ok(Plugin { host, root }),
             Err(Trap(message)) => Err(rejected(&host, Some(format!("trap: {message}")))),
         }
     }
@@ -652,10 +604,6 @@ impl PluginBuilder {
 pub struct Plugin {
     host: Host,
     root: u32,
-    root_id: String,
-    /// Whether its filter is a TCP one; `None` when the host cannot tell (a module run
-    /// by another backend, where a context of the wrong kind traps like in Envoy).
-    network: Option<bool>,
 }
 
 impl Plugin {
@@ -675,46 +623,27 @@ impl Plugin {
 
     /// Creates an HTTP stream of this plugin.
     ///
-    /// On a TCP filter's plugin, every hook of the stream reports a [`Trap`]: in Envoy,
-    /// an HTTP filter chain running a TCP filter's root id traps the VM on the first
-    /// hook (proxy-wasm's dispatcher made a TCP context). The wasm backend traps for real.
+    /// On a TCP filter's plugin, the stream is refused as in Envoy: its first hook
+    /// answers with a 500 and the log says why.
     pub fn http_stream(&self) -> HttpStream {
         HttpStream {
             host: self.host.clone(),
-            id: self.open(false),
+            id: self.open(),
         }
     }
 
     /// Creates a TCP connection of this plugin (a network filter). On an HTTP filter's
-    /// plugin, every hook reports a [`Trap`], as for [`http_stream`](Self::http_stream).
+    /// plugin, the first hook closes the connection and the log says why.
     pub fn tcp_connection(&self) -> TcpConnection {
         TcpConnection {
             host: self.host.clone(),
-            id: self.open(true),
+            id: self.open(),
         }
     }
 
-    /// Creates a context of this plugin for a stream (`network`: a connection).
-    ///
-    /// Natively, the module is the test binary, and a trap there is a panic that cannot
-    /// unwind out of the `extern "C"` hook: it would abort every test of the binary. So
-    /// a context of the other kind than the plugin's filter is not created: its calls
-    /// report the trap Envoy would see.
-    fn open(&self, network: bool) -> u32 {
+    /// Creates a context of this plugin for a stream or a connection.
+    fn open(&self) -> u32 {
         let id = self.new_context();
-        if self.network == Some(!network) {
-            let (filter, hooks, other) = match network {
-                true => ("an HTTP", "TCP", "http_stream"),
-                false => ("a TCP", "HTTP", "tcp_connection"),
-            };
-            let trap = format!(
-                "`{}` is {filter} filter: a host calling {hooks} hooks on its context traps \
-                 the VM (proxy-wasm's dispatcher panics with `invalid context_id`); open its \
-                 contexts with `{other}()`",
-                self.root_id
-            );
-            self.host.inner.wrong_kind.borrow_mut().insert(id, trap);
-        }
         let _ = self
             .host
             .call(id, "proxy_on_context_create", &[u64::from(self.root)]);

@@ -14,23 +14,14 @@ thread_local! {
     /// The host the module's imports talk to on this thread: the one whose call into the
     /// module is running, else the native host created last on this thread.
     static CURRENT: RefCell<Option<Rc<RefCell<HostState>>>> = const { RefCell::new(None) };
-    /// The next context id of this thread's native hosts. proxy-wasm's dispatcher (which
-    /// holds the contexts) is per thread, so every native host of a thread numbers its
-    /// contexts from here; a thread (a test) starts at 1, whatever other tests do.
-    static NEXT_CONTEXT: Cell<u32> = const { Cell::new(1) };
-    /// The next callout (and gRPC stream) token of this thread's native hosts: the
-    /// dispatcher keys callouts by token, and traps on a duplicate.
+    /// The next callout (and gRPC stream) token of this thread's native hosts: tokens
+    /// stay unique on a thread, so a test cannot answer one host's callout on another.
     static NEXT_TOKEN: Cell<u32> = const { Cell::new(1) };
 }
 
 /// Makes `state` the host the module's imports talk to on this thread.
 pub(crate) fn install(state: Rc<RefCell<HostState>>) {
     CURRENT.with(|c| *c.borrow_mut() = Some(state));
-}
-
-/// A fresh context id for a native host on this thread.
-pub(crate) fn next_context() -> u32 {
-    take(&NEXT_CONTEXT)
 }
 
 /// A fresh callout token for a native host on this thread.
@@ -57,44 +48,10 @@ fn with<R>(missing: R, f: impl FnOnce(&mut HostState) -> R) -> R {
     }
 }
 
-extern "C" {
-    fn proxy_on_memory_allocate(size: usize) -> *mut u8;
-    fn proxy_on_context_create(context_id: u32, root_context_id: u32);
-    fn proxy_on_vm_start(context_id: u32, size: usize) -> bool;
-    fn proxy_on_configure(context_id: u32, size: usize) -> bool;
-    fn proxy_on_tick(context_id: u32);
-    fn proxy_on_queue_ready(context_id: u32, queue_id: u32);
-    fn proxy_on_request_headers(context_id: u32, num_headers: usize, end_of_stream: bool) -> u32;
-    fn proxy_on_request_body(context_id: u32, size: usize, end_of_stream: bool) -> u32;
-    fn proxy_on_request_trailers(context_id: u32, num_trailers: usize) -> u32;
-    fn proxy_on_response_headers(context_id: u32, num_headers: usize, end_of_stream: bool) -> u32;
-    fn proxy_on_response_body(context_id: u32, size: usize, end_of_stream: bool) -> u32;
-    fn proxy_on_response_trailers(context_id: u32, num_trailers: usize) -> u32;
-    fn proxy_on_log(context_id: u32);
-    fn proxy_on_done(context_id: u32) -> bool;
-    fn proxy_on_delete(context_id: u32);
-    fn proxy_on_http_call_response(
-        context_id: u32,
-        token: u32,
-        headers: usize,
-        body: usize,
-        trailers: usize,
-    );
-    fn proxy_on_grpc_receive(context_id: u32, token: u32, size: usize);
-    fn proxy_on_grpc_receive_initial_metadata(context_id: u32, token: u32, headers: u32);
-    fn proxy_on_grpc_receive_trailing_metadata(context_id: u32, token: u32, trailers: u32);
-    fn proxy_on_grpc_close(context_id: u32, token: u32, status: u32);
-    fn proxy_on_new_connection(context_id: u32) -> u32;
-    fn proxy_on_downstream_data(context_id: u32, size: usize, end_of_stream: bool) -> u32;
-    fn proxy_on_upstream_data(context_id: u32, size: usize, end_of_stream: bool) -> u32;
-    fn proxy_on_downstream_connection_close(context_id: u32, peer: u32);
-    fn proxy_on_upstream_connection_close(context_id: u32, peer: u32);
-}
-
 /// Runs the module linked into this binary, for one host: around each call, that host's
 /// state is the one the imports reach and its VM's thread locals are swapped in, so two
-/// hosts on one thread keep their own state. They share proxy-wasm's dispatcher (one per
-/// thread), whose contexts and callouts they number from per-thread counters.
+/// hosts on one thread keep their own state, including their own dispatcher (the table
+/// of contexts and callouts).
 pub(crate) struct Native {
     state: Rc<RefCell<HostState>>,
     vm: VmLocals,
@@ -126,69 +83,68 @@ impl Native {
         let u = |i: usize| a.get(i).copied().unwrap_or(0) as u32;
         let z = |i: usize| a.get(i).copied().unwrap_or(0) as usize;
         let b = |i: usize| a.get(i).copied().unwrap_or(0) != 0;
-        // SAFETY: these are the module's own exports, called with the ABI's argument types.
-        let result = unsafe {
+        use crate::dispatch as d;
+        // The module's entry points, called as the exports would be (`proxylet::main!`).
+        let result = {
             match export {
                 "proxy_on_context_create" => {
-                    proxy_on_context_create(u(0), u(1));
+                    d::on_context_create(u(0), u(1));
                     0
                 }
-                "proxy_on_vm_start" => u64::from(proxy_on_vm_start(u(0), z(1))),
-                "proxy_on_configure" => u64::from(proxy_on_configure(u(0), z(1))),
+                "proxy_on_vm_start" => u64::from(d::on_vm_start(u(0), z(1))),
+                "proxy_on_configure" => u64::from(d::on_configure(u(0), z(1))),
                 "proxy_on_tick" => {
-                    proxy_on_tick(u(0));
+                    d::on_tick(u(0));
                     0
                 }
                 "proxy_on_queue_ready" => {
-                    proxy_on_queue_ready(u(0), u(1));
+                    d::on_queue_ready(u(0), u(1));
                     0
                 }
-                "proxy_on_request_headers" => u64::from(proxy_on_request_headers(u(0), z(1), b(2))),
-                "proxy_on_request_body" => u64::from(proxy_on_request_body(u(0), z(1), b(2))),
-                "proxy_on_request_trailers" => u64::from(proxy_on_request_trailers(u(0), z(1))),
-                "proxy_on_response_headers" => {
-                    u64::from(proxy_on_response_headers(u(0), z(1), b(2)))
-                }
-                "proxy_on_response_body" => u64::from(proxy_on_response_body(u(0), z(1), b(2))),
-                "proxy_on_response_trailers" => u64::from(proxy_on_response_trailers(u(0), z(1))),
+                "proxy_on_request_headers" => u64::from(d::on_request_headers(u(0), z(1), b(2))),
+                "proxy_on_request_body" => u64::from(d::on_request_body(u(0), z(1), b(2))),
+                "proxy_on_request_trailers" => u64::from(d::on_request_trailers(u(0), z(1))),
+                "proxy_on_response_headers" => u64::from(d::on_response_headers(u(0), z(1), b(2))),
+                "proxy_on_response_body" => u64::from(d::on_response_body(u(0), z(1), b(2))),
+                "proxy_on_response_trailers" => u64::from(d::on_response_trailers(u(0), z(1))),
                 "proxy_on_log" => {
-                    proxy_on_log(u(0));
+                    d::on_log(u(0));
                     0
                 }
-                "proxy_on_done" => u64::from(proxy_on_done(u(0))),
+                "proxy_on_done" => u64::from(d::on_done(u(0))),
                 "proxy_on_delete" => {
-                    proxy_on_delete(u(0));
+                    d::on_delete(u(0));
                     0
                 }
                 "proxy_on_http_call_response" => {
-                    proxy_on_http_call_response(u(0), u(1), z(2), z(3), z(4));
+                    d::on_http_call_response(u(0), u(1), z(2), z(3), z(4));
                     0
                 }
                 "proxy_on_grpc_receive" => {
-                    proxy_on_grpc_receive(u(0), u(1), z(2));
+                    d::on_grpc_receive(u(0), u(1), z(2));
                     0
                 }
                 "proxy_on_grpc_receive_initial_metadata" => {
-                    proxy_on_grpc_receive_initial_metadata(u(0), u(1), u(2));
+                    d::on_grpc_receive_initial_metadata(u(0), u(1), u(2));
                     0
                 }
                 "proxy_on_grpc_receive_trailing_metadata" => {
-                    proxy_on_grpc_receive_trailing_metadata(u(0), u(1), u(2));
+                    d::on_grpc_receive_trailing_metadata(u(0), u(1), u(2));
                     0
                 }
                 "proxy_on_grpc_close" => {
-                    proxy_on_grpc_close(u(0), u(1), u(2));
+                    d::on_grpc_close(u(0), u(1), u(2));
                     0
                 }
-                "proxy_on_new_connection" => u64::from(proxy_on_new_connection(u(0))),
-                "proxy_on_downstream_data" => u64::from(proxy_on_downstream_data(u(0), z(1), b(2))),
-                "proxy_on_upstream_data" => u64::from(proxy_on_upstream_data(u(0), z(1), b(2))),
+                "proxy_on_new_connection" => u64::from(d::on_new_connection(u(0))),
+                "proxy_on_downstream_data" => u64::from(d::on_downstream_data(u(0), z(1), b(2))),
+                "proxy_on_upstream_data" => u64::from(d::on_upstream_data(u(0), z(1), b(2))),
                 "proxy_on_downstream_connection_close" => {
-                    proxy_on_downstream_connection_close(u(0), u(1));
+                    d::on_downstream_connection_close(u(0), u(1));
                     0
                 }
                 "proxy_on_upstream_connection_close" => {
-                    proxy_on_upstream_connection_close(u(0), u(1));
+                    d::on_upstream_connection_close(u(0), u(1));
                     0
                 }
                 other => return Err(Trap(format!("the module has no export `{other}`"))),
@@ -228,7 +184,7 @@ unsafe fn give(bytes: &[u8], data: *mut *mut u8, size: *mut usize) -> u32 {
     }
     // SAFETY: the module's allocator returns a buffer of at least `bytes.len()` bytes.
     unsafe {
-        let ptr = proxy_on_memory_allocate(bytes.len());
+        let ptr = crate::dispatch::memory_allocate(bytes.len());
         if ptr.is_null() && !bytes.is_empty() {
             return status::INTERNAL_FAILURE;
         }

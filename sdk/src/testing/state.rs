@@ -206,8 +206,7 @@ pub struct HostState {
     pub(crate) grpc_streams: Vec<GrpcStreamRecord>,
     next_token: u32,
     /// Where tokens come from instead of `next_token`: natively, every host of a thread
-    /// shares proxy-wasm's per-thread dispatcher, which keys callouts by token, so they
-    /// draw from one per-thread counter.
+    /// draws from one per-thread counter, so a token names one callout on the thread.
     pub(crate) shared_tokens: Option<fn() -> u32>,
     pub(crate) local_replies: HashMap<u32, LocalReply>,
     pub(crate) continued: Vec<(u32, u32)>,

@@ -1,0 +1,569 @@
+//! proxylet's proxy-wasm dispatcher: the module's `proxy_on_*` entry points, and the table
+//! of contexts (one per plugin, one per HTTP stream or TCP connection) they are routed to.
+//!
+//! It replaces the `proxy-wasm` crate's dispatcher, which `panic!`s (a VM trap) on an
+//! unknown context id, on a duplicate token and when `proxy_set_effective_context` fails,
+//! and which is exported whole: Envoy calls every `proxy_on_*` a module exports, so a
+//! filter that handles one phase paid for six calls into the VM per request. Here no path
+//! panics on what the host sends, and `#[filter]` exports only the entry points its hooks
+//! need (`__export_hooks!`): Envoy skips the rest.
+//!
+//! The table lives in a thread local, like a wasm VM's memory; natively, each test host
+//! keeps its own and swaps it in around its calls (see `runtime::VmLocals`).
+
+use std::cell::{Cell, RefCell};
+use std::collections::BTreeMap;
+use std::rc::Rc;
+
+use crate::host::{self, LogLevel};
+
+/// What a stream hook tells the host: proxy-wasm's `Action`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u32)]
+pub(crate) enum HostAction {
+    /// Go on to the next filter.
+    Continue = 0,
+    /// Stop here until the filter resumes the stream.
+    Pause = 1,
+}
+
+/// Which side of a TCP connection closed (proxy-wasm's `PeerType`, as the host sends it).
+pub(crate) type PeerType = u32;
+
+/// Callbacks every context can get: callout answers and its end.
+pub(crate) trait Context {
+    /// The answer to HTTP callout `token` (no headers: it failed).
+    fn on_http_call_response(
+        &mut self,
+        token: u32,
+        num_headers: usize,
+        body_size: usize,
+        num_trailers: usize,
+    ) {
+        let _ = (token, num_headers, body_size, num_trailers);
+    }
+    /// The answer to unary gRPC call `token`: `status_code` 0 and the message's size, or
+    /// the failure's status.
+    fn on_grpc_call_response(&mut self, token: u32, status_code: u32, response_size: usize) {
+        let _ = (token, status_code, response_size);
+    }
+    /// Initial metadata on gRPC stream `token`.
+    fn on_grpc_stream_initial_metadata(&mut self, token: u32, num_elements: u32) {
+        let _ = (token, num_elements);
+    }
+    /// A message on gRPC stream `token`.
+    fn on_grpc_stream_message(&mut self, token: u32, message_size: usize) {
+        let _ = (token, message_size);
+    }
+    /// Trailing metadata on gRPC stream `token`.
+    fn on_grpc_stream_trailing_metadata(&mut self, token: u32, num_elements: u32) {
+        let _ = (token, num_elements);
+    }
+    /// gRPC stream `token` closed with `status_code`.
+    fn on_grpc_stream_close(&mut self, token: u32, status_code: u32) {
+        let _ = (token, status_code);
+    }
+    /// The host is done with the context: `true` when the context is done too.
+    fn on_done(&mut self) -> bool {
+        true
+    }
+}
+
+/// A plugin's context.
+pub(crate) trait RootContext: Context {
+    /// The VM started; its configuration is `size` bytes.
+    fn on_vm_start(&mut self, size: usize) -> bool {
+        let _ = size;
+        true
+    }
+    /// The plugin is configured with `size` bytes; `false` refuses the configuration.
+    fn on_configure(&mut self, size: usize) -> bool {
+        let _ = size;
+        true
+    }
+    /// The plugin's tick period elapsed.
+    fn on_tick(&mut self) {}
+    /// Shared queue `queue` has items.
+    fn on_queue_ready(&mut self, queue: u32) {
+        let _ = queue;
+    }
+    /// The context of a new stream (HTTP) or connection (TCP) of this plugin.
+    fn new_context(&self) -> Child;
+}
+
+/// The context a plugin makes for a stream or a connection.
+pub(crate) enum Child {
+    /// An HTTP stream's.
+    Http(Box<dyn HttpContext>),
+    /// A TCP connection's.
+    Tcp(Box<dyn StreamContext>),
+}
+
+/// An HTTP stream's context.
+pub(crate) trait HttpContext: Context {
+    /// The request headers arrived.
+    fn on_http_request_headers(&mut self, num_headers: usize, end_of_stream: bool) -> HostAction;
+    /// A request body chunk arrived (`body_size`: all of it buffered so far).
+    fn on_http_request_body(&mut self, body_size: usize, end_of_stream: bool) -> HostAction;
+    /// The request trailers arrived.
+    fn on_http_request_trailers(&mut self, num_trailers: usize) -> HostAction;
+    /// The response headers arrived.
+    fn on_http_response_headers(&mut self, num_headers: usize, end_of_stream: bool) -> HostAction;
+    /// A response body chunk arrived.
+    fn on_http_response_body(&mut self, body_size: usize, end_of_stream: bool) -> HostAction;
+    /// The response trailers arrived.
+    fn on_http_response_trailers(&mut self, num_trailers: usize) -> HostAction;
+    /// The stream is complete (access-log time).
+    fn on_log(&mut self) {}
+}
+
+/// A TCP connection's context (proxy-wasm calls it a stream).
+pub(crate) trait StreamContext: Context {
+    /// The connection was accepted.
+    fn on_new_connection(&mut self) -> HostAction;
+    /// Bytes arrived from the client.
+    fn on_downstream_data(&mut self, data_size: usize, end_of_stream: bool) -> HostAction;
+    /// Bytes arrived from the upstream.
+    fn on_upstream_data(&mut self, data_size: usize, end_of_stream: bool) -> HostAction;
+    /// The client side closed.
+    fn on_downstream_close(&mut self, peer: PeerType);
+    /// The upstream side closed.
+    fn on_upstream_close(&mut self, peer: PeerType);
+}
+
+/// Makes the root context of a new plugin.
+pub(crate) type NewRoot = fn() -> Box<dyn RootContext>;
+
+type Shared<T> = Rc<RefCell<T>>;
+
+/// One context of the table.
+#[derive(Clone)]
+enum Slot {
+    Root(Shared<Box<dyn RootContext>>),
+    Http(Shared<Box<dyn HttpContext>>),
+    Tcp(Shared<Box<dyn StreamContext>>),
+}
+
+/// What a callout token stands for.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Call {
+    Http,
+    Grpc,
+    GrpcStream,
+}
+
+/// The contexts of one VM, and the callouts they made.
+#[derive(Default)]
+pub(crate) struct Dispatcher {
+    new_root: Option<NewRoot>,
+    contexts: BTreeMap<u32, Slot>,
+    /// Callout token → the context that made it. Envoy answers on the plugin's context.
+    calls: BTreeMap<u32, (u32, Call)>,
+}
+
+impl Dispatcher {
+    /// An empty table whose plugins are made by `new_root`.
+    #[cfg(all(feature = "testing", not(target_family = "wasm")))]
+    pub(crate) fn new(new_root: NewRoot) -> Self {
+        Dispatcher {
+            new_root: Some(new_root),
+            ..Dispatcher::default()
+        }
+    }
+}
+
+thread_local! {
+    static DISPATCHER: RefCell<Dispatcher> = RefCell::new(Dispatcher::default());
+    /// The context whose hook is running: callouts made now are its.
+    static ACTIVE: Cell<u32> = const { Cell::new(0) };
+}
+
+/// Sets how plugins are made (from `_initialize`).
+pub(crate) fn set_root_factory(new_root: NewRoot) {
+    DISPATCHER.with(|d| {
+        if let Ok(mut d) = d.try_borrow_mut() {
+            d.new_root = Some(new_root);
+        }
+    });
+}
+
+/// Exchanges the thread's table with `other` (natively, each test host has its own).
+#[cfg(all(feature = "testing", not(target_family = "wasm")))]
+pub(crate) fn swap(other: &mut Dispatcher) {
+    DISPATCHER.with(|d| {
+        if let Ok(mut d) = d.try_borrow_mut() {
+            std::mem::swap(&mut *d, other);
+        }
+    });
+}
+
+fn slot(id: u32) -> Option<Slot> {
+    DISPATCHER.with(|d| d.try_borrow().ok()?.contexts.get(&id).cloned())
+}
+
+fn debug(message: &str) {
+    crate::logger::emit(LogLevel::Debug, message);
+}
+
+/// Records a callout the active context made, so its answer reaches that context.
+fn register(token: u32, call: Call) {
+    let context = ACTIVE.with(Cell::get);
+    DISPATCHER.with(|d| {
+        if let Ok(mut d) = d.try_borrow_mut() {
+            d.calls.insert(token, (context, call));
+        }
+    });
+}
+
+/// Records an HTTP callout of the active context.
+pub(crate) fn register_http_call(token: u32) {
+    register(token, Call::Http);
+}
+
+/// Records a unary gRPC call of the active context.
+pub(crate) fn register_grpc_call(token: u32) {
+    register(token, Call::Grpc);
+}
+
+/// Records a gRPC stream of the active context.
+pub(crate) fn register_grpc_stream(token: u32) {
+    register(token, Call::GrpcStream);
+}
+
+/// Runs `f` on context `id` when it is an HTTP stream's, with `id` active; `missing`
+/// otherwise (or when the context is already running: a host calling back into a hook).
+fn http<R>(id: u32, missing: R, f: impl FnOnce(&mut dyn HttpContext) -> R) -> R {
+    let context = match slot(id) {
+        Some(Slot::Http(context)) => context,
+        Some(Slot::Tcp(_)) => {
+            // A TCP filter's plugin in an HTTP filter chain: refuse the stream.
+            let refuse: Box<dyn HttpContext> = Box::new(crate::runtime::NoFilter::new(
+                "refusing an HTTP stream of a TCP filter: configure it as a network filter \
+                 (envoy.filters.network.wasm)",
+            ));
+            let refuse = Rc::new(RefCell::new(refuse));
+            insert(id, Slot::Http(Rc::clone(&refuse)));
+            refuse
+        }
+        _ => {
+            debug("an HTTP hook for a context that is not an HTTP stream's: ignored");
+            return missing;
+        }
+    };
+    let Ok(mut context) = context.try_borrow_mut() else {
+        return missing;
+    };
+    let previous = ACTIVE.with(|a| a.replace(id));
+    let result = f(&mut **context);
+    ACTIVE.with(|a| a.set(previous));
+    result
+}
+
+/// Runs `f` on context `id` when it is a TCP connection's (see [`http`]); on an HTTP
+/// stream's, closes the connection and answers `refused`.
+fn tcp<R>(id: u32, missing: R, refused: R, f: impl FnOnce(&mut dyn StreamContext) -> R) -> R {
+    let context = match slot(id) {
+        Some(Slot::Tcp(context)) => context,
+        Some(Slot::Http(_)) => {
+            // An HTTP filter's plugin in a network filter chain: close the connection.
+            crate::logger::emit(
+                LogLevel::Error,
+                "closing a TCP connection of an HTTP filter: configure it as an HTTP filter \
+                 (envoy.filters.http.wasm)",
+            );
+            for stream in [host::StreamType::Downstream, host::StreamType::Upstream] {
+                let _ = host::close_stream(stream);
+            }
+            return refused;
+        }
+        _ => {
+            debug("a TCP hook for a context that is not a connection's: ignored");
+            return missing;
+        }
+    };
+    let Ok(mut context) = context.try_borrow_mut() else {
+        return missing;
+    };
+    let previous = ACTIVE.with(|a| a.replace(id));
+    let result = f(&mut **context);
+    ACTIVE.with(|a| a.set(previous));
+    result
+}
+
+/// Runs `f` on plugin `id`'s root context.
+fn root<R>(id: u32, missing: R, f: impl FnOnce(&mut dyn RootContext) -> R) -> R {
+    let Some(Slot::Root(context)) = slot(id) else {
+        debug("a plugin hook for a context that is not a plugin's: ignored");
+        return missing;
+    };
+    let Ok(mut context) = context.try_borrow_mut() else {
+        return missing;
+    };
+    let previous = ACTIVE.with(|a| a.replace(id));
+    let result = f(&mut **context);
+    ACTIVE.with(|a| a.set(previous));
+    result
+}
+
+/// Runs `f` on any context `id`, with `id` active.
+fn any<R>(id: u32, missing: R, f: impl FnOnce(&mut dyn Context) -> R) -> R {
+    let Some(slot) = slot(id) else {
+        return missing;
+    };
+    let previous = ACTIVE.with(|a| a.replace(id));
+    let result = match slot {
+        Slot::Root(c) => c.try_borrow_mut().ok().map(|mut c| f(&mut **c)),
+        Slot::Http(c) => c.try_borrow_mut().ok().map(|mut c| f(&mut **c)),
+        Slot::Tcp(c) => c.try_borrow_mut().ok().map(|mut c| f(&mut **c)),
+    };
+    ACTIVE.with(|a| a.set(previous));
+    result.unwrap_or(missing)
+}
+
+fn insert(id: u32, slot: Slot) {
+    DISPATCHER.with(|d| {
+        if let Ok(mut d) = d.try_borrow_mut() {
+            d.contexts.insert(id, slot);
+        }
+    });
+}
+
+/// `proxy_on_context_create`: a plugin (`parent` 0) or one of its streams.
+pub fn on_context_create(id: u32, parent: u32) {
+    if parent == 0 {
+        let new_root = DISPATCHER.with(|d| d.try_borrow().ok().and_then(|d| d.new_root));
+        match new_root {
+            Some(new_root) => insert(id, Slot::Root(Rc::new(RefCell::new(new_root())))),
+            None => debug("a plugin created before the module started: ignored"),
+        }
+        return;
+    }
+    let Some(Slot::Root(plugin)) = slot(parent) else {
+        debug("a stream of an unknown plugin: ignored");
+        return;
+    };
+    let Ok(plugin) = plugin.try_borrow() else {
+        return;
+    };
+    let child = match plugin.new_context() {
+        Child::Http(context) => Slot::Http(Rc::new(RefCell::new(context))),
+        Child::Tcp(context) => Slot::Tcp(Rc::new(RefCell::new(context))),
+    };
+    drop(plugin);
+    insert(id, child);
+}
+
+/// `proxy_on_vm_start`.
+pub fn on_vm_start(id: u32, size: usize) -> bool {
+    root(id, false, |c| c.on_vm_start(size))
+}
+
+/// `proxy_on_configure`.
+pub fn on_configure(id: u32, size: usize) -> bool {
+    root(id, false, |c| c.on_configure(size))
+}
+
+/// `proxy_on_tick`.
+pub fn on_tick(id: u32) {
+    root(id, (), |c| c.on_tick());
+}
+
+/// `proxy_on_queue_ready`.
+pub fn on_queue_ready(id: u32, queue: u32) {
+    root(id, (), |c| c.on_queue_ready(queue));
+}
+
+/// `proxy_on_done`.
+pub fn on_done(id: u32) -> bool {
+    any(id, true, |c| c.on_done())
+}
+
+/// `proxy_on_log`.
+pub fn on_log(id: u32) {
+    http(id, (), |c| c.on_log());
+}
+
+/// `proxy_on_delete`: forgets the context and the callouts it made (the host cancels
+/// them), dropping their callbacks.
+pub fn on_delete(id: u32) {
+    let removed = DISPATCHER.with(|d| {
+        let mut d = d.try_borrow_mut().ok()?;
+        let removed = d.contexts.remove(&id);
+        d.calls.retain(|_, (context, _)| *context != id);
+        removed
+    });
+    // Dropped here, outside the table's borrow: a `Drop` in the filter's state may call
+    // the host, which must find the table free.
+    drop(removed);
+}
+
+/// `proxy_on_request_headers`.
+pub fn on_request_headers(id: u32, num_headers: usize, end_of_stream: bool) -> u32 {
+    http(id, HostAction::Continue, |c| {
+        c.on_http_request_headers(num_headers, end_of_stream)
+    }) as u32
+}
+
+/// `proxy_on_request_body`.
+pub fn on_request_body(id: u32, body_size: usize, end_of_stream: bool) -> u32 {
+    http(id, HostAction::Continue, |c| {
+        c.on_http_request_body(body_size, end_of_stream)
+    }) as u32
+}
+
+/// `proxy_on_request_trailers`.
+pub fn on_request_trailers(id: u32, num_trailers: usize) -> u32 {
+    http(id, HostAction::Continue, |c| {
+        c.on_http_request_trailers(num_trailers)
+    }) as u32
+}
+
+/// `proxy_on_response_headers`.
+pub fn on_response_headers(id: u32, num_headers: usize, end_of_stream: bool) -> u32 {
+    http(id, HostAction::Continue, |c| {
+        c.on_http_response_headers(num_headers, end_of_stream)
+    }) as u32
+}
+
+/// `proxy_on_response_body`.
+pub fn on_response_body(id: u32, body_size: usize, end_of_stream: bool) -> u32 {
+    http(id, HostAction::Continue, |c| {
+        c.on_http_response_body(body_size, end_of_stream)
+    }) as u32
+}
+
+/// `proxy_on_response_trailers`.
+pub fn on_response_trailers(id: u32, num_trailers: usize) -> u32 {
+    http(id, HostAction::Continue, |c| {
+        c.on_http_response_trailers(num_trailers)
+    }) as u32
+}
+
+/// `proxy_on_new_connection`.
+pub fn on_new_connection(id: u32) -> u32 {
+    tcp(id, HostAction::Continue, HostAction::Pause, |c| {
+        c.on_new_connection()
+    }) as u32
+}
+
+/// `proxy_on_downstream_data`.
+pub fn on_downstream_data(id: u32, data_size: usize, end_of_stream: bool) -> u32 {
+    tcp(id, HostAction::Continue, HostAction::Pause, |c| {
+        c.on_downstream_data(data_size, end_of_stream)
+    }) as u32
+}
+
+/// `proxy_on_upstream_data`.
+pub fn on_upstream_data(id: u32, data_size: usize, end_of_stream: bool) -> u32 {
+    tcp(id, HostAction::Continue, HostAction::Pause, |c| {
+        c.on_upstream_data(data_size, end_of_stream)
+    }) as u32
+}
+
+/// `proxy_on_downstream_connection_close`.
+pub fn on_downstream_connection_close(id: u32, peer: u32) {
+    tcp(id, (), (), |c| c.on_downstream_close(peer));
+}
+
+/// `proxy_on_upstream_connection_close`.
+pub fn on_upstream_connection_close(id: u32, peer: u32) {
+    tcp(id, (), (), |c| c.on_upstream_close(peer));
+}
+
+/// The context that made callout `token`, made effective for the host calls its callback
+/// makes; `remove`: the callout is over.
+fn caller(token: u32, remove: bool) -> Option<(u32, Call)> {
+    let found = DISPATCHER.with(|d| {
+        let mut d = d.try_borrow_mut().ok()?;
+        if remove {
+            d.calls.remove(&token)
+        } else {
+            d.calls.get(&token).copied()
+        }
+    });
+    let Some((context, call)) = found else {
+        debug("an answer to a callout of a context that is gone: ignored");
+        return None;
+    };
+    if let Err(error) = host::set_effective_context(context) {
+        debug(&format!("answering a callout: {error}"));
+        return None;
+    }
+    Some((context, call))
+}
+
+/// `proxy_on_http_call_response`. The context id Envoy passes is the plugin's: the
+/// token tells which stream made the call.
+pub fn on_http_call_response(
+    _plugin: u32,
+    token: u32,
+    num_headers: usize,
+    body_size: usize,
+    num_trailers: usize,
+) {
+    if let Some((context, _)) = caller(token, true) {
+        any(context, (), |c| {
+            c.on_http_call_response(token, num_headers, body_size, num_trailers)
+        });
+    }
+}
+
+/// `proxy_on_grpc_receive_initial_metadata`.
+pub fn on_grpc_receive_initial_metadata(_plugin: u32, token: u32, num_elements: u32) {
+    if let Some((context, Call::GrpcStream)) = caller(token, false) {
+        any(context, (), |c| {
+            c.on_grpc_stream_initial_metadata(token, num_elements)
+        });
+    }
+}
+
+/// `proxy_on_grpc_receive`: a unary call's answer or a stream's message.
+pub fn on_grpc_receive(_plugin: u32, token: u32, size: usize) {
+    let Some((context, call)) = caller(token, false) else {
+        return;
+    };
+    if call == Call::Grpc {
+        forget(token);
+        any(context, (), |c| c.on_grpc_call_response(token, 0, size));
+    } else {
+        any(context, (), |c| c.on_grpc_stream_message(token, size));
+    }
+}
+
+/// `proxy_on_grpc_receive_trailing_metadata`.
+pub fn on_grpc_receive_trailing_metadata(_plugin: u32, token: u32, num_elements: u32) {
+    if let Some((context, Call::GrpcStream)) = caller(token, false) {
+        any(context, (), |c| {
+            c.on_grpc_stream_trailing_metadata(token, num_elements)
+        });
+    }
+}
+
+/// `proxy_on_grpc_close`: a unary call failed, or a stream closed.
+pub fn on_grpc_close(_plugin: u32, token: u32, status_code: u32) {
+    let Some((context, call)) = caller(token, true) else {
+        return;
+    };
+    if call == Call::Grpc {
+        any(context, (), |c| {
+            c.on_grpc_call_response(token, status_code, 0)
+        });
+    } else {
+        any(context, (), |c| c.on_grpc_stream_close(token, status_code));
+    }
+}
+
+fn forget(token: u32) {
+    DISPATCHER.with(|d| {
+        if let Ok(mut d) = d.try_borrow_mut() {
+            d.calls.remove(&token);
+        }
+    });
+}
+
+/// `proxy_on_memory_allocate`: memory the host fills and hands to the module; the SDK
+/// takes it back as a `Vec<u8>` of exactly `size` bytes (`host::take_host_buffer`).
+pub fn memory_allocate(size: usize) -> *mut u8 {
+    let buffer: Box<[std::mem::MaybeUninit<u8>]> = Box::new_uninit_slice(size);
+    Box::into_raw(buffer).cast::<u8>()
+}
