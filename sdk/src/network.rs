@@ -173,7 +173,7 @@ impl<F: NetworkFilter> RootContext for NetRoot<F> {
             .shared
             .as_ref()
             .map(|shared| (F::new(&shared.config, &shared.plugin), Rc::clone(shared)));
-        Child::Tcp(Box::new(NetStream::<F> { active }))
+        Child::Tcp(Rc::new(std::cell::RefCell::new(NetStream::<F> { active })))
     }
 }
 

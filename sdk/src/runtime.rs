@@ -1,7 +1,7 @@
 //! Glue between [`HttpFilter`] and proxylet's dispatcher: one root context per plugin,
 //! bound to a filter by Envoy's root id, one HTTP context per stream.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use crate::dispatch::{Child, Context, HostAction, HttpContext, NewRoot, RootContext};
@@ -320,10 +320,10 @@ impl RootContext for Dispatch {
         match self {
             Dispatch::Bound(root) => root.new_context(),
             // Envoy does not create streams for a plugin that failed to configure.
-            _ => Child::Http(Box::new(NoFilter::new(
+            _ => Child::Http(Rc::new(RefCell::new(NoFilter::new(
                 "refusing a stream of a plugin that has no filter (its root id was refused \
                  when it was configured)",
-            ))),
+            )))),
         }
     }
 }
@@ -467,14 +467,14 @@ impl<F: HttpFilter> RootContext for HttpRoot<F> {
             .shared
             .as_ref()
             .map(|shared| (F::new(&shared.config, &shared.plugin), Rc::clone(shared)));
-        Child::Http(Box::new(HttpStream::<F> {
+        Child::Http(Rc::new(RefCell::new(HttpStream::<F> {
             active,
             state: StreamState::new(),
             request_body_size: 0,
             response_body_size: 0,
             request_body_done: false,
             response_body_done: false,
-        }))
+        })))
     }
 }
 
@@ -1016,10 +1016,12 @@ mod tests {
     fn a_stream_of_a_plugin_without_a_filter_is_refused_not_a_trap() {
         let host = Host::native(&[]);
         for (id, root) in [(5, Dispatch::Failed), (6, Dispatch::Unbound)] {
-            let Child::Http(mut stream) = root.new_context() else {
+            let Child::Http(stream) = root.new_context() else {
                 panic!("a plugin without a filter makes HTTP contexts");
             };
-            let verdict = as_context(&host, id, || stream.on_http_request_headers(1, false));
+            let verdict = as_context(&host, id, || {
+                stream.borrow_mut().on_http_request_headers(1, false)
+            });
             assert_eq!(verdict, HostAction::Pause);
             let reply = host.state().local_replies.get(&id).cloned().unwrap();
             assert_eq!(
@@ -1027,9 +1029,13 @@ mod tests {
                 (500, "proxylet_no_filter")
             );
             // The rest of the request goes nowhere; the reply itself goes out.
-            let verdict = as_context(&host, id, || stream.on_http_request_body(3, true));
+            let verdict = as_context(&host, id, || {
+                stream.borrow_mut().on_http_request_body(3, true)
+            });
             assert_eq!(verdict, HostAction::Continue);
-            let verdict = as_context(&host, id, || stream.on_http_response_headers(1, true));
+            let verdict = as_context(&host, id, || {
+                stream.borrow_mut().on_http_response_headers(1, true)
+            });
             assert_eq!(verdict, HostAction::Continue);
             assert_eq!(host.state().local_replies.len(), 1, "one reply");
             assert_eq!(
@@ -1047,10 +1053,12 @@ mod tests {
     #[test]
     fn a_stream_refused_in_its_response_is_answered_there() {
         let host = Host::native(&[]);
-        let Child::Http(mut stream) = Dispatch::Failed.new_context() else {
+        let Child::Http(stream) = Dispatch::Failed.new_context() else {
             panic!("a plugin without a filter makes HTTP contexts");
         };
-        let verdict = as_context(&host, 7, || stream.on_http_response_headers(2, false));
+        let verdict = as_context(&host, 7, || {
+            stream.borrow_mut().on_http_response_headers(2, false)
+        });
         assert_eq!(verdict, HostAction::Pause);
         assert_eq!(host.state().local_replies[&7].status, 500);
     }
