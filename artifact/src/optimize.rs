@@ -8,10 +8,10 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::Mutex;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use crate::build::BuildError;
+use crate::tools::{install_once, installed, npm_install, on_path, run_bounded};
 
 /// The Binaryen release installed from npm when no `wasm-opt` is at hand.
 pub const BINARYEN_VERSION: &str = "132.0.0";
@@ -72,10 +72,6 @@ impl fmt::Display for WasmOpt {
     }
 }
 
-/// Serializes installs within this process; installs from several processes are made safe
-/// by the atomic rename instead.
-static INSTALL: Mutex<()> = Mutex::new(());
-
 /// Finds `wasm-opt`: `$PROXYLET_WASM_OPT`, else `wasm-opt` on `PATH`, else Binaryen
 /// [`BINARYEN_VERSION`] in `cache_dir` (`binaryen-<version>/`), installed there with
 /// `npm install` first when missing (a few seconds; needs Node.js and npm).
@@ -101,23 +97,40 @@ pub fn find_wasm_opt(cache_dir: &Path) -> Result<WasmOpt, BuildError> {
 /// there first when missing, whatever else is on `PATH`: the same optimizer on every
 /// machine (for measurements).
 pub fn npm_wasm_opt(cache_dir: &Path) -> Result<WasmOpt, BuildError> {
-    let dir = cache_dir.join(format!("binaryen-{BINARYEN_VERSION}"));
-    if let Some(path) = installed(&dir) {
+    if let Some(path) = installed(cache_dir, "binaryen", BINARYEN_VERSION) {
         return WasmOpt::probe(path, Origin::Cache);
     }
-    let _guard = INSTALL.lock().unwrap_or_else(|e| e.into_inner());
-    if let Some(path) = installed(&dir) {
-        return WasmOpt::probe(path, Origin::Cache);
-    }
-    install(cache_dir, &dir)?;
-    let path = installed(&dir).ok_or_else(|| {
+    let spec = format!("binaryen@{BINARYEN_VERSION}");
+    let npm = on_path("npm").ok_or_else(|| {
         BuildError(format!(
-            "npm installed binaryen@{BINARYEN_VERSION} into {} but it has no \
-             node_modules/.bin/wasm-opt; delete the directory and try again",
-            dir.display()
+            "--optimize needs Binaryen's wasm-opt: none is on PATH and npm (to install {spec}) \
+             is not either; install Node.js and npm, or a wasm-opt (e.g. `apt-get install \
+             binaryen`), or set {WASM_OPT_ENV}"
         ))
     })?;
-    WasmOpt::probe(path, Origin::Installed)
+    let installed = install_once(
+        cache_dir,
+        "binaryen",
+        BINARYEN_VERSION,
+        &format!("Binaryen {BINARYEN_VERSION} (wasm-opt) from npm"),
+        |dir| {
+            npm_install(
+                &npm,
+                dir,
+                &spec,
+                INSTALL_TIMEOUT,
+                &format!("or install a wasm-opt yourself (PATH or {WASM_OPT_ENV})"),
+            )?;
+            Ok(Path::new("node_modules").join(".bin").join("wasm-opt"))
+        },
+    )
+    .map_err(|e| BuildError(e.to_string()))?;
+    let origin = if installed.just_installed {
+        Origin::Installed
+    } else {
+        Origin::Cache
+    };
+    WasmOpt::probe(installed.path, origin)
 }
 
 impl WasmOpt {
@@ -171,18 +184,16 @@ impl WasmOpt {
             .arg(input)
             .arg("-o")
             .arg(&temp);
-        let result = run_bounded(command, RUN_TIMEOUT).and_then(|(success, log)| {
-            if success {
-                Ok(())
-            } else {
-                Err(BuildError(format!(
-                    "{self} failed on {}:\n{}\nbuild without --optimize, or set {WASM_OPT_ENV} to \
-                     another wasm-opt",
-                    input.display(),
-                    log.trim_end()
-                )))
-            }
-        });
+        let result = match run_bounded(command, RUN_TIMEOUT) {
+            Ok(ran) if ran.status.success() => Ok(()),
+            Ok(ran) => Err(BuildError(format!(
+                "{self} failed on {}:\n{}\nbuild without --optimize, or set {WASM_OPT_ENV} to \
+                 another wasm-opt",
+                input.display(),
+                ran.output.trim_end()
+            ))),
+            Err(e) => Err(BuildError(e.to_string())),
+        };
         let after = result.and_then(|()| {
             std::fs::read(&temp)
                 .map_err(|e| BuildError(format!("cannot read {}: {e}", temp.display())))
@@ -221,159 +232,6 @@ fn custom_sections(wasm: &[u8]) -> Result<Vec<(String, Vec<u8>)>, crate::Error> 
         .filter(|s| s.id == 0)
         .map(|s| (s.name.to_owned(), s.data.to_vec()))
         .collect())
-}
-
-/// The first executable `name` in the directories of `PATH`.
-pub fn on_path(name: &str) -> Option<PathBuf> {
-    let paths = std::env::var_os("PATH")?;
-    std::env::split_paths(&paths)
-        .map(|dir| dir.join(name))
-        .find(|candidate| is_executable(candidate))
-}
-
-fn is_executable(path: &Path) -> bool {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt as _;
-        path.metadata()
-            .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-    }
-    #[cfg(not(unix))]
-    {
-        path.is_file()
-    }
-}
-
-/// The `wasm-opt` of a complete install directory.
-fn installed(dir: &Path) -> Option<PathBuf> {
-    let wasm_opt = dir.join("node_modules").join(".bin").join("wasm-opt");
-    (dir.join(MARKER).is_file() && wasm_opt.is_file()).then_some(wasm_opt)
-}
-
-/// Written last into an install directory, before it is renamed into place.
-const MARKER: &str = "proxylet-binaryen-installed";
-
-/// `npm install --prefix TEMP binaryen@VERSION`, then renames TEMP to `dir`.
-fn install(cache_dir: &Path, dir: &Path) -> Result<(), BuildError> {
-    let npm = on_path("npm").ok_or_else(|| {
-        BuildError(format!(
-            "--optimize needs Binaryen's wasm-opt: none is on PATH and npm (to install \
-             binaryen@{BINARYEN_VERSION}) is not either; install Node.js and npm, or a \
-             wasm-opt (e.g. `apt-get install binaryen`), or set {WASM_OPT_ENV}"
-        ))
-    })?;
-    std::fs::create_dir_all(cache_dir)
-        .map_err(|e| BuildError(format!("cannot create {}: {e}", cache_dir.display())))?;
-    if dir.exists() {
-        // Incomplete: no marker.
-        std::fs::remove_dir_all(dir).map_err(|e| {
-            BuildError(format!(
-                "cannot remove the incomplete install {} ({e}); delete it by hand",
-                dir.display()
-            ))
-        })?;
-    }
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0);
-    let temp = cache_dir.join(format!(
-        ".binaryen-{BINARYEN_VERSION}.tmp-{}-{nanos}",
-        std::process::id()
-    ));
-    eprintln!(
-        "installing Binaryen {BINARYEN_VERSION} (wasm-opt) from npm into {} (once)",
-        dir.display()
-    );
-    let mut command = Command::new(npm);
-    command
-        .args(["install", "--prefix"])
-        .arg(&temp)
-        .args([
-            "--no-audit",
-            "--no-fund",
-            "--no-package-lock",
-            "--loglevel=error",
-        ])
-        .arg(format!("binaryen@{BINARYEN_VERSION}"));
-    let result = run_bounded(command, INSTALL_TIMEOUT).and_then(|(success, log)| {
-        if !success {
-            return Err(BuildError(format!(
-                "`npm install binaryen@{BINARYEN_VERSION}` failed:\n{}\ncheck access to the \
-                 npm registry, or install a wasm-opt yourself (PATH or {WASM_OPT_ENV})",
-                log.trim_end()
-            )));
-        }
-        std::fs::write(temp.join(MARKER), BINARYEN_VERSION)
-            .map_err(|e| BuildError(format!("cannot write into {}: {e}", temp.display())))?;
-        match std::fs::rename(&temp, dir) {
-            Ok(()) => Ok(()),
-            // Another process finished first: use its install.
-            Err(_) if installed(dir).is_some() => Ok(()),
-            Err(e) => Err(BuildError(format!(
-                "cannot move {} to {}: {e}",
-                temp.display(),
-                dir.display()
-            ))),
-        }
-    });
-    let _ = std::fs::remove_dir_all(&temp);
-    result
-}
-
-/// Runs `command` with stdout and stderr in a temporary file (so the wait can be bounded),
-/// killing it after `timeout`; returns whether it succeeded and what it printed.
-fn run_bounded(mut command: Command, timeout: Duration) -> Result<(bool, String), BuildError> {
-    let shown = format!("{command:?}");
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0);
-    let log =
-        std::env::temp_dir().join(format!("proxylet-tool-{}-{nanos}.log", std::process::id()));
-    let file = std::fs::File::create(&log)
-        .map_err(|e| BuildError(format!("cannot create {}: {e}", log.display())))?;
-    let file2 = file
-        .try_clone()
-        .map_err(|e| BuildError(format!("cannot create {}: {e}", log.display())))?;
-    let child = command
-        .stdin(Stdio::null())
-        .stdout(file)
-        .stderr(file2)
-        .spawn();
-    let mut child = match child {
-        Ok(child) => child,
-        Err(e) => {
-            let _ = std::fs::remove_file(&log);
-            return Err(BuildError(format!("cannot run {shown}: {e}")));
-        }
-    };
-    let started = Instant::now();
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break Some(status),
-            Ok(None) if started.elapsed() > timeout => {
-                let _ = child.kill();
-                let _ = child.wait();
-                break None;
-            }
-            Ok(None) => std::thread::sleep(Duration::from_millis(20)),
-            Err(e) => {
-                let _ = child.kill();
-                let _ = child.wait();
-                let _ = std::fs::remove_file(&log);
-                return Err(BuildError(format!("cannot wait for {shown}: {e}")));
-            }
-        }
-    };
-    let printed = std::fs::read_to_string(&log).unwrap_or_default();
-    let _ = std::fs::remove_file(&log);
-    match status {
-        Some(status) => Ok((status.success(), printed)),
-        None => Err(BuildError(format!(
-            "{shown} did not finish within {timeout:?} (killed):\n{printed}"
-        ))),
-    }
 }
 
 #[cfg(test)]

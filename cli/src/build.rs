@@ -10,7 +10,7 @@ use proxylet_artifact::build::{finish, CargoBuild, WASM_TARGET};
 use proxylet_artifact::RuntimeConfig;
 
 use crate::project::{locate, Project};
-use crate::registry::size;
+use crate::shell::{size, status};
 use crate::{err, Result};
 
 /// What to build.
@@ -39,11 +39,6 @@ pub struct Module {
     pub runtime_config: RuntimeConfig,
     /// Its size before wasm-opt (equal to the size when not optimized).
     pub unoptimized_size: u64,
-}
-
-/// Prints a cargo-style status line to stderr: `   Compiling something`.
-pub fn status(verb: &str, message: impl std::fmt::Display) {
-    eprintln!("{verb:>12} {message}");
 }
 
 /// Builds the filter crate; progress goes to stderr.

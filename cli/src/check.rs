@@ -306,7 +306,7 @@ pub fn render(name: &str, report: &Report) -> String {
         "module",
         format!(
             "{name} ({}, {} bytes)",
-            crate::registry::size(report.size),
+            crate::shell::size(report.size),
             report.size
         ),
     );

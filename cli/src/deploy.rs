@@ -673,7 +673,7 @@ fn validate_bootstrap(options: &DeployOptions, document: &Value, source: &Source
             *filename = json!(source.file.display().to_string());
         }
     }
-    crate::build::status(
+    crate::shell::status(
         "Validating",
         format!("the bootstrap with {} --mode validate", envoy.display()),
     );
@@ -699,7 +699,7 @@ pub fn apply(manifest: &str, written_to: Option<&Path>) -> Result<()> {
         Some(path) => format!("the manifest is in {}", path.display()),
         None => "rerun with -o FILE to keep the manifest".into(),
     };
-    crate::build::status("Applying", format!("with {kubectl} apply -f -"));
+    crate::shell::status("Applying", format!("with {kubectl} apply -f -"));
     let mut child = Command::new(&kubectl)
         .args(["apply", "-f", "-"])
         .stdin(Stdio::piped())

@@ -11,6 +11,9 @@
 //! | `deploy istio\|gateway\|envoy` | an Istio `WasmPlugin`, an Envoy Gateway `EnvoyExtensionPolicy` or an Envoy bootstrap, the plugin config checked against the module's [`schema`] ([`deploy`]) |
 //! | `check FILE.wasm` | the module's ABI report ([`check`]) |
 //!
+//! Each verb is a module of [`commands`], as in cargo: its clap arguments and its `exec`,
+//! which calls the modules above; [`cli`] parses the command line and dispatches.
+//!
 //! The binary is `cargo-proxylet`; cargo runs it for `cargo proxylet …`. The library is
 //! what the binary is made of, public so the end-to-end tests and other tools can use
 //! the pieces (the registry client, the image formats, the schema validator).
@@ -19,6 +22,7 @@
 pub mod build;
 pub mod check;
 pub mod cli;
+pub mod commands;
 pub mod deploy;
 mod error;
 pub mod image;
@@ -30,6 +34,7 @@ pub mod reference;
 pub mod registry;
 pub mod run;
 pub mod schema;
+pub mod shell;
 pub mod store;
 pub mod wasm;
 

@@ -24,6 +24,7 @@ use crate::image::{
     digest, Blob, Image, Manifest, DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, OCI_INDEX, OCI_MANIFEST,
 };
 use crate::reference::Reference;
+use crate::shell::{size, status};
 use crate::{err, Error, Result};
 
 /// The `Accept` header for manifests: every manifest type this tool reads.
@@ -674,19 +675,14 @@ pub fn push(client: &Client, reference: &Reference, image: &Image) -> Result<Str
     for blob in &image.blobs {
         let d = &blob.descriptor;
         if client.has_blob(&repository, &d.digest)? {
-            eprintln!(
-                "{:>12} {} ({}), already there",
+            status(
                 "Skipping",
-                short(&d.digest),
-                size(d.size)
+                format!("{} ({}), already there", short(&d.digest), size(d.size)),
             );
         } else {
-            eprintln!(
-                "{:>12} {} ({}, {})",
+            status(
                 "Uploading",
-                short(&d.digest),
-                size(d.size),
-                d.media_type
+                format!("{} ({}, {})", short(&d.digest), size(d.size), d.media_type),
             );
             client.push_blob(&repository, &d.digest, &blob.bytes)?;
         }
@@ -734,12 +730,14 @@ pub fn pull(client: &Client, reference: &Reference) -> Result<Image> {
         {
             continue;
         }
-        eprintln!(
-            "{:>12} {} ({}, {})",
+        status(
             "Downloading",
-            short(&descriptor.digest),
-            size(descriptor.size),
-            descriptor.media_type
+            format!(
+                "{} ({}, {})",
+                short(&descriptor.digest),
+                size(descriptor.size),
+                descriptor.media_type
+            ),
         );
         let bytes = client.blob(&repository, &descriptor.digest)?;
         blobs.push(Blob {
@@ -757,17 +755,6 @@ pub fn pull(client: &Client, reference: &Reference) -> Result<Image> {
 /// `sha256:0123456789ab` (the first 12 hex digits).
 pub fn short(digest: &str) -> &str {
     digest.get(..19).unwrap_or(digest)
-}
-
-/// A size for people: `66.2 KB`.
-pub fn size(bytes: u64) -> String {
-    if bytes < 1000 {
-        format!("{bytes} B")
-    } else if bytes < 1_000_000 {
-        format!("{:.1} KB", bytes as f64 / 1000.0)
-    } else {
-        format!("{:.1} MB", bytes as f64 / 1_000_000.0)
-    }
 }
 
 /// The `code: message` pairs of a distribution error body, or the body itself.

@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 use proxylet_harness::http::{Request as UpstreamRequest, Response as UpstreamResponse};
 use proxylet_harness::{Bootstrap, Envoy, EnvoyOptions, Request, Upstream, WasmFilter};
 
-use crate::build::status;
 use crate::deploy::{route_to, Endpoint};
+use crate::shell::status;
 use crate::{err, Result};
 
 /// Finds Envoy: `explicit`, else `$PROXYLET_ENVOY`, else `envoy` on `PATH`, else Envoy

@@ -1,3 +1,4 @@
+// Hand-written, not the jsonschema crate 0.61: it adds 46 crates, +32 s cold dev / +118 s release here, and reports a failed oneOf/anyOf at the enum, not the field inside (33 of the 48 agreement cases).
 //! Checking a plugin configuration against the JSON Schema a module carries in its
 //! `proxylet.config_schema` custom section, before anything is deployed. proxylet writes
 //! one there for each filter whose config type derives `ConfigSchema`

@@ -188,6 +188,8 @@ fn parse_exports(data: &[u8]) -> Result<Vec<Export>> {
 /// Small hand-assembled modules, for tests.
 #[doc(hidden)]
 pub mod tests_support {
+    use proxylet_artifact::tests_support::{leb, section, string};
+
     /// A module importing each `(module, name)` as a `() -> ()` function and exporting each
     /// name as a function (the exports' bodies do nothing), plus a memory named `memory`.
     pub fn module(imports: &[(&str, &str)], exports: &[&str]) -> Vec<u8> {
@@ -228,31 +230,6 @@ pub mod tests_support {
         payload.extend_from_slice(data);
         section(&mut wasm, 0, &payload);
         wasm
-    }
-
-    fn section(wasm: &mut Vec<u8>, id: u8, payload: &[u8]) {
-        wasm.push(id);
-        wasm.extend(leb(payload.len() as u32));
-        wasm.extend_from_slice(payload);
-    }
-
-    fn string(text: &str) -> Vec<u8> {
-        let mut out = leb(text.len() as u32);
-        out.extend_from_slice(text.as_bytes());
-        out
-    }
-
-    fn leb(mut value: u32) -> Vec<u8> {
-        let mut out = Vec::new();
-        loop {
-            let byte = (value & 0x7f) as u8;
-            value >>= 7;
-            if value == 0 {
-                out.push(byte);
-                return out;
-            }
-            out.push(byte | 0x80);
-        }
     }
 }
 

@@ -86,3 +86,16 @@ impl std::error::Error for Error {
             .map(|e| e as &(dyn std::error::Error + 'static))
     }
 }
+
+impl From<proxylet_artifact::tools::ToolError> for Error {
+    /// Installing or running a tool failed: its message, with the command's output as the
+    /// log.
+    fn from(error: proxylet_artifact::tools::ToolError) -> Self {
+        let log = error.output().map(str::to_owned);
+        let error = Error::msg(error.message());
+        match log {
+            Some(log) => error.with_log(log),
+            None => error,
+        }
+    }
+}

@@ -291,9 +291,7 @@ pub fn apt_install(binaries: &[(&str, &str)], what: &str) -> bool {
 }
 
 pub fn which(binary: &str) -> Option<PathBuf> {
-    std::env::split_paths(&std::env::var_os("PATH")?)
-        .map(|dir| dir.join(binary))
-        .find(|p| p.is_file())
+    proxylet_artifact::tools::on_path(binary)
 }
 
 /// How a test registry authenticates.
@@ -430,49 +428,28 @@ impl Drop for Registry {
 /// The oras Python SDK (PyPI `oras`) the OCI-client tests drive.
 pub const ORAS_VERSION: &str = "0.2.43";
 
-/// A Python with PyPI's `oras` in it: a venv in `target/tools/oras-<version>`, made with
-/// `python3 -m venv` and pip when missing (once; it is renamed into place when complete).
+/// A Python with PyPI's `oras` in it: a venv in `target/tools/oras-<version>`, installed
+/// once like proxylet's other tools ([`proxylet_artifact::tools::install_once`]).
 pub fn oras_python() -> PathBuf {
     static PYTHON: OnceLock<PathBuf> = OnceLock::new();
     PYTHON
         .get_or_init(|| {
-            let tools = proxylet_harness::default_cache_dir();
-            let venv = tools.join(format!("oras-{ORAS_VERSION}"));
-            let python = venv.join("bin").join("python");
-            if python.is_file() {
-                return python;
-            }
-            eprintln!(
-                "installing oras {ORAS_VERSION} from PyPI into {} (once)",
-                venv.display()
+            let installed = proxylet_artifact::tools::install_once(
+                &proxylet_harness::default_cache_dir(),
+                "oras",
+                ORAS_VERSION,
+                &format!("oras {ORAS_VERSION} from PyPI"),
+                |dir| {
+                    let python = proxylet_artifact::tools::pip_venv(
+                        dir,
+                        &format!("oras=={ORAS_VERSION}"),
+                        Duration::from_secs(600),
+                        "or skip the OCI-client tests",
+                    )?;
+                    Ok(python.strip_prefix(dir).unwrap_or(&python).to_path_buf())
+                },
             );
-            let temp = tools.join(format!(".oras-{ORAS_VERSION}.tmp-{}", std::process::id()));
-            let _ = std::fs::remove_dir_all(&temp);
-            std::fs::create_dir_all(&tools).unwrap();
-            let ok = |command: &mut Command| {
-                let output = command.output().expect("run python3");
-                assert!(
-                    output.status.success(),
-                    "{command:?} failed:\n{}",
-                    String::from_utf8_lossy(&output.stderr)
-                );
-            };
-            ok(Command::new("python3").args(["-m", "venv"]).arg(&temp));
-            ok(Command::new(temp.join("bin").join("python")).args([
-                "-m",
-                "pip",
-                "install",
-                "--quiet",
-                "--disable-pip-version-check",
-                "--no-input",
-                &format!("oras=={ORAS_VERSION}"),
-            ]));
-            if std::fs::rename(&temp, &venv).is_err() {
-                // Another process finished first.
-                let _ = std::fs::remove_dir_all(&temp);
-            }
-            assert!(python.is_file(), "no {}", python.display());
-            python
+            installed.unwrap_or_else(|e| panic!("{e}")).path
         })
         .clone()
 }

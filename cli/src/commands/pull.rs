@@ -1,0 +1,67 @@
+//! `cargo proxylet pull`: an image (either variant) from a registry into the local store
+//! ([`crate::registry::pull`]).
+
+use std::path::PathBuf;
+
+use clap::Args;
+
+use crate::commands::args::RegistryArgs;
+use crate::reference::Reference;
+use crate::registry::Client;
+use crate::shell::{field, size, status};
+use crate::store::Store;
+use crate::Result;
+
+/// `pull`.
+#[derive(Debug, Args)]
+pub struct PullArgs {
+    /// The image to pull, e.g. ghcr.io/me/my-filter:v1 (oci:// is accepted).
+    pub reference: String,
+    /// How to reach the registry.
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+    /// Also write the module to this file.
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+/// Pulls the image, stores it, and prints what it holds.
+pub fn exec(args: PullArgs) -> Result<()> {
+    let reference: Reference = args.reference.parse()?;
+    let client = Client::new(&reference, args.registry.plain_http)?;
+    status(
+        "Pulling",
+        format!("{} from {}", reference.normalized(), client.base_url()),
+    );
+    let image = crate::registry::pull(&client, &reference)?;
+    let (variant, module) = image.module()?;
+    let store = Store::open_default()?;
+    // A reference by digest is stored under its name and digest.
+    let entry = store.put(&reference, &image)?;
+    let root_ids = proxylet_artifact::runtime_config(&module)
+        .map(|c| c.config.root_ids.join(", "))
+        .unwrap_or_else(|e| format!("unknown ({e})"));
+    status(
+        "Pulled",
+        format!(
+            "{} ({variant} variant) into {}",
+            entry.reference,
+            store.root().display()
+        ),
+    );
+    field("digest", image.digest());
+    field(
+        "module",
+        format!(
+            "{} (sha256 {})",
+            size(module.len() as u64),
+            crate::image::sha256_hex(&module)
+        ),
+    );
+    field("root ids", root_ids);
+    if let Some(output) = &args.output {
+        crate::error::write(output, &module)?;
+        field("written", output.display());
+    }
+    Ok(())
+}
