@@ -103,10 +103,7 @@ impl HttpCall {
             .iter()
             .map(|(n, v)| (n.as_bytes(), v.as_slice()));
         let headers = host::encode_map(pseudo.into_iter().chain(own));
-        let token =
-            host::http_call(cluster, &headers, &self.body, timeout).map_err(CallError::Rejected)?;
-        crate::dispatch::register_http_call(token);
-        Ok(token)
+        host::http_call(cluster, &headers, &self.body, timeout).map_err(CallError::Rejected)
     }
 }
 
@@ -334,10 +331,8 @@ pub(crate) fn dispatch_grpc(
 ) -> Result<u32, GrpcError> {
     check_metadata(metadata).map_err(|error| GrpcError::invalid_metadata(&error))?;
     let metadata = host::encode_map(metadata.iter().map(|(n, v)| (n.as_bytes(), *v)));
-    let token = host::grpc_call(cluster, service, method, &metadata, message, timeout)
-        .map_err(GrpcError::rejected)?;
-    crate::dispatch::register_grpc_call(token);
-    Ok(token)
+    host::grpc_call(cluster, service, method, &metadata, message, timeout)
+        .map_err(GrpcError::rejected)
 }
 
 pub(crate) fn read_grpc_response(status: u32, size: usize) -> Result<Vec<u8>, GrpcError> {
@@ -376,9 +371,7 @@ pub(crate) fn open_grpc_stream(
         return Err(HostError::new("proxy_grpc_stream", 2)); // BadArgument
     }
     let metadata = host::encode_map(metadata.iter().map(|(n, v)| (n.as_bytes(), *v)));
-    let token = host::grpc_stream(cluster, service, method, &metadata)?;
-    crate::dispatch::register_grpc_stream(token);
-    Ok(token)
+    host::grpc_stream(cluster, service, method, &metadata)
 }
 
 /// A gRPC stream opened with [`Stream::grpc_stream`](crate::Stream::grpc_stream): send

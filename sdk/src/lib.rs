@@ -37,6 +37,12 @@
 //! ([`HeaderValue`]), host failures are [`HostError`]s, and a hook's `Err` becomes a
 //! local reply ([`Response::filter_error`]) instead of a VM trap.
 #![warn(missing_docs, unreachable_pub)]
+// The native target has no gRPC, TCP filters, ticks or queues (see `host::native`): the
+// runtime's code for them is unused there.
+#![cfg_attr(
+    not(any(target_family = "wasm", feature = "testing")),
+    allow(dead_code)
+)]
 #![cfg_attr(
     not(test),
     deny(
@@ -51,13 +57,17 @@ mod action;
 mod body;
 pub mod call;
 pub mod config;
+mod context;
 mod cx;
+#[cfg(any(target_family = "wasm", feature = "testing"))]
 mod dispatch;
 mod filter;
 mod headers;
 mod host;
 mod logger;
 pub mod metrics;
+#[cfg(not(any(target_family = "wasm", feature = "testing")))]
+mod native;
 pub mod network;
 pub mod property;
 mod runtime;
@@ -280,6 +290,7 @@ pub mod __private {
     pub use crate::config::default_probe::{NoDefault, Probe, ViaDefault};
     pub use crate::config::{from_json, no_config};
     pub use crate::cx::Parts;
+    #[cfg(any(target_family = "wasm", feature = "testing"))]
     pub use crate::dispatch::{
         memory_allocate, on_configure, on_context_create, on_delete, on_done,
         on_downstream_connection_close, on_downstream_data, on_grpc_close, on_grpc_receive,
@@ -289,11 +300,13 @@ pub mod __private {
         on_upstream_connection_close, on_upstream_data, on_vm_start,
     };
     pub use crate::filter::hooks;
+    #[cfg(not(any(target_family = "wasm", feature = "testing")))]
+    pub use crate::native::program_init;
     pub use crate::network::finish_tcp;
     pub use crate::runtime::schema_entry;
-    pub use crate::runtime::{
-        assert_unique_root_ids, finish, registration, start, start_one, Export, Registration,
-    };
+    pub use crate::runtime::{assert_unique_root_ids, finish, registration, Export, Registration};
+    #[cfg(any(target_family = "wasm", feature = "testing"))]
+    pub use crate::runtime::{start, start_one};
     pub use crate::runtime_config::{runtime_config, runtime_config_len};
     pub use crate::schema::{
         for_errors as schema_for_errors, section as schema_section,
@@ -301,7 +314,9 @@ pub mod __private {
         Tagging, Variant,
     };
     pub use crate::Data;
-    pub use crate::{__export_filters, __export_hooks, ABI_VERSION, RUNTIME_CONFIG_SECTION};
+    pub use crate::{
+        __export_filters, __export_hooks, __export_native, ABI_VERSION, RUNTIME_CONFIG_SECTION,
+    };
     pub use crate::{
         Action, Body, BodyMode, ConfigError, EndOfStream, HookOutput, HttpCx, HttpFilter, Plugin,
         PluginCx, Queue, Stream,
@@ -395,6 +410,8 @@ macro_rules! __export_filters {
 
             $crate::__private::__export_hooks!(base $($hook)*);
         };
+
+        $crate::__private::__export_native!();
     };
     // From `#[filter]`: the entry points its hooks need, and no others (Envoy calls only
     // what a module exports).
@@ -407,6 +424,28 @@ macro_rules! __export_filters {
     ($($filter:ty),+) => {
         $crate::__private::__export_filters!(@export start(__PROXYLET_FILTERS); [all]; $($filter),+);
     };
+}
+
+/// The native target's entry point that knows the module's filters (the other hooks are
+/// the SDK's own): Envoy calls it once when it loads the module.
+#[cfg(not(any(target_family = "wasm", feature = "testing")))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __export_native {
+    () => {
+        #[no_mangle]
+        pub extern "C" fn envoy_dynamic_module_on_program_init() -> *const ::core::ffi::c_char {
+            $crate::__private::program_init(__PROXYLET_FILTERS)
+        }
+    };
+}
+
+/// Nothing to export natively outside the native target (wasm, or the test host).
+#[cfg(any(target_family = "wasm", feature = "testing"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __export_native {
+    () => {};
 }
 
 /// The module's `proxy_on_*` entry points, by group: `base` (every module's), one per

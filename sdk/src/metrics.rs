@@ -3,22 +3,13 @@
 //! which its Prometheus output drops.
 //!
 //! Define each metric once (in plugin creation) and keep the handle; updating is one host
-//! call. Tags are part of the name: `Counter::tagged("requests", &[("route", "api")])`
+//! call. In wasm, tags are part of the name: `Counter::tagged("requests", &[("route", "api")])`
 //! is the metric `requests.route.api`; Envoy's `stats_config.stats_tags` (e.g. tag name
-//! `route`, regex `^requests\.(route\.([^.]+))$`) turns it into a Prometheus label.
+//! `route`, regex `^requests\.(route\.([^.]+))$`) turns it into a Prometheus label. On the
+//! native target the tags are labels already, and Envoy shows the metrics under the
+//! `dynamicmodulescustom.` prefix.
 
 use crate::host::{self, HostError};
-
-fn tagged_name(name: &str, tags: &[(&str, &str)]) -> String {
-    let mut out = String::from(name);
-    for (key, value) in tags {
-        out.push('.');
-        out.push_str(key);
-        out.push('.');
-        out.push_str(&value.replace('.', "_"));
-    }
-    out
-}
 
 macro_rules! metric {
     ($(#[$doc:meta])* $name:ident = $kind:expr) => {
@@ -29,13 +20,14 @@ macro_rules! metric {
         impl $name {
             /// Defines (or finds) the metric `name`.
             pub fn define(name: &str) -> Result<Self, HostError> {
-                host::define_metric($kind, name).map($name)
+                host::define_metric($kind, name, &[]).map($name)
             }
 
-            /// Defines (or finds) the metric `name` with tags, named
-            /// `name.key1.value1.key2.value2` (dots in values become `_`).
+            /// Defines (or finds) the metric `name` with tags. In wasm, the tags are part
+            /// of the name (`name.key1.value1.key2.value2`, dots in values become `_`);
+            /// natively, they are the metric's labels.
             pub fn tagged(name: &str, tags: &[(&str, &str)]) -> Result<Self, HostError> {
-                Self::define(&tagged_name(name, tags))
+                host::define_metric($kind, name, tags).map($name)
             }
 
             /// The current value (histograms: not readable on Envoy).

@@ -2,7 +2,7 @@
 
 use std::rc::Rc;
 
-use crate::dispatch::{Child, Context, HostAction, PeerType, RootContext, StreamContext};
+use crate::context::{Child, Context, HostAction, PeerType, RootContext, StreamContext};
 
 use crate::action::{Action, HookOutput};
 use crate::body::Body;

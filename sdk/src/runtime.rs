@@ -4,7 +4,7 @@
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
-use crate::dispatch::{Child, Context, HostAction, HttpContext, NewRoot, RootContext};
+use crate::context::{Child, Context, HostAction, HttpContext, NewRoot, RootContext};
 
 use crate::action::{Action, HookOutput, Response};
 use crate::body::Body;
@@ -25,6 +25,9 @@ use crate::shared::Queue;
 pub struct Registration {
     root_id: &'static str,
     new_root: NewRoot,
+    /// Read by the native target (which Envoy filter it goes in).
+    #[cfg_attr(any(target_family = "wasm", feature = "testing"), allow(dead_code))]
+    network: bool,
 }
 
 impl Registration {
@@ -33,6 +36,7 @@ impl Registration {
         Registration {
             root_id: F::ROOT_ID,
             new_root: new_http_root::<F>,
+            network: false,
         }
     }
 
@@ -41,12 +45,25 @@ impl Registration {
         Registration {
             root_id: <F as crate::network::NetworkFilter>::ROOT_ID,
             new_root: crate::network::new_root::<F>,
+            network: true,
         }
     }
 
     /// The root id.
     pub const fn root_id(&self) -> &'static str {
         self.root_id
+    }
+
+    /// Makes the root context of a new plugin of this filter.
+    #[cfg(not(any(target_family = "wasm", feature = "testing")))]
+    pub(crate) fn new_root(&self) -> Box<dyn RootContext> {
+        (self.new_root)()
+    }
+
+    /// Whether this is a network (TCP) filter.
+    #[cfg(not(any(target_family = "wasm", feature = "testing")))]
+    pub(crate) fn is_network(&self) -> bool {
+        self.network
     }
 }
 
@@ -99,6 +116,7 @@ thread_local! {
     static FILTERS: Cell<&'static [Registration]> = const { Cell::new(&[]) };
 }
 
+#[cfg(any(target_family = "wasm", feature = "testing"))]
 /// Entry point of a module with several filters: called once from `_initialize`. Each
 /// plugin's root context is bound to a filter by its root id.
 #[doc(hidden)]
@@ -108,11 +126,13 @@ pub fn start(filters: &'static [Registration]) {
     set_root_factory(filters);
 }
 
+#[cfg(any(target_family = "wasm", feature = "testing"))]
 /// Tells the dispatcher how to make the root context of a plugin.
 fn set_root_factory(filters: &'static [Registration]) {
     crate::dispatch::set_root_factory(root_factory(filters));
 }
 
+#[cfg(any(target_family = "wasm", feature = "testing"))]
 /// How plugins of a module with `filters` are made: bound to its only filter, or to one
 /// picked by root id once the plugin can be asked for it.
 fn root_factory(filters: &'static [Registration]) -> NewRoot {
@@ -157,6 +177,7 @@ impl VmLocals {
     }
 }
 
+#[cfg(any(target_family = "wasm", feature = "testing"))]
 /// Entry point of a module with one filter: no dispatch by root id at all (the filter
 /// checks the root id itself), so none of that code is in the module.
 #[doc(hidden)]
@@ -230,6 +251,7 @@ const fn const_str_eq(a: &str, b: &str) -> bool {
     true
 }
 
+#[cfg(any(target_family = "wasm", feature = "testing"))]
 /// Finds the filter Envoy asks for by `plugin_root_id`.
 fn bind() -> Result<Box<dyn RootContext>, String> {
     let filters: &[Registration] = FILTERS.with(Cell::get);
@@ -261,6 +283,7 @@ fn bind() -> Result<Box<dyn RootContext>, String> {
     })
 }
 
+#[cfg(any(target_family = "wasm", feature = "testing"))]
 /// The root context of every plugin of a module with several filters, before we know
 /// which filter it is.
 enum Dispatch {
@@ -269,6 +292,7 @@ enum Dispatch {
     Failed,
 }
 
+#[cfg(any(target_family = "wasm", feature = "testing"))]
 impl Dispatch {
     fn bound(&mut self) -> Option<&mut Box<dyn RootContext>> {
         if let Dispatch::Unbound = self {
@@ -287,12 +311,14 @@ impl Dispatch {
     }
 }
 
+#[cfg(any(target_family = "wasm", feature = "testing"))]
 impl Context for Dispatch {
     fn on_done(&mut self) -> bool {
         self.bound().is_none_or(|root| root.on_done())
     }
 }
 
+#[cfg(any(target_family = "wasm", feature = "testing"))]
 // A plugin bound to a filter makes its filter's kind of context; a plugin without a
 // filter makes a `NoFilter` one, which refuses the stream.
 impl RootContext for Dispatch {

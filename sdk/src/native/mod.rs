@@ -1,0 +1,469 @@
+//! The native target: a `#[filter]` crate built for the host (a `cdylib`, `lib<crate>.so`)
+//! is an Envoy dynamic module, loaded by `envoy.filters.http.dynamic_modules`. The filter's
+//! name there is its root id, and its configuration the same JSON (a `StringValue`).
+//!
+//! These are the module's `envoy_dynamic_module_on_*` hooks. Each runs the same runtime as
+//! the wasm target (`runtime.rs`: one root context per plugin, one context per stream),
+//! with the host interface (`host::native`) speaking the dynamic modules ABI.
+//!
+//! What differs from a wasm VM, and how the same user code keeps working:
+//! - Envoy shares one filter configuration across its worker threads, but a plugin's state
+//!   is not `Sync` (filters are written for one-thread VMs). So each worker builds its own
+//!   plugin from the configuration, as each worker's VM does in wasm; the first one is
+//!   built while Envoy loads the configuration, so a bad one is refused then.
+//! - Metrics can only be defined while Envoy loads the configuration: the ones the plugin
+//!   defines then are recorded, and every worker's plugin finds its own there by name.
+//! - A panic must never unwind into Envoy: every hook catches it; the stream gets a 500
+//!   and the filter stays out of its way afterwards.
+
+#[allow(clippy::all, clippy::pedantic)]
+pub(crate) mod abi;
+mod exports;
+
+use std::cell::{Cell, RefCell};
+use std::ffi::{c_char, c_void};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::ptr::{null, null_mut};
+use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+
+use crate::context::{Child, HostAction, HttpContext, RootContext, Shared};
+use crate::host::LogLevel;
+use crate::runtime::{NoFilter, Registration};
+
+#[cfg(panic = "abort")]
+compile_error!(
+    "a native proxylet module must unwind on panic, so that a panic in a filter becomes a 500 \
+     instead of killing Envoy: build it with `panic = \"unwind\"` (`cargo proxylet build --native` \
+     does), or build for `wasm32-wasip1`"
+);
+
+/// The module's filters, set once when Envoy loads it.
+static FILTERS: OnceLock<&'static [Registration]> = OnceLock::new();
+
+/// `envoy_dynamic_module_on_program_init`, called by the export `proxylet::main!` writes:
+/// records the filters and answers the ABI version proxylet speaks.
+pub fn program_init(filters: &'static [Registration]) -> *const c_char {
+    guard(null(), || {
+        let _ = FILTERS.set(filters);
+        crate::logger::install();
+        abi::ENVOY_DYNAMIC_MODULES_ABI_VERSION.as_ptr().cast()
+    })
+}
+
+/// Runs `f`; a panic (already logged by the panic hook) gives `fallback` instead of
+/// unwinding into Envoy.
+fn guard<R>(fallback: R, f: impl FnOnce() -> R) -> R {
+    catch_unwind(AssertUnwindSafe(f)).unwrap_or(fallback)
+}
+
+/// One metric the plugin defined while Envoy loaded the configuration.
+pub(crate) struct Metric {
+    /// proxy-wasm's kind: 0 counter, 1 gauge, 2 histogram.
+    pub(crate) kind: u32,
+    pub(crate) name: String,
+    /// Label values, in the order of the metric's label names.
+    pub(crate) labels: Vec<(String, String)>,
+    /// Envoy's id for the metric (name and label names).
+    pub(crate) envoy_id: usize,
+}
+
+/// A filter configuration: what `config_new` returns to Envoy, shared by every worker.
+pub(crate) struct Config {
+    /// Unique in the process: worker plugins are keyed by it.
+    id: u64,
+    /// Envoy's handle of the configuration.
+    pub(crate) envoy: *mut c_void,
+    registration: &'static Registration,
+    /// The filter name Envoy loaded it as.
+    pub(crate) name: Vec<u8>,
+    /// The configuration bytes.
+    pub(crate) bytes: Vec<u8>,
+    /// Cleared when Envoy destroys the configuration; workers then drop their plugins.
+    alive: Arc<AtomicBool>,
+    /// The metrics defined while Envoy loaded it.
+    pub(crate) metrics: Mutex<Vec<Metric>>,
+}
+
+// SAFETY: `envoy` is Envoy's configuration handle, which its ABI lets every worker use
+// (the metric callbacks take it from any thread); the rest is owned data and a mutex.
+unsafe impl Send for Config {}
+// SAFETY: as above; nothing in `Config` is mutated without the mutex or an atomic.
+unsafe impl Sync for Config {}
+
+/// What a host call running on this thread acts on.
+#[derive(Clone, Copy)]
+pub(crate) struct Scope {
+    /// Envoy's handle of the HTTP stream, or null outside a stream's hook.
+    pub(crate) filter: *mut c_void,
+    /// The configuration of the plugin running, or null.
+    pub(crate) config: *const Config,
+    /// Inside `config_new`: metrics may be defined.
+    pub(crate) loading: bool,
+    /// The answer of the callout whose callback runs, or null.
+    pub(crate) callout: *const Callout,
+}
+
+impl Scope {
+    const NONE: Scope = Scope {
+        filter: null_mut(),
+        config: null(),
+        loading: false,
+        callout: null(),
+    };
+
+    /// The configuration, if a plugin is running.
+    pub(crate) fn config(&self) -> Option<&Config> {
+        // SAFETY: set by `enter` from a configuration that outlives the call (Envoy keeps
+        // it alive while its filters run; `config_new` owns it while it runs).
+        unsafe { self.config.as_ref() }
+    }
+
+    /// The callout answer, inside its callback.
+    pub(crate) fn callout(&self) -> Option<&Callout> {
+        // SAFETY: set by `callout_done` for the duration of the callback.
+        unsafe { self.callout.as_ref() }
+    }
+}
+
+/// The answer of an HTTP callout, as Envoy hands it to `http_callout_done`.
+pub(crate) struct Callout {
+    pub(crate) headers: *const abi::envoy_dynamic_module_type_envoy_http_header,
+    pub(crate) headers_len: usize,
+    pub(crate) body: *const abi::envoy_dynamic_module_type_envoy_buffer,
+    pub(crate) body_len: usize,
+}
+
+thread_local! {
+    static SCOPE: Cell<Scope> = const { Cell::new(Scope::NONE) };
+    /// This thread's plugins, by configuration id.
+    static PLUGINS: RefCell<Vec<Plugin>> = const { RefCell::new(Vec::new()) };
+}
+
+/// One worker's plugin of a configuration.
+struct Plugin {
+    config: u64,
+    alive: Arc<AtomicBool>,
+    root: Option<Shared<Box<dyn RootContext>>>,
+}
+
+/// The scope of the host calls running on this thread.
+pub(crate) fn scope() -> Scope {
+    SCOPE.with(Cell::get)
+}
+
+/// Sets the scope until the guard drops (also when a panic unwinds).
+fn enter(scope: Scope) -> impl Drop {
+    struct Restore(Scope);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            SCOPE.with(|s| s.set(self.0));
+        }
+    }
+    Restore(SCOPE.with(|s| s.replace(scope)))
+}
+
+/// Bytes Envoy owns, for the duration of the hook.
+///
+/// # Safety
+/// `buffer` must describe readable memory, or have a null pointer.
+pub(crate) unsafe fn envoy_bytes<'a>(
+    buffer: abi::envoy_dynamic_module_type_envoy_buffer,
+) -> &'a [u8] {
+    if buffer.ptr.is_null() || buffer.length == 0 {
+        &[]
+    } else {
+        // SAFETY: guaranteed by the caller.
+        unsafe { std::slice::from_raw_parts(buffer.ptr.cast::<u8>(), buffer.length) }
+    }
+}
+
+/// Builds the plugin of `config` on this thread: a new root context, configured.
+fn configure(config: &Config, loading: bool) -> Option<Shared<Box<dyn RootContext>>> {
+    let _scope = enter(Scope {
+        config,
+        loading,
+        ..Scope::NONE
+    });
+    let mut root = config.registration.new_root();
+    if !root.on_vm_start(0) || !root.on_configure(config.bytes.len()) {
+        return None;
+    }
+    Some(Rc::new(RefCell::new(root)))
+}
+
+/// This worker's plugin of `config`, built on first use; plugins of destroyed
+/// configurations are dropped on the way.
+fn plugin(config: &Config) -> Option<Shared<Box<dyn RootContext>>> {
+    PLUGINS.with(|plugins| {
+        let mut plugins = plugins.try_borrow_mut().ok()?;
+        plugins.retain(|p| p.alive.load(Ordering::Acquire));
+        if let Some(found) = plugins.iter().find(|p| p.config == config.id) {
+            return found.root.clone();
+        }
+        let root = configure(config, false);
+        plugins.push(Plugin {
+            config: config.id,
+            alive: Arc::clone(&config.alive),
+            root: root.clone(),
+        });
+        root
+    })
+}
+
+fn log(level: LogLevel, message: &str) {
+    crate::logger::emit(level, message);
+}
+
+/// `envoy_dynamic_module_on_http_filter_config_new`: finds the filter named `name`, and
+/// builds its plugin from `config`; a configuration the filter refuses (the reason is in
+/// Envoy's log) gives null, and Envoy refuses it.
+///
+/// # Safety
+/// Envoy's buffers must be valid for the call.
+pub(crate) unsafe fn config_new(
+    envoy: *mut c_void,
+    name: abi::envoy_dynamic_module_type_envoy_buffer,
+    config: abi::envoy_dynamic_module_type_envoy_buffer,
+) -> *const c_void {
+    // SAFETY: Envoy's buffers, valid during the call.
+    let (name, bytes) = unsafe { (envoy_bytes(name).to_vec(), envoy_bytes(config).to_vec()) };
+    guard(null(), || {
+        let filters: &[Registration] = FILTERS.get().copied().unwrap_or(&[]);
+        let found = filters
+            .iter()
+            .find(|f| f.root_id().as_bytes() == name.as_slice())
+            .or(match filters {
+                [only] if name.is_empty() => Some(only),
+                _ => None,
+            });
+        let Some(registration) = found else {
+            let known: Vec<String> = filters
+                .iter()
+                .map(|f| format!("`{}`", f.root_id()))
+                .collect();
+            log(
+                LogLevel::Error,
+                &format!(
+                    "no filter named `{}` in this module; it has {} (set `filter_name` to one)",
+                    String::from_utf8_lossy(&name),
+                    known.join(", ")
+                ),
+            );
+            return null();
+        };
+        if registration.is_network() {
+            log(
+                LogLevel::Error,
+                &format!(
+                    "`{}` is a TCP filter: the native target runs HTTP filters \
+                     (envoy.filters.http.dynamic_modules); build it for wasm32-wasip1 \
+                     and load it with envoy.filters.network.wasm",
+                    registration.root_id()
+                ),
+            );
+            return null();
+        }
+        let config = Box::new(Config {
+            id: next_config_id(),
+            envoy,
+            registration,
+            name,
+            bytes,
+            alive: Arc::new(AtomicBool::new(true)),
+            metrics: Mutex::new(Vec::new()),
+        });
+        let Some(root) = configure(&config, true) else {
+            return null();
+        };
+        PLUGINS.with(|plugins| {
+            if let Ok(mut plugins) = plugins.try_borrow_mut() {
+                plugins.retain(|p| p.alive.load(Ordering::Acquire));
+                plugins.push(Plugin {
+                    config: config.id,
+                    alive: Arc::clone(&config.alive),
+                    root: Some(root),
+                });
+            }
+        });
+        Box::into_raw(config).cast_const().cast()
+    })
+}
+
+fn next_config_id() -> u64 {
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    NEXT.fetch_add(1, Ordering::Relaxed)
+}
+
+/// `envoy_dynamic_module_on_http_filter_config_destroy`.
+///
+/// # Safety
+/// `config` must come from [`config_new`], and not be used afterwards.
+pub(crate) unsafe fn config_destroy(config: *const c_void) {
+    if config.is_null() {
+        return;
+    }
+    // SAFETY: Envoy hands back what `config_new` returned, once.
+    let config = unsafe { Box::from_raw(config.cast_mut().cast::<Config>()) };
+    config.alive.store(false, Ordering::Release);
+    // Plugins live on their workers' threads and go with their next stream there.
+    guard((), move || drop(config));
+}
+
+/// One HTTP stream: what `filter_new` returns to Envoy.
+pub(crate) struct Stream {
+    config: *const Config,
+    context: Shared<dyn HttpContext>,
+    /// A hook panicked: the stream was answered, and the filter is out of its way.
+    failed: Cell<bool>,
+}
+
+/// `envoy_dynamic_module_on_http_filter_new`. Never null: Envoy would call every hook
+/// with it.
+///
+/// # Safety
+/// `config` must come from [`config_new`] and be alive.
+pub(crate) unsafe fn filter_new(config: *const c_void, filter: *mut c_void) -> *const c_void {
+    let config = config.cast::<Config>();
+    let context = guard(None, || {
+        // SAFETY: Envoy keeps the configuration alive while its filters exist.
+        let found = unsafe { config.as_ref() }?;
+        let root = plugin(found)?;
+        let _scope = enter(Scope {
+            filter,
+            config,
+            ..Scope::NONE
+        });
+        let root = root.try_borrow().ok()?;
+        match root.new_context() {
+            Child::Http(context) => Some(context),
+            Child::Tcp(_) => None,
+        }
+    });
+    let context = context.unwrap_or_else(|| {
+        Rc::new(RefCell::new(NoFilter::new(
+            "refusing a stream: its plugin could not be built on this worker (see the \
+             errors above)",
+        )))
+    });
+    Box::into_raw(Box::new(Stream {
+        config,
+        context,
+        failed: Cell::new(false),
+    }))
+    .cast_const()
+    .cast()
+}
+
+/// `envoy_dynamic_module_on_http_filter_destroy`.
+///
+/// # Safety
+/// `stream` must come from [`filter_new`], and not be used afterwards.
+pub(crate) unsafe fn filter_destroy(stream: *const c_void) {
+    if stream.is_null() {
+        return;
+    }
+    // SAFETY: Envoy hands back what `filter_new` returned, once.
+    let stream = unsafe { Box::from_raw(stream.cast_mut().cast::<Stream>()) };
+    let _scope = enter(Scope {
+        config: stream.config,
+        ..Scope::NONE
+    });
+    guard((), move || {
+        if let Ok(mut context) = stream.context.try_borrow_mut() {
+            context.on_done();
+        }
+        drop(stream);
+    });
+}
+
+/// Runs a hook of `stream`; a panic answers the stream with a 500 and the filter is out
+/// of its way afterwards (`missed`).
+///
+/// # Safety
+/// `stream` must come from [`filter_new`] and be alive.
+pub(crate) unsafe fn hook<R: Copy>(
+    filter: *mut c_void,
+    stream: *const c_void,
+    missed: R,
+    failed: R,
+    run: impl FnOnce(&mut dyn HttpContext) -> R,
+) -> R {
+    // SAFETY: Envoy passes back the pointer `filter_new` returned while the filter lives.
+    let Some(stream) = (unsafe { stream.cast::<Stream>().as_ref() }) else {
+        return missed;
+    };
+    if stream.failed.get() {
+        return missed;
+    }
+    let _scope = enter(Scope {
+        filter,
+        config: stream.config,
+        ..Scope::NONE
+    });
+    let result = catch_unwind(AssertUnwindSafe(|| {
+        let mut context = stream.context.try_borrow_mut().ok()?;
+        Some(run(&mut *context))
+    }));
+    match result {
+        Ok(Some(result)) => result,
+        Ok(None) => missed,
+        Err(_) => {
+            stream.failed.set(true);
+            guard((), || {
+                let _ = crate::host::send_local_response(
+                    500,
+                    "proxylet_filter_panicked",
+                    b"filter error\n",
+                    &[("content-type".to_owned(), b"text/plain".to_vec())],
+                    -1,
+                );
+            });
+            failed
+        }
+    }
+}
+
+/// The status a headers or trailers hook answers Envoy: `Continue` (0) or
+/// `StopIteration` (1).
+pub(crate) fn status(action: HostAction) -> u32 {
+    match action {
+        HostAction::Continue => 0,
+        HostAction::Pause => 1,
+    }
+}
+
+/// The size of the body a body hook sees: what Envoy buffered and the chunk that arrived.
+pub(crate) fn body_size(filter: *mut c_void, request: bool) -> usize {
+    crate::host::body_len(filter, request)
+}
+
+/// Runs the callback of callout `id` with its answer in scope.
+///
+/// # Safety
+/// As [`hook`]; `callout`'s pointers must be valid for the call.
+pub(crate) unsafe fn callout_done(
+    filter: *mut c_void,
+    stream: *const c_void,
+    id: u64,
+    succeeded: bool,
+    callout: &Callout,
+) {
+    let callout: *const Callout = callout;
+    // SAFETY: forwarded from the caller.
+    unsafe {
+        hook(filter, stream, (), (), |context| {
+            let _inner = enter(Scope { callout, ..scope() });
+            // The caller keeps `callout` alive for the call (this runs inside the
+            // `unsafe` block above, under the same contract).
+            let answer = &*callout;
+            let (headers, body) = if succeeded {
+                (answer.headers_len, crate::host::callout_body_len(answer))
+            } else {
+                (0, 0)
+            };
+            context.on_http_call_response(id as u32, headers, body, 0);
+        })
+    }
+}
