@@ -122,7 +122,8 @@ pub struct CargoBuild {
     dir: PathBuf,
     manifest_path: Option<PathBuf>,
     package: String,
-    target: String,
+    /// `None`: the host (a native module).
+    target: Option<String>,
     target_dir: PathBuf,
     progress: bool,
 }
@@ -139,7 +140,7 @@ impl CargoBuild {
             dir: dir.into(),
             manifest_path: None,
             package: package.into(),
-            target: WASM_TARGET.to_owned(),
+            target: Some(WASM_TARGET.to_owned()),
             target_dir: target_dir.into(),
             progress: false,
         }
@@ -153,7 +154,15 @@ impl CargoBuild {
 
     /// Another target triple (e.g. `wasm32-unknown-unknown`).
     pub fn target(mut self, target: impl Into<String>) -> Self {
-        self.target = target.into();
+        self.target = Some(target.into());
+        self
+    }
+
+    /// Builds for the host instead: an Envoy dynamic module (`lib<crate>.so`), with
+    /// `panic = "unwind"` (proxylet catches a filter's panic at every hook, so that it
+    /// answers a 500 instead of taking Envoy down; the SDK refuses to build without it).
+    pub fn native(mut self) -> Self {
+        self.target = None;
         self
     }
 
@@ -166,26 +175,42 @@ impl CargoBuild {
 
     /// The command line, as a user would type it (for messages).
     pub fn command_line(&self) -> String {
-        format!(
-            "cargo rustc --release --target {} --package {} --lib --crate-type cdylib",
-            self.target, self.package
-        )
+        match &self.target {
+            Some(target) => format!(
+                "cargo rustc --release --target {target} --package {} --lib --crate-type cdylib",
+                self.package
+            ),
+            None => format!(
+                "cargo rustc --release --config 'profile.release.panic=\"unwind\"' --package {} \
+                 --lib --crate-type cdylib",
+                self.package
+            ),
+        }
     }
 
-    /// Adds the target when missing, runs cargo and returns the `.wasm` file cargo
-    /// reported for the package.
+    /// Adds the target when missing, runs cargo and returns the module cargo reported for
+    /// the package (`.wasm`, or the shared library natively).
     pub fn run(&self) -> Result<PathBuf, BuildError> {
-        ensure_target(&self.target)?;
         let cargo = cargo();
         let mut command = Command::new(&cargo);
+        command.current_dir(&self.dir).args(["rustc", "--release"]);
+        match &self.target {
+            Some(target) => {
+                ensure_target(target)?;
+                command.args(["--target", target]);
+            }
+            None => {
+                command.args(["--config", "profile.release.panic=\"unwind\""]);
+            }
+        }
         command
-            .current_dir(&self.dir)
-            .args(["rustc", "--release", "--target", &self.target, "--package"])
+            .arg("--package")
             .arg(&self.package)
             .args(["--lib", "--crate-type", "cdylib"])
             .args(["--message-format", "json-render-diagnostics"])
             .env("CARGO_TARGET_DIR", &self.target_dir)
-            // Flags meant for the host (e.g. coverage instrumentation) would break wasm.
+            // Flags meant for the host build (e.g. coverage instrumentation) would break
+            // wasm, and a module Envoy loads.
             .env_remove("RUSTFLAGS")
             .env_remove("CARGO_ENCODED_RUSTFLAGS")
             .stdin(Stdio::null())
@@ -261,13 +286,20 @@ impl CargoBuild {
                     .into_iter()
                     .flatten()
                     .filter_map(|f| f.as_str())
-                    .find(|f| f.ends_with(".wasm"))
+                    .find(|f| {
+                        let module = if self.target.is_some() {
+                            ".wasm"
+                        } else {
+                            std::env::consts::DLL_SUFFIX
+                        };
+                        f.ends_with(module)
+                    })
                     .map(PathBuf::from)
             })
             .next()
             .ok_or_else(|| {
                 BuildError(format!(
-                    "cargo built `{}` but reported no .wasm file; is it a library crate \
+                    "cargo built `{}` but reported no module file; is it a library crate \
                      (src/lib.rs) with `[lib] crate-type = [\"cdylib\"]`?",
                     self.package
                 ))
@@ -299,6 +331,73 @@ pub fn package_id_names(id: &str, name: &str) -> bool {
 pub fn build_package(root: &Path, package: &str, target_dir: &Path) -> Result<Built, BuildError> {
     let wasm = CargoBuild::new(root, package, target_dir).run()?;
     finish(&wasm, &target_dir.join("proxylet").join(package))
+}
+
+/// What a filter crate is built into.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Target {
+    /// A proxy-wasm module for `wasm32-wasip1` (`envoy.filters.http.wasm`).
+    Wasm,
+    /// A native Envoy dynamic module for the host (`envoy.filters.http.dynamic_modules`).
+    Native,
+}
+
+impl Target {
+    /// Both, for tests that run a filter on each.
+    pub const BOTH: [Target; 2] = [Target::Wasm, Target::Native];
+
+    /// `wasm` or `native`, for messages and directory names.
+    pub fn name(self) -> &'static str {
+        match self {
+            Target::Wasm => "wasm",
+            Target::Native => "native",
+        }
+    }
+}
+
+impl std::fmt::Display for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Builds package `package` of the workspace at `root` for `target`, into
+/// `root/target/<wasm|native>`; returns the module (`.wasm` or `lib<crate>.so`).
+pub fn build_module(root: &Path, package: &str, target: Target) -> Result<PathBuf, BuildError> {
+    let target_dir = root.join("target").join(target.name());
+    match target {
+        Target::Wasm => build_package(root, package, &target_dir).map(|built| built.wasm),
+        Target::Native => build_native_package(root, package, &target_dir),
+    }
+}
+
+/// Builds package `package` of the workspace at `root` as a native Envoy dynamic module
+/// ([`CargoBuild::native`], quietly) into `target_dir`, and copies it to
+/// `target_dir/proxylet/<package>/lib<crate>.so`. Returns that path.
+pub fn build_native_package(
+    root: &Path,
+    package: &str,
+    target_dir: &Path,
+) -> Result<PathBuf, BuildError> {
+    let built = CargoBuild::new(root, package, target_dir).native().run()?;
+    let out_dir = target_dir.join("proxylet").join(package);
+    std::fs::create_dir_all(&out_dir)
+        .map_err(|e| BuildError(format!("cannot create {}: {e}", out_dir.display())))?;
+    let module = out_dir.join(built.file_name().unwrap_or_default());
+    // Copied beside, then renamed over: an Envoy running the previous build keeps its
+    // mapping of the old file (overwriting a mapped library in place crashes it).
+    let part = module.with_extension(format!("part{}", std::process::id()));
+    std::fs::copy(&built, &part)
+        .and_then(|_| std::fs::rename(&part, &module))
+        .map_err(|e| {
+            let _ = std::fs::remove_file(&part);
+            BuildError(format!(
+                "cannot copy {} to {}: {e}",
+                built.display(),
+                module.display()
+            ))
+        })?;
+    Ok(module)
 }
 
 /// Copies a built module into `out_dir` and writes its `runtime-config.json` beside it,

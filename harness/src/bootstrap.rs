@@ -42,6 +42,9 @@ pub const TCP_PROXY_TYPE: &str =
     "type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy";
 /// Type URL of a plugin configuration given as a string.
 pub const STRING_VALUE_TYPE: &str = "type.googleapis.com/google.protobuf.StringValue";
+/// Type URL of the dynamic modules HTTP filter's configuration (native filters).
+pub const DYNAMIC_MODULE_TYPE: &str =
+    "type.googleapis.com/envoy.extensions.filters.http.dynamic_modules.v3.DynamicModuleFilter";
 /// Type URL of a cluster's HTTP protocol options.
 pub const HTTP_PROTOCOL_OPTIONS_TYPE: &str =
     "type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions";
@@ -213,6 +216,121 @@ impl WasmFilter {
     }
 }
 
+/// A native filter: an Envoy dynamic module (`envoy.filters.http.dynamic_modules`), e.g. a
+/// proxylet crate built with `cargo proxylet build --native`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DynamicModuleFilter {
+    /// The filter's name in the chain.
+    pub name: String,
+    /// The shared library (`lib<crate>.so`).
+    pub path: PathBuf,
+    /// Which filter of the module (for proxylet: the root id).
+    pub filter_name: String,
+    /// The filter configuration, sent as `google.protobuf.StringValue`; `None` sends none.
+    pub config: Option<String>,
+}
+
+impl DynamicModuleFilter {
+    /// The filter `filter_name` of the module at `path`, named `name` in the chain, with no
+    /// configuration.
+    pub fn local(
+        name: impl Into<String>,
+        path: impl Into<PathBuf>,
+        filter_name: impl Into<String>,
+    ) -> Self {
+        DynamicModuleFilter {
+            name: name.into(),
+            path: path.into(),
+            filter_name: filter_name.into(),
+            config: None,
+        }
+    }
+
+    /// Sets the configuration string.
+    pub fn config(mut self, config: impl Into<String>) -> Self {
+        self.config = Some(config.into());
+        self
+    }
+
+    fn to_json(&self) -> Value {
+        let mut config = json!({
+            "@type": DYNAMIC_MODULE_TYPE,
+            "dynamic_module_config": {
+                "module": { "local": { "filename": self.path.to_string_lossy() } },
+            },
+            "filter_name": self.filter_name,
+        });
+        if let Some(text) = &self.config {
+            config["filter_config"] = json!({ "@type": STRING_VALUE_TYPE, "value": text });
+        }
+        json!({ "name": self.name, "typed_config": config })
+    }
+}
+
+/// A proxylet module built for either target, as an HTTP filter: a `.wasm` file goes in
+/// `envoy.filters.http.wasm`, a shared library in `envoy.filters.http.dynamic_modules`
+/// (the root id is its filter name). Lets one test run on both targets.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ModuleFilter {
+    name: String,
+    path: PathBuf,
+    root_id: String,
+    vm_id: String,
+    config: Option<String>,
+}
+
+impl ModuleFilter {
+    /// The module at `path`, named `name` in the chain.
+    pub fn local(name: impl Into<String>, path: impl Into<PathBuf>) -> Self {
+        ModuleFilter {
+            name: name.into(),
+            path: path.into(),
+            root_id: String::new(),
+            vm_id: String::new(),
+            config: None,
+        }
+    }
+
+    /// Sets the root id (natively: the filter name).
+    pub fn root_id(mut self, root_id: impl Into<String>) -> Self {
+        self.root_id = root_id.into();
+        self
+    }
+
+    /// Sets the wasm VM id (natively: unused, there is no VM).
+    pub fn vm_id(mut self, vm_id: impl Into<String>) -> Self {
+        self.vm_id = vm_id.into();
+        self
+    }
+
+    /// Sets the configuration string.
+    pub fn config(mut self, config: impl Into<String>) -> Self {
+        self.config = Some(config.into());
+        self
+    }
+
+    /// Whether the module is a native one (not a `.wasm` file).
+    pub fn is_native(&self) -> bool {
+        self.path.extension().is_none_or(|e| e != "wasm")
+    }
+}
+
+impl From<ModuleFilter> for HttpFilter {
+    fn from(module: ModuleFilter) -> Self {
+        if module.is_native() {
+            let mut filter = DynamicModuleFilter::local(module.name, module.path, module.root_id);
+            filter.config = module.config;
+            HttpFilter::DynamicModule(filter)
+        } else {
+            let mut filter = WasmFilter::local(module.name, module.path)
+                .root_id(module.root_id)
+                .vm_id(module.vm_id);
+            filter.config = module.config;
+            HttpFilter::Wasm(filter)
+        }
+    }
+}
+
 /// A Lua HTTP filter with inline code (`default_source_code.inline_string`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LuaFilter {
@@ -236,6 +354,8 @@ pub enum HttpFilter {
     Wasm(WasmFilter),
     /// A Lua filter (`envoy.filters.http.lua`).
     Lua(LuaFilter),
+    /// A native filter (`envoy.filters.http.dynamic_modules`).
+    DynamicModule(DynamicModuleFilter),
     /// Any other filter, as the JSON of an `HttpFilter` message (`name`, `typed_config`).
     Raw(Value),
 }
@@ -252,8 +372,15 @@ impl HttpFilter {
                     "default_source_code": { "inline_string": lua.inline_code },
                 },
             }),
+            HttpFilter::DynamicModule(module) => module.to_json(),
             HttpFilter::Raw(raw) => raw.clone(),
         }
+    }
+}
+
+impl From<DynamicModuleFilter> for HttpFilter {
+    fn from(filter: DynamicModuleFilter) -> Self {
+        HttpFilter::DynamicModule(filter)
     }
 }
 

@@ -36,7 +36,10 @@ pub mod http;
 pub mod process;
 pub mod upstream;
 
-pub use bootstrap::{Bootstrap, Cluster, FailurePolicy, LuaFilter, WasmCode, WasmFilter};
+pub use bootstrap::{
+    Bootstrap, Cluster, DynamicModuleFilter, FailurePolicy, LuaFilter, ModuleFilter, WasmCode,
+    WasmFilter,
+};
 pub use client::Client;
 pub use envoy::{default_cache_dir, ensure_envoy, find_envoy};
 pub use error::Error;

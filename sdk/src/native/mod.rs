@@ -246,7 +246,7 @@ pub(crate) unsafe fn config_new(
             log(
                 LogLevel::Error,
                 &format!(
-                    "no filter named `{}` in this module; it has {} (set `filter_name` to one)",
+                    "no filter with root id `{}` in this module; it has {}",
                     String::from_utf8_lossy(&name),
                     known.join(", ")
                 ),
