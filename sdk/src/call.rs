@@ -457,6 +457,10 @@ pub(crate) fn grpc_close_status(code: u32) -> Result<(), GrpcError> {
 
 /// Calls a function the host registered under `name` (Envoy: e.g. `compress`,
 /// `uncompress`, `set_envoy_filter_state`) with serialized arguments.
+///
+/// Not on the native target (Envoy's dynamic modules have no foreign functions): a native
+/// build that calls it does not compile.
+#[cfg(any(target_family = "wasm", feature = "testing"))]
 pub fn call_foreign_function(name: &str, args: &[u8]) -> Result<Vec<u8>, HostError> {
     host::call_foreign_function(name, args)
 }

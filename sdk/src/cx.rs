@@ -8,6 +8,7 @@ use crate::call::{CallError, CallResponse, GrpcError, GrpcEvent, GrpcStream, Htt
 use crate::filter::{EndOfStream, HttpFilter};
 use crate::headers::Headers;
 use crate::host::{self, HostError, MapType, StreamType};
+#[cfg(any(target_family = "wasm", feature = "testing"))]
 use crate::shared::Queue;
 
 /// Which direction of an HTTP stream a hook runs in.
@@ -124,6 +125,10 @@ impl Stream<'_> {
     /// that is not a token, a value with a control byte other than tab, a pseudo-header or
     /// a framing header is not sent; the call is not made and `then` runs at once with
     /// status `INTERNAL` (13) and a message naming the problem.
+    ///
+    /// Not on the native target: Envoy's dynamic modules have no gRPC client, so a native
+    /// build that calls it does not compile. Use [`Stream::http_call`] there.
+    #[cfg(any(target_family = "wasm", feature = "testing"))]
     #[allow(clippy::too_many_arguments)]
     pub fn grpc_call(
         &mut self,
@@ -190,6 +195,10 @@ impl Stream<'_> {
     ///     Ok(Action::Pause)
     /// }
     /// ```
+    ///
+    /// Not on the native target: Envoy's dynamic modules have no gRPC client, so a native
+    /// build that calls it does not compile.
+    #[cfg(any(target_family = "wasm", feature = "testing"))]
     pub fn grpc_stream(
         &mut self,
         cluster: &str,
@@ -355,6 +364,10 @@ impl PluginCx<'_> {
     }
 
     /// Registers a shared queue this plugin receives `on_queue_ready` for.
+    ///
+    /// Not on the native target: Envoy's dynamic modules cannot wake another worker's
+    /// plugin, so a native build that calls it does not compile.
+    #[cfg(any(target_family = "wasm", feature = "testing"))]
     pub fn register_queue(&mut self, name: &str) -> Result<Queue, HostError> {
         Queue::register(name)
     }

@@ -303,6 +303,8 @@ pub mod __private {
     #[cfg(not(any(target_family = "wasm", feature = "testing")))]
     pub use crate::native::program_init;
     pub use crate::network::finish_tcp;
+    #[cfg(not(any(target_family = "wasm", feature = "testing")))]
+    pub use crate::runtime::assert_native;
     pub use crate::runtime::schema_entry;
     pub use crate::runtime::{assert_unique_root_ids, finish, registration, Export, Registration};
     #[cfg(any(target_family = "wasm", feature = "testing"))]
@@ -411,7 +413,7 @@ macro_rules! __export_filters {
             $crate::__private::__export_hooks!(base $($hook)*);
         };
 
-        $crate::__private::__export_native!();
+        $crate::__private::__export_native!($($filter),+);
     };
     // From `#[filter]`: the entry points its hooks need, and no others (Envoy calls only
     // what a module exports).
@@ -432,7 +434,11 @@ macro_rules! __export_filters {
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __export_native {
-    () => {
+    ($($filter:ty),+) => {
+        const _: () = {
+            $($crate::__private::assert_native::<$filter, _>();)+
+        };
+
         #[no_mangle]
         pub extern "C" fn envoy_dynamic_module_on_program_init() -> *const ::core::ffi::c_char {
             $crate::__private::program_init(__PROXYLET_FILTERS)
@@ -445,7 +451,7 @@ macro_rules! __export_native {
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __export_native {
-    () => {};
+    ($($filter:ty),+) => {};
 }
 
 /// The module's `proxy_on_*` entry points, by group: `base` (every module's), one per

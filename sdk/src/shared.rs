@@ -110,11 +110,19 @@ pub struct Queue(pub(crate) u32);
 
 impl Queue {
     /// Registers a queue owned by this VM (call from plugin creation or a plugin hook).
+    ///
+    /// Not on the native target (no shared queues there): a native build that calls it does
+    /// not compile.
+    #[cfg(any(target_family = "wasm", feature = "testing"))]
     pub fn register(name: &str) -> Result<Queue, HostError> {
         host::register_shared_queue(name).map(Queue)
     }
 
     /// Finds the queue `name` registered by the VM `vm_id`; `None` when there is none.
+    ///
+    /// Not on the native target (no shared queues there): a native build that calls it does
+    /// not compile.
+    #[cfg(any(target_family = "wasm", feature = "testing"))]
     pub fn resolve(vm_id: &str, name: &str) -> Result<Option<Queue>, HostError> {
         Ok(host::resolve_shared_queue(vm_id, name)?.map(Queue))
     }

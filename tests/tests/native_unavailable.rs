@@ -1,0 +1,44 @@
+//! What Envoy's dynamic modules ABI lacks is a compile error on the native target, naming
+//! the capability, never a runtime surprise: gRPC calls and streams, shared queues,
+//! foreign functions, writing properties, and TCP filters.
+
+use proxylet_artifact::build::{workspace_root, CargoBuild};
+
+/// Builds `package` natively and returns cargo's error output (the build must fail).
+fn native_build_errors(package: &str) -> String {
+    let root = workspace_root(env!("CARGO_MANIFEST_DIR").as_ref()).unwrap();
+    let result = CargoBuild::new(&root, package, root.join("target/native"))
+        .native()
+        .run();
+    match result {
+        Ok(module) => panic!("{package} built natively: {}", module.display()),
+        Err(error) => error.to_string(),
+    }
+}
+
+#[test]
+fn every_capability_the_abi_lacks_is_a_compile_error_naming_it() {
+    let errors = native_build_errors("capabilities");
+    for named in [
+        "no method named `grpc_call`",
+        "no method named `grpc_stream`",
+        "no method named `register_queue`",
+        "no function or associated item named `resolve` found for struct `proxylet::Queue`",
+        "unresolved import `proxylet::call::call_foreign_function`",
+        "cannot find function `set` in module `property`",
+    ] {
+        assert!(errors.contains(named), "`{named}` is not named:\n{errors}");
+    }
+}
+
+#[test]
+fn a_tcp_filter_built_natively_is_a_compile_error_saying_why() {
+    let errors = native_build_errors("tcp-guard");
+    assert!(
+        errors.contains(
+            "TCP filters are not available on the native target (it runs HTTP filters, \
+             envoy.filters.http.dynamic_modules): build this module for wasm32-wasip1"
+        ),
+        "{errors}"
+    );
+}
