@@ -1,15 +1,16 @@
 //! What happens when a filter author's own code panics (an `unwrap`, an index out of
-//! bounds): the VM traps, and Envoy's `failure_policy` decides what comes next. proxylet
-//! cannot catch the panic (wasm32 has no unwinding), so these tests pin down each policy's
-//! behavior for the book's "Choosing a failure policy" section.
+//! bounds). In wasm the VM traps, and Envoy's `failure_policy` decides what comes next:
+//! proxylet cannot catch the panic (wasm32 has no unwinding), so these tests pin down each
+//! policy's behavior for the book's "Choosing a failure policy" section. Natively, proxylet
+//! catches it at the hook (the last test).
 
 use std::path::PathBuf;
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use proxylet_artifact::build::{build_package, workspace_root};
+use proxylet_artifact::build::{build_module, build_package, workspace_root, Target};
 use proxylet_harness::{
-    Bootstrap, Envoy, EnvoyOptions, FailurePolicy, Request, Upstream, WasmFilter,
+    Bootstrap, Envoy, EnvoyOptions, FailurePolicy, ModuleFilter, Request, Upstream, WasmFilter,
 };
 
 fn probe() -> PathBuf {
@@ -89,4 +90,55 @@ fn fail_open_passes_later_requests_without_the_filter() {
         seen[2..].iter().all(|s| *s == (200, false)),
         "{seen:?}\n{log}"
     );
+}
+
+/// Natively there is no VM to trap: every hook of proxylet's dynamic module catches a
+/// panic before it reaches Envoy. The panicking request gets a 500 (the filter steps out
+/// of that stream's way), the panic is in Envoy's log, and Envoy and the filter go on:
+/// every later request is filtered as before.
+#[test]
+fn native_a_panic_answers_500_and_envoy_lives_on() {
+    static NATIVE: OnceLock<PathBuf> = OnceLock::new();
+    let module = NATIVE.get_or_init(|| {
+        let root = workspace_root(env!("CARGO_MANIFEST_DIR").as_ref()).unwrap();
+        build_module(&root, "panic-probe", Target::Native).unwrap_or_else(|e| panic!("{e}"))
+    });
+    let upstream = Upstream::start_default().unwrap();
+    let bootstrap = Bootstrap::http()
+        .filter(ModuleFilter::local("panic_probe", module).root_id("panic_probe"))
+        .cluster("upstream", upstream.addr());
+    let envoy = Envoy::start(&bootstrap, EnvoyOptions::default()).unwrap();
+    let send = |panic: bool| {
+        let mut request = Request::get("/").timeout(Duration::from_secs(10));
+        if panic {
+            request = request.header("x-panic", "1");
+        }
+        request.send(envoy.listener_addr()).unwrap()
+    };
+
+    assert_eq!(
+        send(false).header_str("x-probe"),
+        Some("alive"),
+        "{}",
+        envoy.log()
+    );
+    for round in 0..3 {
+        let refused = send(true);
+        assert_eq!(refused.status, 500, "round {round}: {}", envoy.log());
+        assert_eq!(refused.text_body(), "filter error\n");
+        for i in 0..5 {
+            let response = send(false);
+            assert_eq!(response.status, 200, "round {round}, request {i}");
+            assert_eq!(response.header_str("x-probe"), Some("alive"));
+        }
+    }
+    // Only the requests without `x-panic` reached the upstream.
+    assert_eq!(upstream.requests().len(), 16);
+    let log = envoy.log();
+    assert_eq!(
+        log.matches("panic in filter: panicked at").count(),
+        3,
+        "each panic is logged once:\n{log}"
+    );
+    assert!(log.contains("the author's bug: x-panic seen"), "{log}");
 }
