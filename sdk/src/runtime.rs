@@ -514,6 +514,8 @@ impl<F: HttpFilter> RootContext for HttpRoot<F> {
             response_body_size: 0,
             request_body_done: false,
             response_body_done: false,
+            request_headers_held: false,
+            response_headers_held: false,
         })))
     }
 }
@@ -528,9 +530,67 @@ struct HttpStream<F: HttpFilter> {
     response_body_size: usize,
     request_body_done: bool,
     response_body_done: bool,
+    /// The headers wait for the buffered body's verdict (natively: see `HOLD_HEADERS`).
+    request_headers_held: bool,
+    response_headers_held: bool,
 }
 
+/// Whether the host lets a filter hold the headers while it reads a buffered body. Envoy's
+/// dynamic modules do (a stopped headers phase still gets its body); Envoy's wasm host does
+/// not (see [`unframe`]).
+const HOLD_HEADERS: bool = cfg!(not(any(target_family = "wasm", feature = "testing")));
+
 impl<F: HttpFilter> HttpStream<F> {
+    /// After a headers hook: headers that a buffered body follows are held until the body
+    /// is judged where the host allows it (a refused body then never starts upstream), and
+    /// sent on without `content-length` where it does not.
+    fn before_buffered_body(
+        &mut self,
+        direction: Direction,
+        action: HostAction,
+        end_of_stream: bool,
+    ) -> HostAction {
+        let (mode, map) = match direction {
+            Direction::Request => (F::REQUEST_BODY, MapType::RequestHeaders),
+            Direction::Response => (F::RESPONSE_BODY, MapType::ResponseHeaders),
+        };
+        if action != HostAction::Continue || end_of_stream || !buffered(mode) {
+            return action;
+        }
+        if HOLD_HEADERS {
+            match direction {
+                Direction::Request => self.request_headers_held = true,
+                Direction::Response => self.response_headers_held = true,
+            }
+            return HostAction::Pause;
+        }
+        unframe::<F>(map);
+        action
+    }
+
+    /// After the hook of a buffered body whose headers were held: they go on with the
+    /// body, with a `content-length` (if they had one) that says the body's new length.
+    fn release_held_headers(&mut self, direction: Direction, action: HostAction, len: usize) {
+        let (held, map) = match direction {
+            Direction::Request => (&mut self.request_headers_held, MapType::RequestHeaders),
+            Direction::Response => (&mut self.response_headers_held, MapType::ResponseHeaders),
+        };
+        if !std::mem::take(held) || action != HostAction::Continue {
+            return;
+        }
+        let framed = matches!(host::get_map_value(map, b"content-length"), Ok(Some(_)));
+        if framed {
+            if let Err(error) =
+                host::replace_map_value(map, b"content-length", len.to_string().as_bytes())
+            {
+                crate::logger::emit(
+                    LogLevel::Warn,
+                    &format!("{}: updating content-length: {error}", F::ROOT_ID),
+                );
+            }
+        }
+    }
+
     fn run(
         &mut self,
         direction: Direction,
@@ -587,9 +647,9 @@ impl<F: HttpFilter> HttpStream<F> {
                 Direction::Response => self.response_body_done = true,
             }
         }
-        // The headers are gone by now, without `content-length` (see `unframe`).
+        // The headers are held (natively), or gone without `content-length` (`unframe`).
         let mut body = Body::new(buffer, size, end_of_stream);
-        self.run(
+        let action = self.run(
             direction,
             map,
             end_of_stream,
@@ -597,7 +657,11 @@ impl<F: HttpFilter> HttpStream<F> {
                 Direction::Request => filter.on_request_body(cx, &mut body),
                 Direction::Response => filter.on_response_body(cx, &mut body),
             },
-        )
+        );
+        if end_of_stream {
+            self.release_held_headers(direction, action, body.len());
+        }
+        action
     }
 
     /// Trailers end a buffered body that never saw `end_of_stream`: run its hook first.
@@ -829,13 +893,7 @@ impl<F: HttpFilter> HttpContext for HttpStream<F> {
             end_of_stream,
             |f, cx| f.on_request_headers(cx),
         );
-        if action == HostAction::Continue
-            && !end_of_stream
-            && matches!(F::REQUEST_BODY, BodyMode::Buffered { .. })
-        {
-            unframe::<F>(MapType::RequestHeaders);
-        }
-        action
+        self.before_buffered_body(Direction::Request, action, end_of_stream)
     }
 
     fn on_http_request_body(&mut self, body_size: usize, end_of_stream: bool) -> HostAction {
@@ -870,13 +928,7 @@ impl<F: HttpFilter> HttpContext for HttpStream<F> {
             end_of_stream,
             |f, cx| f.on_response_headers(cx),
         );
-        if action == HostAction::Continue
-            && !end_of_stream
-            && matches!(F::RESPONSE_BODY, BodyMode::Buffered { .. })
-        {
-            unframe::<F>(MapType::ResponseHeaders);
-        }
-        action
+        self.before_buffered_body(Direction::Response, action, end_of_stream)
     }
 
     fn on_http_response_body(&mut self, body_size: usize, end_of_stream: bool) -> HostAction {
@@ -917,11 +969,12 @@ impl<F: HttpFilter> HttpContext for HttpStream<F> {
     }
 }
 
-/// Lets the headers of a buffered body go on without `content-length`.
+/// Lets the headers of a buffered body go on without `content-length` (wasm).
 ///
-/// Holding them until the body is rewritten cannot work: Envoy never hands the body to a
-/// filter whose headers hook paused (proxy-wasm's host turns that `StopIteration` into
-/// `StopAllIterationAndWatermark`, and the stream hangs). So the headers leave first, and
+/// Holding them until the body is rewritten cannot work in wasm: Envoy never hands the
+/// body to a filter whose headers hook paused (proxy-wasm's host turns that
+/// `StopIteration` into `StopAllIterationAndWatermark`, and the stream hangs). So the
+/// headers leave first, and
 /// without a length, so that a body rewritten to another size is still framed right:
 /// Envoy sends it chunked over HTTP/1.1.
 fn unframe<F: HttpFilter>(map: MapType) {

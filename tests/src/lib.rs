@@ -18,6 +18,7 @@ pages! {
     introduction = "introduction.md";
     getting_started = "getting-started.md";
     concepts_model = "concepts/model.md";
+    concepts_targets = "concepts/targets.md";
     concepts_filter = "concepts/filter.md";
     concepts_config = "concepts/config.md";
     concepts_errors = "concepts/errors.md";
