@@ -7,6 +7,12 @@
 //!   preview 1 (`wasi_snapshot_preview1`) is an error: Envoy refuses to instantiate a
 //!   module with an import it does not provide;
 //! - the root ids and the config schema the module carries, and its size.
+//!
+//! A native module (`lib<crate>.so`, `build --native`) gets its own report
+//! ([`check_native`]): the `envoy_dynamic_module_on_*` hooks it exports against the ones
+//! Envoy requires (a missing one is an error: Envoy refuses the module naming it), the ABI
+//! version it announces and how that was read ([`crate::native`]), its platform, root ids
+//! and config schemas.
 
 use serde_json::{json, Value};
 
@@ -428,6 +434,224 @@ fn schema_summary(schema: &Value) -> String {
         })
         .collect();
     format!("{kind}: {}", fields.join(", "))
+}
+
+/// What [`check_native`] found out about a native module.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NativeReport {
+    /// Size in bytes.
+    pub size: u64,
+    /// SHA-256, lowercase hex.
+    pub sha256: String,
+    /// What the file holds.
+    pub module: crate::native::NativeModule,
+    /// The hooks checked as required (those of an HTTP filter module, or of a network one).
+    pub required: Vec<&'static str>,
+    /// The required hooks it lacks.
+    pub missing: Vec<&'static str>,
+    /// Problems, errors first.
+    pub findings: Vec<Finding>,
+}
+
+impl NativeReport {
+    /// Whether any finding is an error.
+    pub fn has_errors(&self) -> bool {
+        self.findings.iter().any(|f| f.severity == Severity::Error)
+    }
+
+    /// The report as JSON (for `check --json`).
+    pub fn to_json(&self) -> Value {
+        let module = &self.module;
+        json!({
+            "target": "native",
+            "size": self.size,
+            "sha256": self.sha256,
+            "platform": { "os": module.platform.os, "architecture": module.platform.architecture },
+            "sharedLibrary": module.shared_library,
+            "abiVersion": module.abi_version,
+            "rootIds": module.root_ids(),
+            "configSchemas": module.config_schemas.iter().cloned().collect::<serde_json::Map<_, _>>(),
+            "hooks": module.hooks(),
+            "missingHooks": self.missing,
+            "exports": module.exports,
+            "callbacks": module.callbacks,
+            "findings": self.findings.iter().map(|f| json!({
+                "severity": match f.severity { Severity::Error => "error", Severity::Warning => "warning" },
+                "message": f.message,
+            })).collect::<Vec<_>>(),
+        })
+    }
+}
+
+/// Checks a native module (an Envoy dynamic module); see the [module docs](self). An error
+/// only when the bytes are not a readable ELF file.
+pub fn check_native(bytes: &[u8]) -> Result<NativeReport> {
+    use crate::native::{Platform, ENVOY_1_40_ABI_VERSION};
+    let module = crate::native::NativeModule::read(bytes)?;
+    let mut findings = Vec::new();
+    if !module.shared_library {
+        findings.push(Finding {
+            severity: Severity::Error,
+            message: "is an ELF file but not a shared library: Envoy loads modules with dlopen;                       build the crate as a `cdylib` (`cargo proxylet build --native`)"
+                .into(),
+        });
+    }
+    let required = module.required_hooks();
+    let missing = module.missing_hooks();
+    for hook in &missing {
+        findings.push(Finding {
+            severity: Severity::Error,
+            message: format!(
+                "does not export `{hook}`: Envoy refuses the module (\"Failed to resolve symbol \
+                 {hook}\"); build it with proxylet, which exports every hook Envoy requires"
+            ),
+        });
+    }
+    match &module.abi_version {
+        None => findings.push(Finding {
+            severity: Severity::Warning,
+            message: "records no ABI version (the `proxylet.runtime_config` section proxylet \
+                      writes): not a proxylet module, so this tool cannot tell which ABI it speaks"
+                .into(),
+        }),
+        Some(version) if version != ENVOY_1_40_ABI_VERSION => findings.push(Finding {
+            severity: Severity::Warning,
+            message: format!(
+                "announces ABI {version}, not {ENVOY_1_40_ABI_VERSION} (Envoy 1.40's): Envoy loads it \
+                 with a warning only, but hooks and callbacks may not match"
+            ),
+        }),
+        Some(_) => {}
+    }
+    let host = Platform::host();
+    if module.platform != host {
+        findings.push(Finding {
+            severity: Severity::Warning,
+            message: format!(
+                "is built for {}, so an Envoy on this machine ({host}) cannot load it",
+                module.platform
+            ),
+        });
+    }
+    if module.runtime_config.is_none() {
+        findings.push(Finding {
+            severity: Severity::Warning,
+            message: format!(
+                "carries no `{}` section, so its root ids (Envoy's filter_name) are unknown (it \
+                 was not built with proxylet, or with one older than its native target)",
+                proxylet_artifact::RUNTIME_CONFIG_SECTION
+            ),
+        });
+    }
+    findings.sort_by_key(|f| f.severity != Severity::Error);
+    Ok(NativeReport {
+        size: bytes.len() as u64,
+        sha256: crate::image::sha256_hex(bytes),
+        module,
+        required,
+        missing,
+        findings,
+    })
+}
+
+/// The native report for people.
+pub fn render_native(name: &str, report: &NativeReport) -> String {
+    let module = &report.module;
+    let mut out = String::new();
+    let mut line = |key: &str, value: String| out.push_str(&format!("{key:>14}  {value}\n"));
+    line(
+        "module",
+        format!(
+            "{name} ({}, {} bytes)",
+            crate::shell::size(report.size),
+            report.size
+        ),
+    );
+    line("sha256", report.sha256.clone());
+    line(
+        "target",
+        format!(
+            "native: an Envoy dynamic module ({}), {}",
+            if module.shared_library {
+                "ELF shared library"
+            } else {
+                "ELF, not a shared library"
+            },
+            module.platform
+        ),
+    );
+    line(
+        "abi",
+        match &module.abi_version {
+            Some(version) => format!("Envoy dynamic modules {version}"),
+            None => "unknown (not built by proxylet)".into(),
+        },
+    );
+    line(
+        "root ids",
+        match module.root_ids() {
+            Some(ids) => ids.join(", "),
+            None => "unknown".into(),
+        },
+    );
+    let hooks = module.hooks();
+    let kind = if module.is_network_filter() {
+        "a network filter"
+    } else {
+        "an HTTP filter"
+    };
+    line(
+        "hooks",
+        format!(
+            "{} exported; {} of the {} {kind} module needs",
+            hooks.len(),
+            report.required.len() - report.missing.len(),
+            report.required.len()
+        ),
+    );
+    for hook in &hooks {
+        let mark = if report.required.contains(hook) {
+            ""
+        } else {
+            " (optional)"
+        };
+        line("", format!("{hook}{mark}"));
+    }
+    line(
+        "callbacks",
+        format!(
+            "{} envoy_dynamic_module_callback_* functions, resolved by Envoy when it loads the module",
+            module.callbacks
+        ),
+    );
+    if module.config_schemas.is_empty() {
+        line(
+            "config schema",
+            "none (the module carries no proxylet.config_schema section)".into(),
+        );
+    }
+    for (root_id, schema) in &module.config_schemas {
+        line(
+            "config schema",
+            format!("{root_id}: {}", schema_summary(schema)),
+        );
+    }
+    if report.findings.is_empty() {
+        out.push_str(&format!(
+            "\nok: loadable by Envoy 1.40 (envoy.filters.http.dynamic_modules, ABI {})\n",
+            crate::native::ENVOY_1_40_ABI_VERSION
+        ));
+    } else {
+        out.push('\n');
+        for finding in &report.findings {
+            let label = match finding.severity {
+                Severity::Error => "error",
+                Severity::Warning => "warning",
+            };
+            out.push_str(&format!("{label}: {}\n", finding.message));
+        }
+    }
+    out
 }
 
 /// Reads and checks a module file.

@@ -19,7 +19,8 @@ use crate::commands::Verb;
         new -> build -> run --validate on this machine, then push -> deploy to Istio, \
         Envoy Gateway or plain Envoy. Images follow the Wasm OCI formats Istio and Envoy \
         Gateway read; they are kept in a local store ($PROXYLET_STORE, default \
-        ~/.cache/proxylet/store).",
+        ~/.cache/proxylet/store). With --native the same filter is built, run, shipped and \
+        deployed as an Envoy dynamic module (lib<crate>.so, no wasm VM).",
     after_help = "Typical session:\n  cargo proxylet new my-filter && cd my-filter\n  \
         cargo proxylet build -t localhost:5000/my-filter:v1\n  cargo proxylet run --validate\n  \
         cargo proxylet push localhost:5000/my-filter:v1\n  \

@@ -7,13 +7,23 @@
 //! The image's manifest digest (what Istio and Envoy Gateway verify for `oci://` URLs) and
 //! its module come from the local store. The plugin configuration is checked against the
 //! JSON Schema the module carries (`proxylet.config_schema`) before anything is written.
+//!
+//! With `native`, the module is a native one (`build --native`) and goes in Envoy's
+//! `envoy.filters.http.dynamic_modules` filter (`filter_name` = the root id, the config as a
+//! `StringValue`): `envoy` writes a bootstrap with it (the library from a local file, or
+//! fetched by Envoy from the registry blob of a native image, checked by sha256);
+//! `gateway` writes an `EnvoyExtensionPolicy` with `spec.dynamicModule`, which names a
+//! module the Envoy Gateway operator registers in the `EnvoyProxy` resource (what to
+//! register is printed as a note). Istio has no API for native modules.
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use proxylet_harness::{Bootstrap, WasmCode, WasmFilter};
+use proxylet_artifact::build::Target;
+use proxylet_harness::bootstrap::HttpFilter;
+use proxylet_harness::{Bootstrap, DynamicModuleFilter, WasmCode, WasmFilter};
 use serde_json::{json, Map, Value};
 
 use crate::reference::Reference;
@@ -175,6 +185,12 @@ pub struct DeployOptions {
     pub no_validate: bool,
     /// Envoy: the Envoy binary for validation.
     pub envoy: Option<PathBuf>,
+    /// The module is a native one (an Envoy dynamic module), not wasm.
+    pub native: bool,
+    /// Envoy Gateway, native: the name of the module in the `EnvoyProxy` resource's
+    /// `dynamicModules` (default: from the library's name, `libadd_header.so` ->
+    /// `add-header`).
+    pub module_name: Option<String>,
 }
 
 /// The generated manifest, and what it was made from.
@@ -184,6 +200,9 @@ pub struct Deployment {
     pub document: Value,
     /// Whether the config was checked against a schema from the module.
     pub schema_checked: bool,
+    /// What else to do for it to work, for people (the `EnvoyProxy` registration of a
+    /// native module for Envoy Gateway).
+    pub notes: Vec<String>,
 }
 
 /// A module and what is known about it.
@@ -192,24 +211,45 @@ struct Source {
     file: PathBuf,
     image: Option<(Reference, String)>,
     variant: Option<crate::image::Variant>,
+    /// The library's file name (`lib<crate>.so`), for a native module.
+    library: Option<String>,
 }
 
 fn source(options: &DeployOptions, store: &Store) -> Result<Source> {
+    let target = if options.native {
+        Target::Native
+    } else {
+        Target::Wasm
+    };
+    let source = source_of(options, store)?;
+    let what = match &source.image {
+        Some((reference, _)) => format!("the image `{reference}`"),
+        None => source.file.display().to_string(),
+    };
+    crate::module::expect_target(&source.bytes, target, &what)?;
+    Ok(source)
+}
+
+fn source_of(options: &DeployOptions, store: &Store) -> Result<Source> {
     match (&options.image, &options.wasm) {
         (Some(_), Some(_)) => Err(err!("give --image or --wasm, not both")),
         (Some(reference), None) => {
             let (entry, image) = store.get(reference)?;
             let (variant, bytes) = image.module()?;
             let file = store.module_file(&bytes)?;
+            let library = image.native_config()?.map(|c| c.library);
             Ok(Source {
                 bytes,
                 file,
                 image: Some((reference.clone(), entry.manifest.digest)),
                 variant: Some(variant),
+                library,
             })
         }
         (None, Some(path)) => {
-            if options.platform != Platform::Envoy {
+            if options.platform == Platform::Istio
+                || (options.platform == Platform::Gateway && !options.native)
+            {
                 return Err(err!(
                     "{:?} deploys an OCI image: pass --image REGISTRY/NAME:TAG (pushed with `cargo \
                      proxylet push`); --wasm is for `deploy envoy`",
@@ -218,11 +258,13 @@ fn source(options: &DeployOptions, store: &Store) -> Result<Source> {
             }
             let bytes = crate::error::read(path)?;
             let file = std::fs::canonicalize(path).unwrap_or_else(|_| path.clone());
+            let library = file.file_name().map(|n| n.to_string_lossy().into_owned());
             Ok(Source {
                 bytes,
                 file,
                 image: None,
                 variant: None,
+                library,
             })
         }
         (None, None) => {
@@ -263,9 +305,7 @@ pub fn choose_root_id(
     wasm: &[u8],
     default_allowed: bool,
 ) -> Result<String> {
-    let known = proxylet_artifact::runtime_config(wasm)
-        .map(|c| c.config.root_ids)
-        .unwrap_or_default();
+    let known = crate::module::root_ids(wasm).unwrap_or_default();
     match (requested, known.as_slice()) {
         (Some(id), ids) if ids.is_empty() || ids.iter().any(|known| known == id) => Ok(id.to_owned()),
         (Some(id), ids) => Err(err!("the module has no root id `{id}`; its root ids: {}", ids.join(", "))),
@@ -281,6 +321,12 @@ pub fn choose_root_id(
 /// Builds the manifest or bootstrap; nothing is written. The config is checked against the
 /// module's schema first.
 pub fn generate(options: &DeployOptions, store: &Store) -> Result<Deployment> {
+    if options.native && options.platform == Platform::Istio {
+        return Err(err!(
+            "Istio loads wasm plugins only (it has no API for Envoy dynamic modules); deploy a \
+             native module with `deploy envoy --native` or `deploy gateway --native`"
+        ));
+    }
     let source = source(options, store)?;
     let config = options.config.clone();
     let root_id = choose_root_id(options.root_id.as_deref(), &source.bytes, false)?;
@@ -290,14 +336,19 @@ pub fn generate(options: &DeployOptions, store: &Store) -> Result<Deployment> {
             .map_err(|e| e.context("with no --config the filter gets an empty config ({}), but"))?,
     };
     let name = options.name.clone().unwrap_or_else(|| k8s_name(&root_id));
-    let document = match options.platform {
-        Platform::Istio => istio(options, &source, &root_id, &name, config)?,
-        Platform::Gateway => gateway(options, &source, &root_id, &name, config)?,
-        Platform::Envoy => envoy(options, &source, &root_id, &name, config)?,
+    let mut notes = Vec::new();
+    let document = match (options.platform, options.native) {
+        (Platform::Istio, _) => istio(options, &source, &root_id, &name, config)?,
+        (Platform::Gateway, false) => gateway(options, &source, &root_id, &name, config)?,
+        (Platform::Gateway, true) => {
+            gateway_native(options, &source, &root_id, &name, config, &mut notes)?
+        }
+        (Platform::Envoy, _) => envoy(options, &source, &root_id, &name, config)?,
     };
     Ok(Deployment {
         document,
         schema_checked,
+        notes,
     })
 }
 
@@ -471,6 +522,108 @@ fn gateway(
     }))
 }
 
+/// The name of a native module in Envoy Gateway's registry: `--module-name`, else from the
+/// library's file name (`libadd_header.so` -> `add-header`), else from the root id.
+fn module_name(options: &DeployOptions, source: &Source, root_id: &str) -> String {
+    if let Some(name) = &options.module_name {
+        return name.clone();
+    }
+    let stem = source
+        .library
+        .as_deref()
+        .and_then(|l| l.strip_suffix(".so"))
+        .map(|l| l.strip_prefix("lib").unwrap_or(l))
+        // A store file is named by its digest, which says nothing.
+        .filter(|stem| !(stem.len() == 64 && stem.bytes().all(|b| b.is_ascii_hexdigit())));
+    k8s_name(stem.unwrap_or(root_id))
+}
+
+fn gateway_native(
+    options: &DeployOptions,
+    source: &Source,
+    root_id: &str,
+    name: &str,
+    config: Option<Value>,
+    notes: &mut Vec<String>,
+) -> Result<Value> {
+    if options.target_refs.is_empty() {
+        return Err(err!(
+            "an EnvoyExtensionPolicy needs a target: pass --target-ref Gateway/NAME (or HTTPRoute/NAME, ...)"
+        ));
+    }
+    if !options.selector.is_empty() {
+        return Err(err!(
+            "Envoy Gateway selects by --target-ref, not --selector"
+        ));
+    }
+    if options.fail_open || options.pull_policy.is_some() || options.pull_secret.is_some() {
+        return Err(err!(
+            "--fail-open, --pull-policy and --pull-secret are for wasm extensions; a dynamic \
+             module's source is registered in the EnvoyProxy resource"
+        ));
+    }
+    if let Some(bad) = options
+        .target_refs
+        .iter()
+        .find(|r| r.group != GATEWAY_API_GROUP)
+    {
+        return Err(err!(
+            "Envoy Gateway targets Gateway API objects (group {GATEWAY_API_GROUP}); `{}/{}` is in group {:?}",
+            bad.kind, bad.name, bad.group
+        ));
+    }
+    let module_name = module_name(options, source, root_id);
+    let mut module = json!({ "name": module_name, "filterName": root_id });
+    if let Some(config) = config {
+        module["config"] = config;
+    }
+    let refs: Vec<Value> = options
+        .target_refs
+        .iter()
+        .map(|r| json!({ "group": r.group, "kind": r.kind, "name": r.name }))
+        .collect();
+    // Where Envoy gets the library is the operator's: the EnvoyProxy resource's registry.
+    let source_yaml = match &source.image {
+        Some((reference, _)) if reference.registry.is_some() => {
+            let client = crate::registry::Client::with_auth(
+                reference,
+                options.plain_http,
+                Default::default(),
+            );
+            let url = client.blob_url(
+                &reference.api_repository(),
+                &crate::image::digest(&source.bytes),
+            );
+            format!(
+                "        type: Remote\n        remote:\n          url: {url}\n          sha256: {}",
+                crate::image::sha256_hex(&source.bytes)
+            )
+        }
+        _ => {
+            let path = options.module_path.clone().unwrap_or_else(|| {
+                PathBuf::from("/path/on/the/proxy")
+                    .join(source.library.as_deref().unwrap_or("libfilter.so"))
+            });
+            format!(
+                "        type: Local\n        local:\n          path: {}",
+                path.display()
+            )
+        }
+    };
+    notes.push(format!(
+        "Envoy Gateway loads only the dynamic modules its operator registers in the EnvoyProxy \
+         resource; this policy names `{module_name}`. Register it there (a sketch; no EnvoyProxy \
+         schema is checked here):\n  spec:\n    dynamicModules:\n    - name: {module_name}\n      \
+         source:\n{source_yaml}"
+    ));
+    Ok(json!({
+        "apiVersion": GATEWAY_API_VERSION,
+        "kind": "EnvoyExtensionPolicy",
+        "metadata": metadata(name, &options.namespace),
+        "spec": { "targetRefs": refs, "dynamicModule": [module] },
+    }))
+}
+
 /// An `http(s)://host[:port]` URL, split.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Endpoint {
@@ -611,7 +764,10 @@ fn envoy(
                     "--code remote needs an image with a registry (`{reference}` names none)"
                 ));
             }
-            if source.variant != Some(crate::image::Variant::Oci) {
+            if !matches!(
+                source.variant,
+                Some(crate::image::Variant::Oci | crate::image::Variant::Native)
+            ) {
                 return Err(err!(
                     "--code remote needs the \"oci\" image variant (its module layer is the raw .wasm \
                      Envoy can fetch); `{reference}` is \"compat\""
@@ -633,10 +789,15 @@ fn envoy(
             (code, Some(registry))
         }
     };
-    let mut filter = WasmFilter::new(name, code).root_id(root_id).vm_id(name);
-    if let Some(config) = config {
-        filter = filter.config(config.to_string());
-    }
+    let filter: HttpFilter = if options.native {
+        native_filter(name, root_id, code, config)
+    } else {
+        let mut filter = WasmFilter::new(name, code).root_id(root_id).vm_id(name);
+        if let Some(config) = config {
+            filter = filter.config(config.to_string());
+        }
+        filter.into()
+    };
     let upstream = Endpoint::parse(&options.upstream)?;
     let mut bootstrap = Bootstrap::http()
         .filter(filter)
@@ -656,15 +817,50 @@ fn envoy(
     Ok(document)
 }
 
+/// The `envoy.filters.http.dynamic_modules` filter for a native module: `filter_name` is the
+/// root id, the config a `StringValue`, the library a local file or a remote one.
+fn native_filter(name: &str, root_id: &str, code: WasmCode, config: Option<Value>) -> HttpFilter {
+    let local = match &code {
+        WasmCode::Local(path) => path.clone(),
+        WasmCode::Remote { .. } => PathBuf::new(),
+    };
+    let mut filter = DynamicModuleFilter::local(name, local, root_id);
+    if let Some(config) = config {
+        filter = filter.config(config.to_string());
+    }
+    let mut json = HttpFilter::from(filter).to_json();
+    if let WasmCode::Remote { .. } = code {
+        // `module` is an `AsyncDataSource`, as a wasm VM's `code`: the same remote source.
+        let remote = WasmFilter::new(name, code).plugin_config()["vm_config"]["code"].take();
+        json["typed_config"]["dynamic_module_config"]["module"] = remote;
+    }
+    HttpFilter::from(json)
+}
+
 /// Runs `envoy --mode validate` on the bootstrap; a local module path that does not exist
 /// on this machine is replaced by the module's local copy for the check.
 fn validate_bootstrap(options: &DeployOptions, document: &Value, source: &Source) -> Result<()> {
     let envoy = crate::run::find_envoy(options.envoy.as_deref())?;
+    if options.native {
+        let module = crate::native::NativeModule::read(&source.bytes)?;
+        let host = crate::native::Platform::host();
+        if module.platform != host {
+            eprintln!(
+                "note: not validated with Envoy: the module is built for {}, and the Envoy here \
+                 runs on {host} (it would load the module to validate)",
+                module.platform
+            );
+            return Ok(());
+        }
+    }
     let mut checked = document.clone();
-    let local = checked.pointer_mut(concat!(
-        "/static_resources/listeners/0/filter_chains/0/filters/0/typed_config/http_filters/0",
-        "/typed_config/config/vm_config/code/local/filename"
-    ));
+    let filter =
+        "/static_resources/listeners/0/filter_chains/0/filters/0/typed_config/http_filters/0";
+    let local = checked.pointer_mut(&if options.native {
+        format!("{filter}/typed_config/dynamic_module_config/module/local/filename")
+    } else {
+        format!("{filter}/typed_config/config/vm_config/code/local/filename")
+    });
     if let Some(filename) = local {
         if filename
             .as_str()

@@ -10,6 +10,14 @@
 //!   `plugin.wasm` (and `runtime-config.json`), with the annotation
 //!   `module.wasm.image/variant: compat`; any container tool can copy it.
 //!
+//! - **native** (`cargo proxylet build --native`): an Envoy dynamic module, as an OCI 1.1
+//!   artifact: `artifactType` [`NATIVE_ARTIFACT`], a config of type [`NATIVE_CONFIG`]
+//!   holding the platform (`os`, `architecture`: a shared library runs on one platform
+//!   only, unlike wasm), the ABI version and the root ids ([`NativeConfig`]), and one layer
+//!   of type [`NATIVE_LAYER`], the raw `lib<crate>.so`, titled with its file name. The raw
+//!   layer is what Envoy (`dynamic_module_config.module.remote`) and Envoy Gateway (a
+//!   `Remote` module source) can fetch by URL and sha256, as the "oci" variant's `.wasm`.
+//!
 //! Images are built reproducibly: the same module gives the same manifest digest.
 
 use std::collections::BTreeMap;
@@ -41,6 +49,13 @@ pub const OCI_LAYER_GZIP: &str = "application/vnd.oci.image.layer.v1.tar+gzip";
 /// Media type of a gzip tar layer in a Docker image (also read as "compat").
 pub const DOCKER_LAYER_GZIP: &str = "application/vnd.docker.image.rootfs.diff.tar.gzip";
 
+/// The `artifactType` of a native module image.
+pub const NATIVE_ARTIFACT: &str = "application/vnd.proxylet.dynamic-module.v1";
+/// Media type of a native module image's config ([`NativeConfig`]).
+pub const NATIVE_CONFIG: &str = "application/vnd.proxylet.dynamic-module.config.v1+json";
+/// Media type of a native module image's layer: the shared library, byte for byte.
+pub const NATIVE_LAYER: &str = "application/vnd.proxylet.dynamic-module.content.layer.v1+so";
+
 /// Manifest annotation: the runtime type (`envoy_proxy`).
 pub const ANNOTATION_RUNTIME_TYPE: &str = "module.wasm.runtime/type";
 /// Manifest annotation: the ABI versions, comma-separated (`v0.2.1`).
@@ -66,6 +81,9 @@ pub enum Variant {
     Oci,
     /// One gzip tar layer holding `plugin.wasm`.
     Compat,
+    /// A native module (`build --native` chooses it; not a `--variant`).
+    #[value(skip)]
+    Native,
 }
 
 impl fmt::Display for Variant {
@@ -73,6 +91,7 @@ impl fmt::Display for Variant {
         f.write_str(match self {
             Variant::Oci => "oci",
             Variant::Compat => "compat",
+            Variant::Native => "native",
         })
     }
 }
@@ -158,6 +177,9 @@ pub struct Manifest {
     /// The manifest's media type, when written in the manifest.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub media_type: Option<String>,
+    /// The OCI 1.1 artifact type ([`NATIVE_ARTIFACT`] for a native module image).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub artifact_type: Option<String>,
     /// The config blob.
     pub config: Descriptor,
     /// The layers, in order.
@@ -177,6 +199,19 @@ impl Manifest {
     /// decided the way Istio's fetcher decides: a Docker manifest or a last layer of type
     /// `tar+gzip` is "compat"; two layers, one of them the Wasm content type, is "oci".
     pub fn classify(&self, media_type: &str) -> Result<(Variant, &Descriptor)> {
+        if self.artifact_type.as_deref() == Some(NATIVE_ARTIFACT)
+            || self.config.media_type == NATIVE_CONFIG
+        {
+            return match self.layers.as_slice() {
+                [layer] if layer.media_type == NATIVE_LAYER => Ok((Variant::Native, layer)),
+                layers => {
+                    Err(err!(
+                    "a native module image has one layer of type {NATIVE_LAYER}; found layers {:?}",
+                    layers.iter().map(|l| l.media_type.as_str()).collect::<Vec<_>>()
+                ))
+                }
+            };
+        }
         let Some(last) = self.layers.last() else {
             return Err(err!("the image has no layers, so it holds no Wasm module"));
         };
@@ -196,7 +231,8 @@ impl Manifest {
         let types: Vec<&str> = self.layers.iter().map(|l| l.media_type.as_str()).collect();
         Err(err!(
             "not a Wasm image: expected two layers with one of type {WASM_LAYER} (\"oci\") or a \
-             last layer of type {compat_type} (\"compat\"); found layers {types:?}"
+             last layer of type {compat_type} (\"compat\"), or a native module image (artifact \
+             type {NATIVE_ARTIFACT}); found layers {types:?}"
         ))
     }
 }
@@ -222,14 +258,20 @@ pub struct Image {
 }
 
 impl Image {
-    /// Builds the image of `module` in `variant`. The runtime config is read from the
-    /// module's `proxylet.runtime_config` section.
+    /// Builds the image of the wasm `module` in `variant` ("oci" or "compat"). The runtime
+    /// config is read from the module's `proxylet.runtime_config` section. A native module
+    /// is packaged by [`Image::native`].
     pub fn build(module: &[u8], variant: Variant) -> Result<Image> {
+        if variant == Variant::Native || crate::elf::is_elf(module) {
+            return Err(err!(
+                "cannot package a native module as a wasm image; build it with `cargo proxylet                  build --native`"
+            ));
+        }
         let runtime = proxylet_artifact::runtime_config(module)
             .map_err(|e| err!("cannot package the module: {e}"))?;
         Ok(match variant {
-            Variant::Oci => Image::oci(module, &runtime),
             Variant::Compat => Image::compat(module, &runtime),
+            Variant::Oci | Variant::Native => Image::oci(module, &runtime),
         })
     }
 
@@ -252,6 +294,7 @@ impl Image {
         let manifest = Manifest {
             schema_version: 2,
             media_type: Some(OCI_MANIFEST.into()),
+            artifact_type: None,
             config: config_descriptor.clone(),
             layers: vec![config_descriptor.clone(), module_descriptor.clone()],
             annotations: Image::runtime_annotations(runtime),
@@ -299,6 +342,7 @@ impl Image {
         let manifest = Manifest {
             schema_version: 2,
             media_type: Some(OCI_MANIFEST.into()),
+            artifact_type: None,
             config: config_descriptor.clone(),
             layers: vec![layer_descriptor.clone()],
             annotations,
@@ -316,6 +360,64 @@ impl Image {
                 },
             ],
         )
+    }
+
+    /// The native image of a shared library (`library` is its file name, e.g.
+    /// `libadd_header.so`): see the [module docs](self). Its config is read from the file.
+    pub fn native(module: &[u8], library: &str) -> Result<Image> {
+        let read = crate::native::NativeModule::read(module)
+            .map_err(|e| e.context("cannot package the native module"))?;
+        if !read.shared_library {
+            return Err(err!(
+                "cannot package the native module: it is an ELF file but not a shared library"
+            ));
+        }
+        let native = NativeConfig {
+            architecture: read.platform.architecture,
+            os: read.platform.os,
+            abi_version: read.abi_version,
+            root_ids: read
+                .runtime_config
+                .map(|c| c.config.root_ids)
+                .unwrap_or_default(),
+            library: library.to_owned(),
+        };
+        let config = serde_json::to_vec(&native).unwrap_or_default();
+        let config_descriptor = Descriptor::of(NATIVE_CONFIG, &config);
+        let layer_descriptor = Descriptor::of(NATIVE_LAYER, module).titled(library);
+        let manifest = Manifest {
+            schema_version: 2,
+            media_type: Some(OCI_MANIFEST.into()),
+            artifact_type: Some(NATIVE_ARTIFACT.into()),
+            config: config_descriptor.clone(),
+            layers: vec![layer_descriptor.clone()],
+            annotations: BTreeMap::new(),
+        };
+        Ok(Image::assemble(
+            manifest,
+            vec![
+                Blob {
+                    descriptor: config_descriptor,
+                    bytes: config,
+                },
+                Blob {
+                    descriptor: layer_descriptor,
+                    bytes: module.to_vec(),
+                },
+            ],
+        ))
+    }
+
+    /// The config of a native module image; `None` for a wasm image.
+    pub fn native_config(&self) -> Result<Option<NativeConfig>> {
+        let manifest = self.parsed()?;
+        if manifest.classify(&self.media_type)?.0 != Variant::Native {
+            return Ok(None);
+        }
+        let bytes = self
+            .blob(&manifest.config.digest)
+            .ok_or_else(|| err!("the image lacks its config {}", manifest.config.digest))?;
+        NativeConfig::parse(bytes).map(Some)
     }
 
     fn assemble(manifest: Manifest, blobs: Vec<Blob>) -> Image {
@@ -356,10 +458,44 @@ impl Image {
     }
 }
 
+/// The config of a native module image.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NativeConfig {
+    /// The CPU architecture, as OCI names it (`amd64`, `arm64`...).
+    pub architecture: String,
+    /// The operating system (`linux`).
+    pub os: String,
+    /// The Envoy dynamic modules ABI version the module announces (`v0.2.0`), if found.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub abi_version: Option<String>,
+    /// The root ids (Envoy's `filter_name`s) it declares.
+    #[serde(default)]
+    pub root_ids: Vec<String>,
+    /// The library's file name (`lib<crate>.so`).
+    pub library: String,
+}
+
+impl NativeConfig {
+    /// Parses the config blob.
+    pub fn parse(bytes: &[u8]) -> Result<NativeConfig> {
+        serde_json::from_slice(bytes)
+            .map_err(|e| err!("the native module image's config is not valid: {e}"))
+    }
+
+    /// `linux/amd64`.
+    pub fn platform(&self) -> crate::native::Platform {
+        crate::native::Platform {
+            os: self.os.clone(),
+            architecture: self.architecture.clone(),
+        }
+    }
+}
+
 /// The module inside a module-holding layer of `variant`.
 pub fn extract_module(variant: Variant, layer: &[u8]) -> Result<Vec<u8>> {
     match variant {
-        Variant::Oci => Ok(layer.to_vec()),
+        Variant::Oci | Variant::Native => Ok(layer.to_vec()),
         Variant::Compat => {
             let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(layer));
             let entries = archive

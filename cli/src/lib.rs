@@ -4,12 +4,12 @@
 //! | verb | what |
 //! |---|---|
 //! | `new NAME` | a filter crate from one of the templates, made from the repository's tested examples; it depends on the crates.io releases ([`new`]) |
-//! | `build` | the `cdylib` built for `wasm32-wasip1` in release mode, `runtime-config.json`, optional wasm-opt ([`optimize`]), an OCI image in the local [`store`] ([`build`]) |
+//! | `build` | the `cdylib` built for `wasm32-wasip1` in release mode, `runtime-config.json`, optional wasm-opt ([`optimize`]), an OCI image in the local [`store`] ([`build`]); with `--native` an Envoy dynamic module `lib<crate>.so` for this machine ([`native`]) |
 //! | `list` | the local store (`NAME TAG SIZE SHA UPDATED`), or a repository's tags |
-//! | `push` / `pull REF` | to and from an OCI registry ([`registry`]), both image variants ([`image`]) |
-//! | `run` | the filter in a real Envoy in front of an upstream; `--validate` sends one request ([`run`]) |
+//! | `push` / `pull REF` | to and from an OCI registry ([`registry`]), both wasm image variants and native module images ([`image`]) |
+//! | `run` | the filter in a real Envoy in front of an upstream (`--native`: as a dynamic module); `--validate` sends one request ([`run`]) |
 //! | `deploy istio\|gateway\|envoy` | an Istio `WasmPlugin`, an Envoy Gateway `EnvoyExtensionPolicy` or an Envoy bootstrap, the plugin config checked against the module's [`schema`] ([`deploy`]) |
-//! | `check FILE.wasm` | the module's ABI report ([`check`]) |
+//! | `check FILE` | the module's ABI report ([`check`]): a `.wasm`, or a native `.so` ([`native`], read with [`elf`]) |
 //!
 //! Each verb is a module of [`commands`], as in cargo: its clap arguments and its `exec`,
 //! which calls the modules above; [`cli`] parses the command line and dispatches.
@@ -24,8 +24,11 @@ pub mod check;
 pub mod cli;
 pub mod commands;
 pub mod deploy;
+pub mod elf;
 mod error;
 pub mod image;
+pub mod module;
+pub mod native;
 pub mod new;
 pub mod optimize;
 pub mod paths;

@@ -695,23 +695,42 @@ pub fn push(client: &Client, reference: &Reference, image: &Image) -> Result<Str
 }
 
 /// Pulls the image `reference` names, every blob checked against its digest. An index
-/// (multi-platform image) resolves to its first manifest.
+/// (multi-platform image) resolves to the manifest for this machine's platform when its
+/// entries name platforms (native modules are platform-specific), else to its first.
 pub fn pull(client: &Client, reference: &Reference) -> Result<Image> {
     let repository = reference.api_repository();
     let (mut media_type, mut manifest_bytes) =
         client.manifest(&repository, reference.api_reference())?;
     if media_type == OCI_INDEX || media_type == DOCKER_MANIFEST_LIST {
         #[derive(Deserialize)]
+        struct Platform {
+            os: String,
+            architecture: String,
+        }
+        #[derive(Deserialize)]
+        struct Entry {
+            digest: String,
+            #[serde(default)]
+            platform: Option<Platform>,
+        }
+        #[derive(Deserialize)]
         struct Index {
-            manifests: Vec<crate::image::Descriptor>,
+            manifests: Vec<Entry>,
         }
         let index: Index = serde_json::from_slice(&manifest_bytes)
             .map_err(|e| err!("the image index of {reference} is not valid ({e})"))?;
-        let first = index
+        let host = crate::native::Platform::host();
+        let chosen = index
             .manifests
-            .first()
+            .iter()
+            .find(|m| {
+                m.platform
+                    .as_ref()
+                    .is_some_and(|p| p.os == host.os && p.architecture == host.architecture)
+            })
+            .or_else(|| index.manifests.first())
             .ok_or_else(|| err!("the image index of {reference} lists no manifests"))?;
-        (media_type, manifest_bytes) = client.manifest(&repository, &first.digest)?;
+        (media_type, manifest_bytes) = client.manifest(&repository, &chosen.digest)?;
     }
     if media_type != OCI_MANIFEST && media_type != DOCKER_MANIFEST {
         return Err(err!(
@@ -720,7 +739,7 @@ pub fn pull(client: &Client, reference: &Reference) -> Result<Image> {
         ));
     }
     let manifest = Manifest::parse(&manifest_bytes)?;
-    // Fail before downloading anything big when the image is not a Wasm image.
+    // Fail before downloading anything big when the image holds no module.
     manifest.classify(&media_type)?;
     let mut blobs: Vec<Blob> = Vec::new();
     for descriptor in std::iter::once(&manifest.config).chain(&manifest.layers) {

@@ -6,8 +6,11 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use proxylet_harness::bootstrap::HttpFilter;
 use proxylet_harness::http::{Request as UpstreamRequest, Response as UpstreamResponse};
-use proxylet_harness::{Bootstrap, Envoy, EnvoyOptions, Request, Upstream, WasmFilter};
+use proxylet_harness::{
+    Bootstrap, DynamicModuleFilter, Envoy, EnvoyOptions, Request, Upstream, WasmFilter,
+};
 
 use crate::deploy::{route_to, Endpoint};
 use crate::shell::status;
@@ -26,7 +29,7 @@ pub fn find_envoy(explicit: Option<&Path>) -> Result<PathBuf> {
 /// What to run.
 #[derive(Debug, Clone, Default)]
 pub struct RunOptions {
-    /// The module file.
+    /// The module file (a `.wasm`, or a `lib<crate>.so` when `native`).
     pub wasm: PathBuf,
     /// The root id.
     pub root_id: String,
@@ -42,8 +45,12 @@ pub struct RunOptions {
     pub path: String,
     /// The Envoy binary, if given.
     pub envoy: Option<PathBuf>,
-    /// Envoy's log level for the `wasm` component (`info`, `debug`, ...).
+    /// Envoy's log level for the filter's component (`wasm`, or `dynamic_modules` when
+    /// `native`): `info`, `debug`, ...
     pub wasm_log_level: String,
+    /// The module is a native one, run in `envoy.filters.http.dynamic_modules` (the root
+    /// id as its `filter_name`).
+    pub native: bool,
 }
 
 /// The built-in upstream: answers every request with 200 and a text body echoing the
@@ -90,11 +97,21 @@ pub fn run(options: &RunOptions) -> Result<()> {
             )
         }
     };
-    let mut filter =
-        WasmFilter::local(options.root_id.clone(), &options.wasm).root_id(options.root_id.clone());
-    if let Some(config) = &options.config {
-        filter = filter.config(config.clone());
-    }
+    let filter: HttpFilter = if options.native {
+        let mut filter =
+            DynamicModuleFilter::local(&options.root_id, &options.wasm, &options.root_id);
+        if let Some(config) = &options.config {
+            filter = filter.config(config.clone());
+        }
+        filter.into()
+    } else {
+        let mut filter = WasmFilter::local(options.root_id.clone(), &options.wasm)
+            .root_id(options.root_id.clone());
+        if let Some(config) = &options.config {
+            filter = filter.config(config.clone());
+        }
+        filter.into()
+    };
     let bootstrap = Bootstrap::http()
         .filter(filter)
         .raw_cluster(cluster)
@@ -111,7 +128,15 @@ pub fn run(options: &RunOptions) -> Result<()> {
     let started = Instant::now();
     let envoy_options = EnvoyOptions::default()
         .envoy(envoy_binary)
-        .component_log_level(format!("wasm:{}", options.wasm_log_level));
+        .component_log_level(format!(
+            "{}:{}",
+            if options.native {
+                "dynamic_modules"
+            } else {
+                "wasm"
+            },
+            options.wasm_log_level
+        ));
     let envoy = Envoy::start(&bootstrap, envoy_options)
         .map_err(|e| err!("Envoy did not start with the filter: {e}"))?;
     let addr = envoy.listener_addr();

@@ -63,9 +63,10 @@ impl fmt::Display for Violation {
     }
 }
 
-/// The schema of filter `root_id` in the module's [`CONFIG_SCHEMA_SECTION`], if it has one.
+/// The schema of filter `root_id` in the module's [`CONFIG_SCHEMA_SECTION`], if it has one
+/// (a `.wasm` or a native module: [`crate::module::config_schema_for`]).
 pub fn module_schema(wasm: &[u8], root_id: &str) -> Result<Option<Value>> {
-    proxylet_artifact::config_schema_for(wasm, root_id).map_err(|e| err!("{e}"))
+    crate::module::config_schema_for(wasm, root_id)
 }
 
 /// Checks `config` against the schema of filter `root_id`. `Ok(false)` when the module
@@ -81,7 +82,7 @@ pub fn check_config(wasm: &[u8], root_id: &str, config: &Value) -> Result<bool> 
     let list: Vec<String> = violations.iter().map(|v| format!("  {v}")).collect();
     Err(err!(
         "the plugin config does not match the filter's config schema (carried in the module's \
-         `{CONFIG_SCHEMA_SECTION}` section):\n{}\nfix the config; `cargo proxylet check <module>.wasm` \
+         `{CONFIG_SCHEMA_SECTION}` section):\n{}\nfix the config; `cargo proxylet check <module>` \
          prints the schema. Nothing was written.",
         list.join("\n")
     ))

@@ -246,13 +246,18 @@ impl Store {
         Ok((entry, image))
     }
 
-    /// Writes the module of `image` to `modules/<sha256>.wasm` in the store (once) and
-    /// returns its path: a stable file Envoy can load.
+    /// Writes the module of `image` to `modules/<sha256>.wasm` (`.so` for a native module)
+    /// in the store (once) and returns its path: a stable file Envoy can load.
     pub fn module_file(&self, module: &[u8]) -> Result<PathBuf> {
+        let extension = if crate::elf::is_elf(module) {
+            "so"
+        } else {
+            "wasm"
+        };
         let path = self
             .root
             .join("modules")
-            .join(format!("{}.wasm", crate::image::sha256_hex(module)));
+            .join(format!("{}.{extension}", crate::image::sha256_hex(module)));
         if !path.is_file() {
             let temp = path.with_extension(format!("tmp-{}", std::process::id()));
             write(&temp, module)?;

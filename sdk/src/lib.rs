@@ -369,8 +369,11 @@ macro_rules! __export_filters {
             // `proxylet-artifact` or any wasm tool that lists custom sections). No
             // `#[used]`: on wasm, rustc turns every `#[link_section]` static into a custom
             // section, used or not (`wasm.custom_sections` metadata, rustc_codegen_llvm
-            // consts.rs); `#[used]` would keep a second copy in the data section.
-            #[cfg(target_family = "wasm")]
+            // consts.rs); `#[used]` would keep a second copy in the data section. Natively
+            // (an ELF `lib<crate>.so`) it is a section of that name, which only `#[used]`
+            // keeps (through `--gc-sections` too): `cargo proxylet` reads root ids there.
+            #[cfg(any(target_family = "wasm", target_os = "linux"))]
+            #[cfg_attr(not(target_family = "wasm"), used)]
             #[link_section = "proxylet.runtime_config"]
             static RUNTIME_CONFIG: [u8; $crate::__private::runtime_config_len(ROOT_IDS)] =
                 $crate::__private::runtime_config(ROOT_IDS);
@@ -380,7 +383,8 @@ macro_rules! __export_filters {
             #[allow(dead_code)]
             const CONFIG_SCHEMAS: &[(&str, $crate::__private::Option<&$crate::__private::Schema>)] =
                 &[$($crate::__private::schema_entry::<$filter, _>()),+];
-            #[cfg(target_family = "wasm")]
+            #[cfg(any(target_family = "wasm", target_os = "linux"))]
+            #[cfg_attr(not(target_family = "wasm"), used)]
             #[link_section = "proxylet.config_schema"]
             static CONFIG_SCHEMA: [u8; $crate::__private::schema_section_len(CONFIG_SCHEMAS)] =
                 $crate::__private::schema_section(CONFIG_SCHEMAS);

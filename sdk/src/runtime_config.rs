@@ -5,7 +5,12 @@
 //! compile errors at worst, never runtime traps.
 #![allow(clippy::indexing_slicing, clippy::panic)]
 
+/// The ABI the module speaks: proxy-wasm 0.2.1 in wasm (and in the test host), Envoy's
+/// dynamic modules `v0.2.0` natively (what `cargo proxylet check` reports).
+#[cfg(any(target_family = "wasm", feature = "testing"))]
 const PREFIX: &[u8] = br#"{"type":"envoy_proxy","abiVersions":["v0.2.1"],"config":{"rootIds":["#;
+#[cfg(not(any(target_family = "wasm", feature = "testing")))]
+const PREFIX: &[u8] = br#"{"type":"envoy_proxy","abiVersions":["v0.2.0"],"config":{"rootIds":["#;
 const SUFFIX: &[u8] = b"]}}";
 
 /// Whether a root id is safe to embed unescaped and to pass around in URLs and CRDs.

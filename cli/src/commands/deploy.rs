@@ -22,8 +22,9 @@ pub struct DeployArgs {
     /// The image (in the local store; push it first so the cluster can pull it).
     #[arg(long, value_name = "REF")]
     pub image: Option<String>,
-    /// A module file instead of an image (envoy only).
-    #[arg(long, value_name = "FILE")]
+    /// A module file instead of an image (envoy; with --native also gateway): a .wasm, or a
+    /// `lib<crate>.so` with --native.
+    #[arg(long, value_name = "FILE", visible_alias = "file")]
     pub wasm: Option<PathBuf>,
     /// The plugin configuration, checked against the module's config schema first.
     #[command(flatten)]
@@ -100,6 +101,18 @@ pub struct DeployArgs {
     /// Run `kubectl apply -f -` with the manifest (istio, gateway).
     #[arg(long)]
     pub apply: bool,
+    /// Deploy a native module (build --native) as an Envoy dynamic module: envoy writes the
+    /// envoy.filters.http.dynamic_modules filter (filter_name = the root id, the config as a
+    /// StringValue; the .so from a local file, or with --code remote fetched by Envoy from
+    /// the image's registry blob, checked by sha256); gateway writes an EnvoyExtensionPolicy
+    /// with spec.dynamicModule, naming a module the operator registers in the EnvoyProxy
+    /// resource (printed as a note). Istio has no API for native modules.
+    #[arg(long, conflicts_with_all = ["phase", "priority", "fail_strategy"])]
+    pub native: bool,
+    /// Envoy Gateway with --native: the module's name in the EnvoyProxy resource's
+    /// dynamicModules (default: from the library, libadd_header.so -> add-header).
+    #[arg(long, value_name = "NAME", requires = "native")]
+    pub module_name: Option<String>,
 }
 
 /// Output format of `deploy`.
@@ -163,6 +176,8 @@ pub fn exec(args: DeployArgs) -> Result<()> {
         admin_port: args.admin_port,
         no_validate: args.no_validate,
         envoy: args.envoy,
+        native: args.native,
+        module_name: args.module_name,
     };
     let store = Store::open_default()?;
     let deployment = crate::deploy::generate(&options, &store)?;
@@ -176,6 +191,9 @@ pub fn exec(args: DeployArgs) -> Result<()> {
             "note: the module carries no config schema ({}), so the plugin config was not checked",
             crate::schema::CONFIG_SCHEMA_SECTION
         );
+    }
+    for note in &deployment.notes {
+        eprintln!("note: {note}");
     }
     let text = crate::deploy::render(&deployment.document, json)?;
     match &args.output {

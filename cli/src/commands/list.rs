@@ -4,7 +4,7 @@
 use clap::Args;
 
 use crate::commands::args::RegistryArgs;
-use crate::image::Manifest;
+use crate::image::{Manifest, NativeConfig, Variant};
 use crate::reference::Reference;
 use crate::registry::Client;
 use crate::shell::size;
@@ -24,7 +24,8 @@ pub struct ListArgs {
 }
 
 /// Prints a table, `wasme list` style: `NAME TAG SIZE SHA UPDATED` (local) or
-/// `NAME TAG SIZE SHA VARIANT` (remote).
+/// `NAME TAG SIZE SHA VARIANT` (remote). A native module image shows its platform: in a
+/// last `TARGET` column (local), or after its variant (remote).
 pub fn exec(args: ListArgs) -> Result<()> {
     match args.remote {
         Some(repository) => remote(&repository, args.registry.plain_http),
@@ -45,8 +46,17 @@ fn remote(repository: &str, plain_http: bool) -> Result<()> {
         let (media_type, manifest_bytes) = client.manifest(&api_repository, &tag)?;
         let manifest = Manifest::parse(&manifest_bytes)?;
         let (variant, size_text) = match manifest.classify(&media_type) {
+            Ok((Variant::Native, layer)) => {
+                // The platform is in the (small) config blob.
+                let platform = client
+                    .blob(&api_repository, &manifest.config.digest)
+                    .and_then(|config| NativeConfig::parse(&config))
+                    .map(|config| config.platform().to_string())
+                    .unwrap_or_else(|_| "?".into());
+                (format!("native {platform}"), size(layer.size))
+            }
             Ok((variant, layer)) => (variant.to_string(), size(layer.size)),
-            Err(_) => ("not wasm".into(), "-".into()),
+            Err(_) => ("not a module".into(), "-".into()),
         };
         let digest = crate::image::sha256_hex(&manifest_bytes);
         println!(
@@ -61,18 +71,24 @@ fn remote(repository: &str, plain_http: bool) -> Result<()> {
 fn local() -> Result<()> {
     let store = Store::open_default()?;
     println!(
-        "{:<40} {:<16} {:<10} {:<9} UPDATED",
-        "NAME", "TAG", "SIZE", "SHA"
+        "{:<40} {:<16} {:<10} {:<9} {:<20} TARGET",
+        "NAME", "TAG", "SIZE", "SHA", "UPDATED"
     );
     for entry in store.entries()? {
         let reference: Reference = entry.reference.parse()?;
-        let size_text = match store.get(&reference).and_then(|(_, image)| image.module()) {
-            Ok((_, module)) => size(module.len() as u64),
-            Err(_) => "?".into(),
+        let image = store.get(&reference).map(|(_, image)| image);
+        let size_text = match image.as_ref().map(|image| image.module()) {
+            Ok(Ok((_, module))) => size(module.len() as u64),
+            _ => "?".into(),
+        };
+        let target = match image.as_ref().map(|image| image.native_config()) {
+            Ok(Ok(Some(native))) => format!("native {}", native.platform()),
+            Ok(Ok(None)) => "wasm".into(),
+            _ => "?".into(),
         };
         let digest = crate::image::digest_hex(&entry.manifest.digest)?;
         println!(
-            "{:<40} {:<16} {size_text:<10} {:<9} {}",
+            "{:<40} {:<16} {size_text:<10} {:<9} {:<20} {target}",
             reference.name(),
             reference.tag(),
             &digest[..8],

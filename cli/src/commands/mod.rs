@@ -24,19 +24,21 @@ pub mod run;
 pub enum Verb {
     /// Create a filter crate from a tested example (the flagship add-header by default).
     New(new::NewArgs),
-    /// Build the filter for wasm32-wasip1 and store it as an OCI image.
+    /// Build the filter for wasm32-wasip1 (or, with --native, as an Envoy dynamic module for
+    /// this machine) and store it as an OCI image.
     Build(build::BuildArgs),
     /// List the images in the local store, or the tags of a remote repository.
     List(list::ListArgs),
     /// Push an image from the local store to a registry.
     Push(push::PushArgs),
-    /// Pull an image (either variant) from a registry into the local store.
+    /// Pull an image (wasm of either variant, or native) from a registry into the local store.
     Pull(pull::PullArgs),
     /// Run the filter in a real Envoy in front of an upstream.
     Run(run::RunArgs),
     /// Write an Istio WasmPlugin, an Envoy Gateway EnvoyExtensionPolicy or an Envoy bootstrap.
     Deploy(deploy::DeployArgs),
-    /// Report what a module exports and imports, against proxy-wasm 0.2.1 and WASI preview 1.
+    /// Report what a module exports and imports, against proxy-wasm 0.2.1 and WASI preview 1;
+    /// for a native `lib<crate>.so`, its hooks against Envoy's and its ABI version.
     Check(check::CheckArgs),
 }
 

@@ -1,5 +1,5 @@
-//! `cargo proxylet pull`: an image (either variant) from a registry into the local store
-//! ([`crate::registry::pull`]).
+//! `cargo proxylet pull`: an image (a wasm one of either variant, or a native module) from a
+//! registry into the local store ([`crate::registry::pull`]).
 
 use std::path::PathBuf;
 
@@ -20,7 +20,7 @@ pub struct PullArgs {
     /// How to reach the registry.
     #[command(flatten)]
     pub registry: RegistryArgs,
-    /// Also write the module to this file.
+    /// Also write the module (.wasm, or the .so of a native image) to this file.
     #[arg(long, short, value_name = "FILE")]
     pub output: Option<PathBuf>,
 }
@@ -38,9 +38,10 @@ pub fn exec(args: PullArgs) -> Result<()> {
     let store = Store::open_default()?;
     // A reference by digest is stored under its name and digest.
     let entry = store.put(&reference, &image)?;
-    let root_ids = proxylet_artifact::runtime_config(&module)
-        .map(|c| c.config.root_ids.join(", "))
-        .unwrap_or_else(|e| format!("unknown ({e})"));
+    let root_ids = crate::module::root_ids(&module)
+        .map(|ids| ids.join(", "))
+        .unwrap_or_else(|| "unknown (the module carries no proxylet.runtime_config)".into());
+    let native = image.native_config()?;
     status(
         "Pulled",
         format!(
@@ -59,6 +60,27 @@ pub fn exec(args: PullArgs) -> Result<()> {
         ),
     );
     field("root ids", root_ids);
+    if let Some(native) = &native {
+        let host = crate::native::Platform::host();
+        let platform = native.platform();
+        field(
+            "platform",
+            if platform == host {
+                platform.to_string()
+            } else {
+                format!("{platform} (this machine is {host}: its Envoy cannot load it)")
+            },
+        );
+        field(
+            "abi",
+            native
+                .abi_version
+                .as_deref()
+                .map(|v| format!("Envoy dynamic modules {v}"))
+                .unwrap_or_else(|| "unknown".into()),
+        );
+        field("library", &native.library);
+    }
     if let Some(output) = &args.output {
         crate::error::write(output, &module)?;
         field("written", output.display());

@@ -115,6 +115,44 @@ pub fn flagship() -> PathBuf {
     .clone()
 }
 
+/// The target directory native modules are built into (shared with `tests/`, as
+/// [`proxylet_artifact::build::build_module`] lays it out).
+pub fn native_target_dir() -> PathBuf {
+    root().join("target").join("native")
+}
+
+/// The flagship built as a native module (once per test binary, under the build lock),
+/// copied to a file named by its sha256 under `target/tmp/cargo-proxylet-tests/` so that
+/// later builds cannot change it under a test.
+pub fn native_flagship() -> PathBuf {
+    static FILE: OnceLock<PathBuf> = OnceLock::new();
+    FILE.get_or_init(|| {
+        let bytes = {
+            let _guard = BUILD.lock().unwrap_or_else(|e| e.into_inner());
+            let built = proxylet_artifact::build::build_native_package(
+                &root(),
+                "add-header",
+                &native_target_dir(),
+            )
+            .unwrap_or_else(|e| panic!("{e}"));
+            std::fs::read(built).unwrap()
+        };
+        let dir = root()
+            .join("target")
+            .join("tmp")
+            .join("cargo-proxylet-tests");
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(format!("{}.so", cargo_proxylet::image::sha256_hex(&bytes)));
+        if !path.is_file() {
+            let temp = dir.join(format!("native.tmp-{}", std::process::id()));
+            std::fs::write(&temp, &bytes).unwrap();
+            std::fs::rename(&temp, &path).unwrap();
+        }
+        path
+    })
+    .clone()
+}
+
 /// The CLI, with its own store and Docker config (none) so the machine's do not leak in,
 /// and the tests' Envoy.
 pub struct Cli {
@@ -166,6 +204,23 @@ impl Cli {
             reference,
             "--variant",
             variant,
+        ])
+    }
+
+    /// `build --native` of the flagship into `target/native` (under the build lock),
+    /// storing it as `reference`; returns stdout.
+    pub fn build_native_flagship(&self, reference: &str) -> String {
+        let _guard = BUILD.lock().unwrap_or_else(|e| e.into_inner());
+        let manifest = root().join("examples/add-header/Cargo.toml");
+        self.ok(&[
+            "build",
+            "--native",
+            "--manifest-path",
+            manifest.to_str().unwrap(),
+            "--target-dir",
+            native_target_dir().to_str().unwrap(),
+            "--tag",
+            reference,
         ])
     }
 
