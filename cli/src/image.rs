@@ -262,7 +262,7 @@ impl Image {
     /// config is read from the module's `proxylet.runtime_config` section. A native module
     /// is packaged by [`Image::native`].
     pub fn build(module: &[u8], variant: Variant) -> Result<Image> {
-        if variant == Variant::Native || crate::elf::is_elf(module) {
+        if variant == Variant::Native || crate::native::is_elf(module) {
             return Err(err!(
                 "cannot package a native module as a wasm image; build it with `cargo proxylet                  build --native`"
             ));

@@ -9,7 +9,7 @@
 //! | `push` / `pull REF` | to and from an OCI registry ([`registry`]), both wasm image variants and native module images ([`image`]) |
 //! | `run` | the filter in a real Envoy in front of an upstream (`--native`: as a dynamic module); `--validate` sends one request ([`run`]) |
 //! | `deploy istio\|gateway\|envoy` | an Istio `WasmPlugin`, an Envoy Gateway `EnvoyExtensionPolicy` or an Envoy bootstrap, the plugin config checked against the module's [`schema`] ([`deploy`]) |
-//! | `check FILE` | the module's ABI report ([`check`]): a `.wasm`, or a native `.so` ([`native`], read with [`elf`]) |
+//! | `check FILE` | the module's ABI report ([`check`]): a `.wasm`, or a native `.so` ([`native`]) |
 //!
 //! Each verb is a module of [`commands`], as in cargo: its clap arguments and its `exec`,
 //! which calls the modules above; [`cli`] parses the command line and dispatches.
@@ -24,7 +24,6 @@ pub mod check;
 pub mod cli;
 pub mod commands;
 pub mod deploy;
-pub mod elf;
 mod error;
 pub mod image;
 pub mod module;

@@ -10,7 +10,7 @@ use crate::{err, Result};
 
 /// Which target a module was built for, from its first bytes (ELF: native).
 pub fn target_of(bytes: &[u8]) -> Target {
-    if crate::elf::is_elf(bytes) {
+    if crate::native::is_elf(bytes) {
         Target::Native
     } else {
         Target::Wasm

@@ -249,7 +249,7 @@ impl Store {
     /// Writes the module of `image` to `modules/<sha256>.wasm` (`.so` for a native module)
     /// in the store (once) and returns its path: a stable file Envoy can load.
     pub fn module_file(&self, module: &[u8]) -> Result<PathBuf> {
-        let extension = if crate::elf::is_elf(module) {
+        let extension = if crate::native::is_elf(module) {
             "so"
         } else {
             "wasm"

@@ -8,8 +8,8 @@ mod common;
 
 use std::time::Duration;
 
-use cargo_proxylet::elf::tests_support::shared_object;
 use cargo_proxylet::image::{Manifest, NativeConfig, NATIVE_ARTIFACT, NATIVE_CONFIG, NATIVE_LAYER};
+use cargo_proxylet::native::tests_support::shared_object;
 use cargo_proxylet::native::{Platform, PROGRAM_INIT, REQUIRED_HTTP_FILTER_HOOKS};
 use cargo_proxylet::reference::Reference;
 use cargo_proxylet::registry::{Client, DockerAuth};
@@ -153,11 +153,7 @@ fn check_fails_a_native_module_that_lacks_a_hook_envoy_requires() {
         .filter(|h| !h.ends_with("_scheduled"))
         .collect();
     let so = dir.join("libpartial.so");
-    std::fs::write(
-        &so,
-        shared_object(&[(".rodata", 2, 0x1000, b"\0v0.2.0\0")], &exports),
-    )
-    .unwrap();
+    std::fs::write(&so, shared_object(&[(".rodata", b"\0v0.2.0\0")], &exports)).unwrap();
     let output = cli.run(&["check", so.to_str().unwrap()]);
     let report = String::from_utf8_lossy(&output.stdout);
     assert_eq!(output.status.code(), Some(1), "{report}");
@@ -170,7 +166,10 @@ fn check_fails_a_native_module_that_lacks_a_hook_envoy_requires() {
         "{report}"
     );
     // Not built by proxylet: no recorded ABI version, and the report says so.
-    assert!(report.contains("unknown (not built by proxylet)"), "{report}");
+    assert!(
+        report.contains("unknown (not built by proxylet)"),
+        "{report}"
+    );
     assert!(report.contains("records no ABI version"), "{report}");
     assert!(report.contains("root ids  unknown"), "{report}");
     assert!(

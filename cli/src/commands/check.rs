@@ -22,7 +22,7 @@ pub struct CheckArgs {
 /// Prints the report; fails when it has errors.
 pub fn exec(args: CheckArgs) -> Result<ExitCode> {
     let bytes = crate::error::read(&args.file)?;
-    if crate::elf::is_elf(&bytes) {
+    if crate::native::is_elf(&bytes) {
         let report =
             crate::check::check_native(&bytes).map_err(|e| err!("{}: {e}", args.file.display()))?;
         if args.json {
