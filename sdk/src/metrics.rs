@@ -7,7 +7,9 @@
 //! is the metric `requests.route.api`; Envoy's `stats_config.stats_tags` (e.g. tag name
 //! `route`, regex `^requests\.(route\.([^.]+))$`) turns it into a Prometheus label. On the
 //! native target the tags are labels already, and Envoy shows the metrics under the
-//! `dynamicmodulescustom.` prefix.
+//! `dynamicmodulescustom.` prefix; it takes metric definitions only while it loads the
+//! configuration, so a metric whose tag values only traffic tells is declared in plugin
+//! creation ([`Counter::declare`]) and defined with its values later.
 
 use crate::host::{self, HostError};
 
@@ -30,6 +32,16 @@ macro_rules! metric {
                 host::define_metric($kind, name, tags).map($name)
             }
 
+            /// Declares the metrics `name` will have with tags `tag_names`, whose values
+            /// only traffic tells (a route name), so that [`tagged`](Self::tagged) can
+            /// define them later. Call it in plugin creation (`Plugin::new`): natively,
+            /// Envoy takes metric definitions only while it loads the configuration. In
+            /// wasm (and on the test host), where a metric can be defined any time, it
+            /// does nothing.
+            pub fn declare(name: &str, tag_names: &[&str]) -> Result<(), HostError> {
+                declare_metric($kind, name, tag_names)
+            }
+
             /// The current value (histograms: not readable on Envoy).
 ///
 /// Not on the native target (Envoy's dynamic modules cannot read a metric back): a native
@@ -40,6 +52,19 @@ macro_rules! metric {
             }
         }
     };
+}
+
+/// Natively: defines the metric with its label names while Envoy loads the configuration.
+#[cfg(not(any(target_family = "wasm", feature = "testing")))]
+fn declare_metric(kind: u32, name: &str, tag_names: &[&str]) -> Result<(), HostError> {
+    host::declare_metric(kind, name, tag_names)
+}
+
+/// In wasm, a metric is defined when it is first used: nothing to declare.
+#[cfg(any(target_family = "wasm", feature = "testing"))]
+fn declare_metric(kind: u32, name: &str, tag_names: &[&str]) -> Result<(), HostError> {
+    let _ = (kind, name, tag_names);
+    Ok(())
 }
 
 metric! {

@@ -138,7 +138,10 @@ fn mistyped_config_is_refused_by_envoy_with_the_field_named() {
         )
         .unwrap();
 
-        assert!(!status.success(), "{target}: Envoy accepted the config:\n{log}");
+        assert!(
+            !status.success(),
+            "{target}: Envoy accepted the config:\n{log}"
+        );
         assert!(
             log.contains("add_header: config.value: invalid type: integer `5`, expected a string"),
             "{target}: the log does not name the field:\n{log}"
@@ -160,7 +163,10 @@ fn unknown_config_field_is_refused() {
         )
         .unwrap();
 
-        assert!(!status.success(), "{target}: Envoy accepted the config:\n{log}");
+        assert!(
+            !status.success(),
+            "{target}: Envoy accepted the config:\n{log}"
+        );
         assert!(
             log.contains("add_header: config.nme: unknown field `nme`"),
             "{log}"
@@ -183,7 +189,10 @@ fn wrong_root_id_is_refused_naming_the_module_s_root_ids() {
         )
         .unwrap();
 
-        assert!(!status.success(), "{target}: Envoy accepted the config:\n{log}");
+        assert!(
+            !status.success(),
+            "{target}: Envoy accepted the config:\n{log}"
+        );
         assert!(
             log.contains("no filter with root id `other` in this module; it has `add_header`"),
             "{log}"

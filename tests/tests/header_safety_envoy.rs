@@ -1,8 +1,8 @@
 //! proxylet's header rules through a real Envoy 1.40: a filter configured to write hostile
-//! names and values (tests/fixtures/header-writer) never puts an extra header line or a
-//! broken frame on the wire, a refused local reply becomes the `500` filter error, a
+//! names and values (tests/fixtures/header-writer, wasm) never puts an extra header line or
+//! a broken frame on the wire, a refused local reply becomes the `500` filter error, a
 //! callout or gRPC call with a bad header is not sent, repeated headers are seen, and the
-//! flagship refuses hostile configurations naming the field.
+//! flagship refuses hostile configurations naming the field (on both targets).
 //!
 //! Responses are read as raw bytes from a plain TCP socket, so an injected line would be
 //! seen as it is. Each test builds its module once per test binary, installs Envoy into
@@ -15,27 +15,26 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use proxylet_artifact::build::{build_package, workspace_root};
+use proxylet_artifact::build::{build_module, workspace_root, Target};
 use proxylet_harness::http::Response as UpstreamResponse;
-use proxylet_harness::{Bootstrap, Envoy, EnvoyOptions, Upstream, WasmFilter};
+use proxylet_harness::{Bootstrap, Envoy, EnvoyOptions, ModuleFilter, Upstream};
 use serde_json::{json, Value};
 
 const TIMEOUT: Duration = Duration::from_secs(10);
 const BODY: &str = "upstream says hi\n";
 
-fn module(package: &str) -> PathBuf {
-    static BUILT: OnceLock<std::sync::Mutex<Vec<(String, PathBuf)>>> = OnceLock::new();
+/// Package `package` built for `target`, once per test binary.
+fn module(package: &str, target: Target) -> PathBuf {
+    static BUILT: OnceLock<std::sync::Mutex<Vec<(String, Target, PathBuf)>>> = OnceLock::new();
     let built = BUILT.get_or_init(Default::default);
-    let mut built = built.lock().unwrap();
-    if let Some((_, wasm)) = built.iter().find(|(p, _)| p == package) {
-        return wasm.clone();
+    let mut built = built.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((_, _, module)) = built.iter().find(|(p, t, _)| p == package && *t == target) {
+        return module.clone();
     }
     let root = workspace_root(env!("CARGO_MANIFEST_DIR").as_ref()).unwrap();
-    let wasm = build_package(&root, package, &root.join("target/wasm"))
-        .unwrap_or_else(|e| panic!("{e}"))
-        .wasm;
-    built.push((package.to_owned(), wasm.clone()));
-    wasm
+    let module = build_module(&root, package, target).unwrap_or_else(|e| panic!("{e}"));
+    built.push((package.to_owned(), target, module.clone()));
+    module
 }
 
 /// Values with a control byte, each carrying a would-be injected line.
@@ -113,10 +112,12 @@ fn upstream() -> Upstream {
     Upstream::start(|_| UpstreamResponse::text(200, BODY)).unwrap()
 }
 
+/// Envoy with header-writer. Wasm only: the fixture also makes gRPC calls, which the
+/// native target does not have (a native build of it does not compile).
 fn start(config: &Value, upstream: &Upstream) -> Envoy {
     let bootstrap = Bootstrap::http()
         .filter(
-            WasmFilter::local("header_writer", module("header-writer"))
+            ModuleFilter::local("header_writer", module("header-writer", Target::Wasm))
                 .root_id("header_writer")
                 .config(config.to_string()),
         )
@@ -584,90 +585,101 @@ fn repeated_headers_and_their_variants_are_seen_through_envoy() {
 
 #[test]
 fn the_flagship_refuses_hostile_header_configs_naming_the_field() {
-    let upstream = upstream();
-    let cases: &[(Value, &str)] = &[
-        (
-            json!({"value": "v\r\nset-cookie: evil=1"}),
-            "config.value: invalid header value: a value cannot hold CR, LF, NUL",
-        ),
-        (
-            json!({"value": "v\nx: y"}),
-            "config.value: invalid header value",
-        ),
-        (
-            json!({"value": "a\u{0}b"}),
-            "config.value: invalid header value",
-        ),
-        (
-            json!({"value": "\u{1b}[31m"}),
-            "config.value: invalid header value",
-        ),
-        (
-            json!({"value": "a\u{7f}"}),
-            "config.value: invalid header value",
-        ),
-        (
-            json!({"name": ""}),
-            "config.name: invalid header name ``: a name is a non-empty RFC 9110 token",
-        ),
-        (
-            json!({"name": "x y"}),
-            "config.name: invalid header name `x y`",
-        ),
-        (
-            json!({"name": "x:y"}),
-            "config.name: invalid header name `x:y`",
-        ),
-        (
-            json!({"name": "x\r\nset-cookie"}),
-            "config.name: invalid header name `x\\x0d\\x0aset-cookie`",
-        ),
-        (
-            json!({"name": ":status"}),
-            "config.name: pseudo-header `:status` cannot be written here",
-        ),
-        (
-            json!({"name": "content-length"}),
-            "config.name: header `content-length` frames the message",
-        ),
-        (
-            json!({"name": "Transfer-Encoding"}),
-            "config.name: header `transfer-encoding` frames the message",
-        ),
-    ];
-    for (config, expected) in cases {
+    for target in Target::BOTH {
+        let upstream = upstream();
+        let cases: &[(Value, &str)] = &[
+            (
+                json!({"value": "v\r\nset-cookie: evil=1"}),
+                "config.value: invalid header value: a value cannot hold CR, LF, NUL",
+            ),
+            (
+                json!({"value": "v\nx: y"}),
+                "config.value: invalid header value",
+            ),
+            (
+                json!({"value": "a\u{0}b"}),
+                "config.value: invalid header value",
+            ),
+            (
+                json!({"value": "\u{1b}[31m"}),
+                "config.value: invalid header value",
+            ),
+            (
+                json!({"value": "a\u{7f}"}),
+                "config.value: invalid header value",
+            ),
+            (
+                json!({"name": ""}),
+                "config.name: invalid header name ``: a name is a non-empty RFC 9110 token",
+            ),
+            (
+                json!({"name": "x y"}),
+                "config.name: invalid header name `x y`",
+            ),
+            (
+                json!({"name": "x:y"}),
+                "config.name: invalid header name `x:y`",
+            ),
+            (
+                json!({"name": "x\r\nset-cookie"}),
+                "config.name: invalid header name `x\\x0d\\x0aset-cookie`",
+            ),
+            (
+                json!({"name": ":status"}),
+                "config.name: pseudo-header `:status` cannot be written here",
+            ),
+            (
+                json!({"name": "content-length"}),
+                "config.name: header `content-length` frames the message",
+            ),
+            (
+                json!({"name": "Transfer-Encoding"}),
+                "config.name: header `transfer-encoding` frames the message",
+            ),
+        ];
+        for (config, expected) in cases {
+            let bootstrap = Bootstrap::http()
+                .filter(
+                    ModuleFilter::local("add_header", module("add-header", target))
+                        .root_id("add_header")
+                        .config(config.to_string()),
+                )
+                .cluster("upstream", upstream.addr());
+            let (status, log) = Envoy::run_expecting_failure(
+                &bootstrap,
+                EnvoyOptions::default(),
+                Duration::from_secs(30),
+            )
+            .unwrap();
+            assert!(!status.success(), "{target}: {config}: accepted\n{log}");
+            assert!(
+                log.contains(&format!("add_header: {expected}")),
+                "{target}: {config}: the log lacks `add_header: {expected}`:\n{log}"
+            );
+        }
+        assert!(upstream.requests().is_empty());
+
+        // A valid one is lowercased and written; a tab is a valid value byte.
         let bootstrap = Bootstrap::http()
             .filter(
-                WasmFilter::local("add_header", module("add-header"))
+                ModuleFilter::local("add_header", module("add-header", target))
                     .root_id("add_header")
-                    .config(config.to_string()),
+                    .config(json!({"name": "X-Fruit", "value": "kiwi\tpear"}).to_string()),
             )
             .cluster("upstream", upstream.addr());
-        let (status, log) = Envoy::run_expecting_failure(
-            &bootstrap,
-            EnvoyOptions::default(),
-            Duration::from_secs(30),
-        )
-        .unwrap();
-        assert!(!status.success(), "{config}: accepted\n{log}");
-        assert!(
-            log.contains(&format!("add_header: {expected}")),
-            "{config}: the log lacks `add_header: {expected}`:\n{log}"
+        let envoy = Envoy::start(&bootstrap, EnvoyOptions::default()).unwrap();
+        let raw = exchange(envoy.listener_addr(), get(None, "", true).as_bytes());
+        let (wire, _) = parse(&raw);
+        assert_eq!(
+            wire.status_line,
+            "HTTP/1.1 200 OK",
+            "{target}: {}",
+            envoy.log()
+        );
+        assert_eq!(
+            wire.header("x-fruit").as_deref(),
+            Some("kiwi\tpear"),
+            "{target}"
         );
     }
-    assert!(upstream.requests().is_empty());
-
-    // A valid one is lowercased and written; a tab is a valid value byte.
-    let bootstrap = Bootstrap::http()
-        .filter(
-            WasmFilter::local("add_header", module("add-header"))
-                .root_id("add_header")
-                .config(json!({"name": "X-Fruit", "value": "kiwi\tpear"}).to_string()),
-        )
-        .cluster("upstream", upstream.addr());
-    let envoy = Envoy::start(&bootstrap, EnvoyOptions::default()).unwrap();
-    let raw = exchange(envoy.listener_addr(), get(None, "", true).as_bytes());
-    let (wire, _) = parse(&raw);
-    assert_eq!(wire.status_line, "HTTP/1.1 200 OK", "{}", envoy.log());
-    assert_eq!(wire.header("x-fruit").as_deref(), Some("kiwi\tpear"));
 }

@@ -1,26 +1,26 @@
-//! The hostile-input corpus through real Envoy with the flagship: every malformed request
-//! gets its expected answer, and a burst of normal requests right after it all succeed
-//! with the filter still applied (0 lost requests, 0 VM crashes).
+//! The hostile-input corpus through real Envoy with the flagship, on both targets (the
+//! wasm module in V8 and the same source as a native dynamic module): every malformed
+//! request gets its expected answer, and a burst of normal requests right after it all
+//! succeed with the filter still applied (0 lost requests, 0 VM crashes).
 
 use std::path::PathBuf;
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use proxylet_artifact::build::{build_package, workspace_root};
+use proxylet_artifact::build::{build_module, workspace_root, Target};
 use proxylet_harness::client::send_raw;
 use proxylet_harness::http::Response as UpstreamResponse;
-use proxylet_harness::{Bootstrap, Client, Envoy, EnvoyOptions, Request, Upstream, WasmFilter};
+use proxylet_harness::{Bootstrap, Client, Envoy, EnvoyOptions, ModuleFilter, Request, Upstream};
 
 const BURST: usize = 50;
 
-fn flagship() -> PathBuf {
-    static BUILT: OnceLock<PathBuf> = OnceLock::new();
-    BUILT
+/// The flagship built for `target`, once per test binary.
+fn flagship(target: Target) -> PathBuf {
+    static BUILT: [OnceLock<PathBuf>; 2] = [OnceLock::new(), OnceLock::new()];
+    BUILT[target as usize]
         .get_or_init(|| {
             let root = workspace_root(env!("CARGO_MANIFEST_DIR").as_ref()).unwrap();
-            build_package(&root, "add-header", &root.join("target/wasm"))
-                .unwrap_or_else(|e| panic!("{e}"))
-                .wasm
+            build_module(&root, "add-header", target).unwrap_or_else(|e| panic!("{e}"))
         })
         .clone()
 }
@@ -41,192 +41,223 @@ fn upstream() -> Upstream {
     .unwrap()
 }
 
-fn start(upstream: &Upstream) -> Envoy {
+fn start(target: Target, upstream: &Upstream) -> Envoy {
     let bootstrap = Bootstrap::http()
-        .filter(WasmFilter::local("add_header", flagship()).root_id("add_header"))
+        .filter(ModuleFilter::local("add_header", flagship(target)).root_id("add_header"))
         .cluster("upstream", upstream.addr());
     Envoy::start(&bootstrap, EnvoyOptions::default()).unwrap()
 }
 
 /// After each hostile case: every normal request succeeds and is filtered.
-fn burst_succeeds(envoy: &Envoy, case: &str) {
+fn burst_succeeds(target: Target, envoy: &Envoy, case: &str) {
     let mut client = Client::new(envoy.listener_addr());
     for i in 0..BURST {
         let response = client
             .send(&Request::get("/").timeout(Duration::from_secs(10)))
-            .unwrap_or_else(|e| panic!("{case}: normal request {i} failed: {e}"));
+            .unwrap_or_else(|e| panic!("{target}: {case}: normal request {i} failed: {e}"));
         assert_eq!(
             response.status,
             200,
-            "{case}: normal request {i}\n{}",
+            "{target}: {case}: normal request {i}\n{}",
             envoy.log()
         );
         assert_eq!(
             response.header_str("hello"),
             Some("melon"),
-            "{case}: request {i}"
+            "{target}: {case}: request {i}"
         );
     }
 }
 
-fn hostile(envoy: &Envoy, case: &str, request: Request, expected_status: u16) {
+fn hostile(target: Target, envoy: &Envoy, case: &str, request: Request, expected_status: u16) {
     let response = request
         .timeout(Duration::from_secs(10))
         .send(envoy.listener_addr())
-        .unwrap_or_else(|e| panic!("{case}: {e}"));
-    assert_eq!(response.status, expected_status, "{case}\n{}", envoy.log());
+        .unwrap_or_else(|e| panic!("{target}: {case}: {e}"));
+    assert_eq!(
+        response.status,
+        expected_status,
+        "{target}: {case}\n{}",
+        envoy.log()
+    );
     if expected_status == 200 {
-        assert_eq!(response.header_str("hello"), Some("melon"), "{case}");
+        assert_eq!(
+            response.header_str("hello"),
+            Some("melon"),
+            "{target}: {case}"
+        );
     }
-    burst_succeeds(envoy, case);
+    burst_succeeds(target, envoy, case);
 }
 
 #[test]
 fn hostile_requests_get_their_answer_and_never_take_the_filter_down() {
-    let upstream = upstream();
-    let envoy = start(&upstream);
+    for target in Target::BOTH {
+        let upstream = upstream();
+        let envoy = start(target, &upstream);
 
-    hostile(
-        &envoy,
-        "non-UTF-8 value",
-        Request::get("/").header("x-echo", [0xff, 0xfe, 0x80]),
-        200,
-    );
-    hostile(
-        &envoy,
-        "every byte 0x80..=0xff",
-        Request::get("/").header("x-echo", (0x80..=0xffu8).collect::<Vec<_>>()),
-        200,
-    );
-    hostile(
-        &envoy,
-        "empty value",
-        Request::get("/").header("x-echo", b""),
-        200,
-    );
-    let mut duplicated = Request::get("/");
-    for i in 0..50 {
-        duplicated = duplicated.header("x-dup", format!("{i}"));
+        hostile(
+            target,
+            &envoy,
+            "non-UTF-8 value",
+            Request::get("/").header("x-echo", [0xff, 0xfe, 0x80]),
+            200,
+        );
+        hostile(
+            target,
+            &envoy,
+            "every byte 0x80..=0xff",
+            Request::get("/").header("x-echo", (0x80..=0xffu8).collect::<Vec<_>>()),
+            200,
+        );
+        hostile(
+            target,
+            &envoy,
+            "empty value",
+            Request::get("/").header("x-echo", b""),
+            200,
+        );
+        let mut duplicated = Request::get("/");
+        for i in 0..50 {
+            duplicated = duplicated.header("x-dup", format!("{i}"));
+        }
+        hostile(target, &envoy, "50 duplicated headers", duplicated, 200);
+        // Envoy answers more than 100 request headers with 431 before any filter runs.
+        let mut many = Request::get("/");
+        for i in 0..1000 {
+            many = many.header(format!("x-h{i}"), "v");
+        }
+        hostile(target, &envoy, "1000 headers", many, 431);
+        // Envoy's default limit on request headers is 60 KiB in all.
+        hostile(
+            target,
+            &envoy,
+            "60 KB header value",
+            Request::get("/").header("x-big", vec![b'a'; 60 * 1024]),
+            431,
+        );
+        hostile(
+            target,
+            &envoy,
+            "30 KB header value",
+            Request::get("/").header("x-echo", vec![b'a'; 30 * 1024]),
+            200,
+        );
+        hostile(
+            target,
+            &envoy,
+            "1 MB request body",
+            Request::post("/", vec![b'z'; 1 << 20]),
+            200,
+        );
+        hostile(
+            target,
+            &envoy,
+            "4 MB response body",
+            Request::get("/").header("x-size", "4194304"),
+            200,
+        );
+
+        // A chunked request body with many small chunks.
+        let mut raw =
+            b"POST / HTTP/1.1\r\nhost: x\r\ntransfer-encoding: chunked\r\nconnection: close\r\n\r\n"
+                .to_vec();
+        for _ in 0..200 {
+            raw.extend_from_slice(b"5\r\nhello\r\n");
+        }
+        raw.extend_from_slice(b"0\r\n\r\n");
+        let response = send_raw(envoy.listener_addr(), &raw, Duration::from_secs(10)).unwrap();
+        assert_eq!(
+            response.status,
+            200,
+            "{target}: chunked body\n{}",
+            envoy.log()
+        );
+        assert_eq!(response.header_str("hello"), Some("melon"));
+        burst_succeeds(target, &envoy, "chunked body");
+
+        // A non-UTF-8 header *name* is not valid HTTP: Envoy's codec answers 400 itself.
+        let raw = b"GET / HTTP/1.1\r\nhost: x\r\nx-\xff\xfe: v\r\nconnection: close\r\n\r\n";
+        let response = send_raw(envoy.listener_addr(), raw, Duration::from_secs(10)).unwrap();
+        assert_eq!(
+            response.status,
+            400,
+            "{target}: non-UTF-8 header name\n{}",
+            envoy.log()
+        );
+        burst_succeeds(target, &envoy, "non-UTF-8 header name");
+
+        assert!(!envoy.log().contains("panic"), "{target}: {}", envoy.log());
+        assert!(
+            !envoy.log().contains("Function: proxy_on"),
+            "{target}: a VM call failed:\n{}",
+            envoy.log()
+        );
     }
-    hostile(&envoy, "50 duplicated headers", duplicated, 200);
-    // Envoy answers more than 100 request headers with 431 before any filter runs.
-    let mut many = Request::get("/");
-    for i in 0..1000 {
-        many = many.header(format!("x-h{i}"), "v");
-    }
-    hostile(&envoy, "1000 headers", many, 431);
-    // Envoy's default limit on request headers is 60 KiB in all.
-    hostile(
-        &envoy,
-        "60 KB header value",
-        Request::get("/").header("x-big", vec![b'a'; 60 * 1024]),
-        431,
-    );
-    hostile(
-        &envoy,
-        "30 KB header value",
-        Request::get("/").header("x-echo", vec![b'a'; 30 * 1024]),
-        200,
-    );
-    hostile(
-        &envoy,
-        "1 MB request body",
-        Request::post("/", vec![b'z'; 1 << 20]),
-        200,
-    );
-    hostile(
-        &envoy,
-        "4 MB response body",
-        Request::get("/").header("x-size", "4194304"),
-        200,
-    );
-
-    // A chunked request body with many small chunks.
-    let mut raw =
-        b"POST / HTTP/1.1\r\nhost: x\r\ntransfer-encoding: chunked\r\nconnection: close\r\n\r\n"
-            .to_vec();
-    for _ in 0..200 {
-        raw.extend_from_slice(b"5\r\nhello\r\n");
-    }
-    raw.extend_from_slice(b"0\r\n\r\n");
-    let response = send_raw(envoy.listener_addr(), &raw, Duration::from_secs(10)).unwrap();
-    assert_eq!(response.status, 200, "chunked body\n{}", envoy.log());
-    assert_eq!(response.header_str("hello"), Some("melon"));
-    burst_succeeds(&envoy, "chunked body");
-
-    // A non-UTF-8 header *name* is not valid HTTP: Envoy's codec answers 400 itself.
-    let raw = b"GET / HTTP/1.1\r\nhost: x\r\nx-\xff\xfe: v\r\nconnection: close\r\n\r\n";
-    let response = send_raw(envoy.listener_addr(), raw, Duration::from_secs(10)).unwrap();
-    assert_eq!(
-        response.status,
-        400,
-        "non-UTF-8 header name\n{}",
-        envoy.log()
-    );
-    burst_succeeds(&envoy, "non-UTF-8 header name");
-
-    assert!(!envoy.log().contains("panic"), "{}", envoy.log());
-    assert!(
-        !envoy.log().contains("Function: proxy_on"),
-        "a VM call failed:\n{}",
-        envoy.log()
-    );
 }
 
 #[test]
 fn malformed_oversized_and_mistyped_configs_are_refused_with_the_field_named() {
-    let upstream = upstream();
-    let cases: &[(&str, &str)] = &[
-        (
-            r#"{"name": "hello", "value": 5}"#,
-            "config.value: invalid type: integer `5`, expected a string",
-        ),
-        (
-            r#"{"name": ["a"]}"#,
-            "config.name: invalid type: sequence, expected a string",
-        ),
-        (r#"{"name": "hello""#, "config: EOF while parsing an object"),
-        (
-            r#"[1, 2, 3]"#,
-            "config[0]: invalid type: integer `1`, expected a string",
-        ),
-        (r#"{"name": "a"} trailing"#, "config: trailing characters"),
-        (r#"{"extra": true}"#, "config.extra: unknown field `extra`"),
-    ];
-    for (config, expected) in cases {
+    for target in Target::BOTH {
+        let upstream = upstream();
+        let cases: &[(&str, &str)] = &[
+            (
+                r#"{"name": "hello", "value": 5}"#,
+                "config.value: invalid type: integer `5`, expected a string",
+            ),
+            (
+                r#"{"name": ["a"]}"#,
+                "config.name: invalid type: sequence, expected a string",
+            ),
+            (r#"{"name": "hello""#, "config: EOF while parsing an object"),
+            (
+                r#"[1, 2, 3]"#,
+                "config[0]: invalid type: integer `1`, expected a string",
+            ),
+            (r#"{"name": "a"} trailing"#, "config: trailing characters"),
+            (r#"{"extra": true}"#, "config.extra: unknown field `extra`"),
+        ];
+        for (config, expected) in cases {
+            let bootstrap = Bootstrap::http()
+                .filter(
+                    ModuleFilter::local("add_header", flagship(target))
+                        .root_id("add_header")
+                        .config(*config),
+                )
+                .cluster("upstream", upstream.addr());
+            let (status, log) = Envoy::run_expecting_failure(
+                &bootstrap,
+                EnvoyOptions::default(),
+                Duration::from_secs(30),
+            )
+            .unwrap();
+            assert!(!status.success(), "{target}: {config}: accepted\n{log}");
+            assert!(
+                log.contains(&format!("add_header: {expected}")),
+                "{target}: {config}: the log lacks `{expected}`:\n{log}"
+            );
+        }
+        // 1 MB of configuration: parsed (it is valid), not a crash.
+        let big = format!(r#"{{"name": "x-big", "value": "{}"}}"#, "v".repeat(1 << 20));
         let bootstrap = Bootstrap::http()
             .filter(
-                WasmFilter::local("add_header", flagship())
+                ModuleFilter::local("add_header", flagship(target))
                     .root_id("add_header")
-                    .config(*config),
+                    .config(big),
             )
             .cluster("upstream", upstream.addr());
         let (status, log) = Envoy::run_expecting_failure(
             &bootstrap,
             EnvoyOptions::default(),
-            Duration::from_secs(30),
+            Duration::from_secs(5),
         )
-        .unwrap();
-        assert!(!status.success(), "{config}: accepted\n{log}");
+        .map(|(s, l)| (Some(s), l))
+        .unwrap_or_else(|e| (None, e.log().unwrap_or_default().to_owned()));
+        // Envoy accepted it (still running after the timeout): the big config is valid.
         assert!(
-            log.contains(&format!("add_header: {expected}")),
-            "{config}: the log lacks `{expected}`:\n{log}"
+            status.is_none(),
+            "{target}: a valid 1 MB config was refused:\n{log}"
         );
+        assert!(upstream.requests().is_empty());
     }
-    // 1 MB of configuration: parsed (it is valid), not a crash.
-    let big = format!(r#"{{"name": "x-big", "value": "{}"}}"#, "v".repeat(1 << 20));
-    let bootstrap = Bootstrap::http()
-        .filter(
-            WasmFilter::local("add_header", flagship())
-                .root_id("add_header")
-                .config(big),
-        )
-        .cluster("upstream", upstream.addr());
-    let (status, log) =
-        Envoy::run_expecting_failure(&bootstrap, EnvoyOptions::default(), Duration::from_secs(5))
-            .map(|(s, l)| (Some(s), l))
-            .unwrap_or_else(|e| (None, e.log().unwrap_or_default().to_owned()));
-    // Envoy accepted it (still running after the timeout): the big config is valid.
-    assert!(status.is_none(), "a valid 1 MB config was refused:\n{log}");
-    assert!(upstream.requests().is_empty());
 }

@@ -1,7 +1,9 @@
-//! The body transform in a real Envoy 1.40 (V8): what the upstream receives, byte for
-//! byte, with `content-length` and chunked requests, and the 413/400 answers.
+//! The body transform in a real Envoy 1.40: what the upstream receives, byte for byte,
+//! with `content-length` and chunked requests, and the 413/400 answers. Every test runs on
+//! both targets (the wasm module in V8, and the same source as a native dynamic module),
+//! except where Envoy's wasm host and its dynamic modules differ: there, each has its test.
 //!
-//! The module is built for wasm32-wasip1 once per test binary; Envoy comes from
+//! The module is built for each target once per test binary; Envoy comes from
 //! `PROXYLET_ENVOY` or is installed into `target/tools`. Every server listens on a free
 //! loopback port and is stopped on drop; Envoy's log is printed when a test fails.
 
@@ -13,9 +15,9 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-use proxylet_artifact::build::{build_package, workspace_root};
+use proxylet_artifact::build::{build_module, build_package, workspace_root, Target};
 use proxylet_harness::client::send_raw;
-use proxylet_harness::{Bootstrap, Envoy, EnvoyOptions, Request, Upstream, WasmFilter};
+use proxylet_harness::{Bootstrap, Envoy, EnvoyOptions, ModuleFilter, Request, Upstream};
 use serde_json::{json, Value};
 
 const RULES: &str = r#"{
@@ -25,11 +27,16 @@ const RULES: &str = r#"{
     "set": {"source": "edge"}
 }"#;
 
-fn module() -> PathBuf {
-    static BUILT: OnceLock<PathBuf> = OnceLock::new();
-    BUILT
+/// The module built for `target`, once per test binary.
+fn module(target: Target) -> PathBuf {
+    static BUILT: [OnceLock<PathBuf>; 2] = [OnceLock::new(), OnceLock::new()];
+    BUILT[target as usize]
         .get_or_init(|| {
             let root = workspace_root(env!("CARGO_MANIFEST_DIR").as_ref()).unwrap();
+            if target == Target::Native {
+                return build_module(&root, "body-transform", target)
+                    .unwrap_or_else(|e| panic!("{e}"));
+            }
             let built = build_package(&root, "body-transform", &root.join("target/wasm"))
                 .unwrap_or_else(|e| panic!("{e}"));
             assert_eq!(built.runtime_config.config.root_ids, ["body_transform"]);
@@ -39,15 +46,15 @@ fn module() -> PathBuf {
         .clone()
 }
 
-fn start() -> (Upstream, Envoy) {
-    start_with(false)
+fn start(target: Target) -> (Upstream, Envoy) {
+    start_with(target, false)
 }
 
 /// With `buffer`, Envoy's buffer filter runs after the transform (see README).
-fn start_with(buffer: bool) -> (Upstream, Envoy) {
+fn start_with(target: Target, buffer: bool) -> (Upstream, Envoy) {
     let upstream = Upstream::start_default().unwrap();
     let mut bootstrap = Bootstrap::http().filter(
-        WasmFilter::local("body_transform", module())
+        ModuleFilter::local("body_transform", module(target))
             .root_id("body_transform")
             .config(RULES),
     );
@@ -97,141 +104,167 @@ const CHUNKED: &[u8] = b"POST /users HTTP/1.1\r\nhost: localhost\r\nconnection: 
     1\r\n}\r\n\
     0\r\n\r\n";
 
+/// How a request sent with `content-length` reaches the upstream once its body is
+/// rewritten. The targets differ because their hosts do: Envoy's wasm host gives no body
+/// to a filter that holds the headers, so they leave first, without the stale length
+/// (chunked); natively they wait for the body and carry its new length.
+fn rewritten_framing(target: Target) -> Framing {
+    match target {
+        Target::Wasm => Framing::Chunked,
+        Target::Native => Framing::Length,
+    }
+}
+
 #[test]
 fn the_upstream_gets_the_rewritten_body_without_a_stale_length() {
-    let (upstream, envoy) = start();
-    let body = r#"{"user_name": "ada", "password": "hunter2", "age": 36}"#;
+    for target in Target::BOTH {
+        let (upstream, envoy) = start(target);
+        let body = r#"{"user_name": "ada", "password": "hunter2", "age": 36}"#;
 
-    let response = post(body).send(envoy.listener_addr()).unwrap();
+        let response = post(body).send(envoy.listener_addr()).unwrap();
 
-    assert_eq!(response.status, 200, "{}", envoy.log());
-    // The request left Envoy before its body was rewritten: no stale length, chunked.
-    assert_eq!(
-        received(&upstream),
-        (
-            Framing::Chunked,
-            json!({"username": "ada", "age": 36, "source": "edge"})
-        )
-    );
+        assert_eq!(response.status, 200, "{target}: {}", envoy.log());
+        assert_eq!(
+            received(&upstream),
+            (
+                rewritten_framing(target),
+                json!({"username": "ada", "age": 36, "source": "edge"})
+            ),
+            "{target}"
+        );
+    }
 }
 
 #[test]
 fn a_chunked_request_reaches_the_upstream_rewritten() {
-    let (upstream, envoy) = start();
+    for target in Target::BOTH {
+        let (upstream, envoy) = start(target);
 
-    let response = send_raw(envoy.listener_addr(), CHUNKED, Duration::from_secs(10)).unwrap();
+        let response = send_raw(envoy.listener_addr(), CHUNKED, Duration::from_secs(10)).unwrap();
 
-    assert_eq!(response.status, 200, "{}", envoy.log());
-    assert_eq!(
-        received(&upstream),
-        (Framing::Chunked, json!({"username": "a", "source": "edge"}))
-    );
+        assert_eq!(response.status, 200, "{target}: {}", envoy.log());
+        assert_eq!(
+            received(&upstream),
+            (Framing::Chunked, json!({"username": "a", "source": "edge"}))
+        );
+    }
 }
 
 #[test]
 fn a_body_of_many_reads_is_rewritten_whole() {
-    let (upstream, envoy) = start();
-    // About 300 KB: Envoy hands it to the filter in many pieces, buffered until the end.
-    let items: Vec<Value> = (0..20_000).map(|i| json!(format!("item-{i:06}"))).collect();
-    let body = json!({"user_name": "bulk", "items": items, "password": "p"}).to_string();
-    assert!(body.len() > 256 * 1024);
+    for target in Target::BOTH {
+        let (upstream, envoy) = start(target);
+        // About 300 KB: Envoy hands it to the filter in many pieces, buffered until the end.
+        let items: Vec<Value> = (0..20_000).map(|i| json!(format!("item-{i:06}"))).collect();
+        let body = json!({"user_name": "bulk", "items": items, "password": "p"}).to_string();
+        assert!(body.len() > 256 * 1024);
 
-    let response = post(body).send(envoy.listener_addr()).unwrap();
+        let response = post(body).send(envoy.listener_addr()).unwrap();
 
-    assert_eq!(response.status, 200, "{}", envoy.log());
-    let (framing, value) = received(&upstream);
-    assert_eq!(framing, Framing::Chunked);
-    assert_eq!(value["username"], "bulk");
-    assert_eq!(value["items"].as_array().unwrap().len(), 20_000);
-    assert_eq!(value["items"][19_999], "item-019999");
-    assert_eq!(value.get("password"), None);
+        assert_eq!(response.status, 200, "{target}: {}", envoy.log());
+        let (framing, value) = received(&upstream);
+        assert_eq!(framing, rewritten_framing(target), "{target}");
+        assert_eq!(value["username"], "bulk");
+        assert_eq!(value["items"].as_array().unwrap().len(), 20_000);
+        assert_eq!(value["items"][19_999], "item-019999");
+        assert_eq!(value.get("password"), None);
+    }
 }
 
 #[test]
 fn bodies_over_the_cap_get_413_and_no_whole_request_reaches_the_upstream() {
-    let (upstream, envoy) = start();
-    let big = format!(r#"{{"pad": "{}"}}"#, "x".repeat(600 * 1024));
+    for target in Target::BOTH {
+        let (upstream, envoy) = start(target);
+        let big = format!(r#"{{"pad": "{}"}}"#, "x".repeat(600 * 1024));
 
-    // Announced by content-length: refused from the headers.
-    let announced = post(big.clone()).send(envoy.listener_addr()).unwrap();
-    assert_eq!(announced.status, 413, "{}", envoy.log());
-    assert_eq!(
-        serde_json::from_slice::<Value>(&announced.body).unwrap(),
-        json!({"error": "request body larger than 524288 bytes"})
-    );
+        // Announced by content-length: refused from the headers.
+        let announced = post(big.clone()).send(envoy.listener_addr()).unwrap();
+        assert_eq!(announced.status, 413, "{target}: {}", envoy.log());
+        assert_eq!(
+            serde_json::from_slice::<Value>(&announced.body).unwrap(),
+            json!({"error": "request body larger than 524288 bytes"})
+        );
 
-    // Chunked: refused once the whole body is there.
-    let chunked = post(big)
-        .header("transfer-encoding", "chunked")
-        .send(envoy.listener_addr())
-        .unwrap();
-    assert_eq!(chunked.status, 413, "{}", envoy.log());
+        // Chunked: refused once the whole body is there.
+        let chunked = post(big)
+            .header("transfer-encoding", "chunked")
+            .send(envoy.listener_addr())
+            .unwrap();
+        assert_eq!(chunked.status, 413, "{target}: {}", envoy.log());
 
-    // No whole request: the chunked one's head did reach it, then a reset (see
-    // `a_refused_body_s_request_has_already_started_at_the_upstream`).
-    assert!(upstream.requests().is_empty());
+        // No whole request: in wasm the chunked one's head did reach it, then a reset (see
+        // `a_refused_body_s_request_has_already_started_at_the_upstream`); natively not
+        // even that.
+        assert!(upstream.requests().is_empty(), "{target}");
+    }
 }
 
 #[test]
 fn a_body_that_is_not_json_gets_400_with_the_reason() {
-    let (upstream, envoy) = start();
+    for target in Target::BOTH {
+        let (upstream, envoy) = start(target);
 
-    let response = post("<user>ada</user>")
-        .send(envoy.listener_addr())
-        .unwrap();
+        let response = post("<user>ada</user>")
+            .send(envoy.listener_addr())
+            .unwrap();
 
-    assert_eq!(response.status, 400, "{}", envoy.log());
-    assert_eq!(
-        response.header_str("content-type"),
-        Some("application/json")
-    );
-    assert_eq!(
-        serde_json::from_slice::<Value>(&response.body).unwrap(),
-        json!({"error": "request body is not valid JSON: expected value at line 1 column 1"})
-    );
-    let array = post("[1, 2]").send(envoy.listener_addr()).unwrap();
-    assert_eq!(array.status, 400);
-    assert!(upstream.requests().is_empty());
+        assert_eq!(response.status, 400, "{target}: {}", envoy.log());
+        assert_eq!(
+            response.header_str("content-type"),
+            Some("application/json")
+        );
+        assert_eq!(
+            serde_json::from_slice::<Value>(&response.body).unwrap(),
+            json!({"error": "request body is not valid JSON: expected value at line 1 column 1"})
+        );
+        let array = post("[1, 2]").send(envoy.listener_addr()).unwrap();
+        assert_eq!(array.status, 400);
+        assert!(upstream.requests().is_empty());
+    }
 }
 
 #[test]
 fn a_request_without_a_body_passes() {
-    let (upstream, envoy) = start();
+    for target in Target::BOTH {
+        let (upstream, envoy) = start(target);
 
-    let response = Request::get("/users/7")
-        .send(envoy.listener_addr())
-        .unwrap();
+        let response = Request::get("/users/7")
+            .send(envoy.listener_addr())
+            .unwrap();
 
-    assert_eq!(response.status, 200, "{}", envoy.log());
-    assert_eq!(upstream.requests().len(), 1);
-    assert!(upstream.requests()[0].body.is_empty());
+        assert_eq!(response.status, 200, "{target}: {}", envoy.log());
+        assert_eq!(upstream.requests().len(), 1);
+        assert!(upstream.requests()[0].body.is_empty());
+    }
 }
 
 #[test]
 fn with_envoy_s_buffer_filter_after_it_the_upstream_gets_the_new_content_length() {
-    // The buffer filter holds the rewritten request until it is whole, then sets its
-    // `content-length`: for a request that came with a (now stale) length...
-    let (upstream, envoy) = start_with(true);
-    let response = post(r#"{"user_name": "ada", "password": "hunter2"}"#)
-        .send(envoy.listener_addr())
-        .unwrap();
-    assert_eq!(response.status, 200, "{}", envoy.log());
-    assert_eq!(
-        received(&upstream),
-        (
-            Framing::Length,
-            json!({"username": "ada", "source": "edge"})
-        )
-    );
+    for target in Target::BOTH {
+        // The buffer filter holds the rewritten request until it is whole, then sets its
+        // `content-length`: for a request that came with a (now stale) length...
+        let (upstream, envoy) = start_with(target, true);
+        let response = post(r#"{"user_name": "ada", "password": "hunter2"}"#)
+            .send(envoy.listener_addr())
+            .unwrap();
+        assert_eq!(response.status, 200, "{target}: {}", envoy.log());
+        assert_eq!(
+            received(&upstream),
+            (
+                Framing::Length,
+                json!({"username": "ada", "source": "edge"})
+            )
+        );
 
-    // ...and for a chunked one.
-    let (upstream, envoy) = start_with(true);
-    let response = send_raw(envoy.listener_addr(), CHUNKED, Duration::from_secs(10)).unwrap();
-    assert_eq!(response.status, 200, "{}", envoy.log());
-    assert_eq!(
-        received(&upstream),
-        (Framing::Length, json!({"username": "a", "source": "edge"}))
-    );
+        // ...and for a chunked one.
+        let (upstream, envoy) = start_with(target, true);
+        let response = send_raw(envoy.listener_addr(), CHUNKED, Duration::from_secs(10)).unwrap();
+        assert_eq!(response.status, 200, "{target}: {}", envoy.log());
+        assert_eq!(
+            received(&upstream),
+            (Framing::Length, json!({"username": "a", "source": "edge"}))
+        );
+    }
 }
 
 // --- what the upstream sees of a refused body ---------------------------------------
@@ -406,13 +439,13 @@ fn buffer_filter() -> Value {
 }
 // ANCHOR_END: buffer_filter
 
-fn envoy_with_buffer(upstream: &RawUpstream, buffer: BufferFilter) -> Envoy {
+fn envoy_with_buffer(target: Target, upstream: &RawUpstream, buffer: BufferFilter) -> Envoy {
     let mut bootstrap = Bootstrap::http();
     if buffer == BufferFilter::Before {
         bootstrap = bootstrap.filter(buffer_filter());
     }
     bootstrap = bootstrap.filter(
-        WasmFilter::local("body_transform", module())
+        ModuleFilter::local("body_transform", module(target))
             .root_id("body_transform")
             .config(RULES),
     );
@@ -458,9 +491,11 @@ const FRAMINGS: [&str; 2] = ["content-length: 4", "transfer-encoding: chunked"];
 
 #[test]
 fn a_refused_body_s_request_has_already_started_at_the_upstream() {
+    // Envoy's wasm host only: natively the headers wait for the body's verdict (the next test).
+    let target = Target::Wasm;
     for framing in FRAMINGS {
         let upstream = RawUpstream::start();
-        let envoy = envoy_with_buffer(&upstream, BufferFilter::None);
+        let envoy = envoy_with_buffer(target, &upstream, BufferFilter::None);
 
         // The filter lets the head go on before the body arrives (Envoy gives a filter
         // holding the head no body): the upstream gets it while the client still sends.
@@ -469,7 +504,7 @@ fn a_refused_body_s_request_has_already_started_at_the_upstream() {
                 c.bytes.windows(4).any(|w| w == b"\r\n\r\n")
             });
         });
-        assert_eq!(status, 400, "{framing}\n{}", envoy.log());
+        assert_eq!(status, 400, "{target}: {framing}\n{}", envoy.log());
 
         // Then the refusal resets it: the upstream saw a head and no whole request.
         let connections = upstream.wait_until("saw the connection end", |c| c.ended);
@@ -485,45 +520,89 @@ fn a_refused_body_s_request_has_already_started_at_the_upstream() {
 }
 
 #[test]
+fn natively_a_refused_body_s_request_never_reaches_the_upstream() {
+    // Envoy's dynamic modules give a filter that holds the headers its body, so they wait
+    // for the verdict, with no buffer filter in the chain (wasm: the test above).
+    let target = Target::Native;
+    for framing in FRAMINGS {
+        let upstream = RawUpstream::start();
+        let envoy = envoy_with_buffer(target, &upstream, BufferFilter::None);
+
+        // The head is in Envoy (its request is active) before the body is sent.
+        let status = refused_after(&envoy, framing, || {
+            let deadline = Instant::now() + WAIT;
+            while envoy
+                .stat("http.ingress_http.downstream_rq_active")
+                .unwrap()
+                != Some(1)
+            {
+                assert!(Instant::now() < deadline, "{target}: {}", envoy.log());
+                thread::sleep(Duration::from_millis(10));
+            }
+        });
+        assert_eq!(status, 400, "{target}: {framing}\n{}", envoy.log());
+
+        // Not a byte, not even a connection: the router never saw the request.
+        let connections = upstream.connections();
+        assert!(
+            connections.iter().all(|c| c.bytes.is_empty()),
+            "{framing}: the upstream got {connections:?}"
+        );
+        assert_eq!(
+            envoy.stat("cluster.upstream.upstream_rq_total").unwrap(),
+            Some(0),
+            "{framing}"
+        );
+        assert_eq!(
+            envoy.stat("cluster.upstream.upstream_cx_total").unwrap(),
+            Some(0),
+            "{framing}"
+        );
+    }
+}
+
+#[test]
 fn with_envoy_s_buffer_filter_in_the_chain_a_refused_request_never_reaches_the_upstream() {
-    for buffer in [BufferFilter::Before, BufferFilter::After] {
-        for framing in FRAMINGS {
-            let upstream = RawUpstream::start();
-            let envoy = envoy_with_buffer(&upstream, buffer);
+    for target in Target::BOTH {
+        for buffer in [BufferFilter::Before, BufferFilter::After] {
+            for framing in FRAMINGS {
+                let upstream = RawUpstream::start();
+                let envoy = envoy_with_buffer(target, &upstream, buffer);
 
-            // The head is in Envoy (its request is active) before the body is sent.
-            let status = refused_after(&envoy, framing, || {
-                let deadline = Instant::now() + WAIT;
-                while envoy
-                    .stat("http.ingress_http.downstream_rq_active")
-                    .unwrap()
-                    != Some(1)
-                {
-                    assert!(Instant::now() < deadline, "{}", envoy.log());
-                    thread::sleep(Duration::from_millis(10));
-                }
-            });
-            assert_eq!(status, 400, "{framing}\n{}", envoy.log());
+                // The head is in Envoy (its request is active) before the body is sent.
+                let status = refused_after(&envoy, framing, || {
+                    let deadline = Instant::now() + WAIT;
+                    while envoy
+                        .stat("http.ingress_http.downstream_rq_active")
+                        .unwrap()
+                        != Some(1)
+                    {
+                        assert!(Instant::now() < deadline, "{target}: {}", envoy.log());
+                        thread::sleep(Duration::from_millis(10));
+                    }
+                });
+                assert_eq!(status, 400, "{target}: {framing}\n{}", envoy.log());
 
-            // Not a byte. (Before the transform, the router may already have opened a
-            // connection when the refusal comes; after it, the router never saw the
-            // request.)
-            let connections = upstream.connections();
-            assert!(
-                connections.iter().all(|c| c.bytes.is_empty()),
-                "{framing}: the upstream got {connections:?}"
-            );
-            assert_eq!(
-                envoy.stat("cluster.upstream.upstream_rq_total").unwrap(),
-                Some(0),
-                "{framing}"
-            );
-            if buffer == BufferFilter::After {
+                // Not a byte. (Before the transform, the router may already have opened a
+                // connection when the refusal comes; after it, the router never saw the
+                // request.)
+                let connections = upstream.connections();
+                assert!(
+                    connections.iter().all(|c| c.bytes.is_empty()),
+                    "{framing}: the upstream got {connections:?}"
+                );
                 assert_eq!(
-                    envoy.stat("cluster.upstream.upstream_cx_total").unwrap(),
+                    envoy.stat("cluster.upstream.upstream_rq_total").unwrap(),
                     Some(0),
                     "{framing}"
                 );
+                if buffer == BufferFilter::After {
+                    assert_eq!(
+                        envoy.stat("cluster.upstream.upstream_cx_total").unwrap(),
+                        Some(0),
+                        "{framing}"
+                    );
+                }
             }
         }
     }
@@ -531,63 +610,74 @@ fn with_envoy_s_buffer_filter_in_the_chain_a_refused_request_never_reaches_the_u
 
 #[test]
 fn with_envoy_s_buffer_filter_in_the_chain_accepted_bodies_are_still_rewritten() {
-    for buffer in [BufferFilter::Before, BufferFilter::After] {
-        let upstream = RawUpstream::start();
-        let envoy = envoy_with_buffer(&upstream, buffer);
-        let response = post(r#"{"user_name": "ada", "password": "hunter2"}"#)
-            .send(envoy.listener_addr())
-            .unwrap();
-        assert_eq!(response.status, 200, "{}", envoy.log());
-        let connections = upstream.wait_until("got a whole request", |c| c.complete);
-        let request = &connections.iter().find(|c| c.complete).unwrap().bytes;
-        let text = String::from_utf8_lossy(request);
-        assert!(
-            text.contains(r#"{"source":"edge","username":"ada"}"#),
-            "{text}"
-        );
+    for target in Target::BOTH {
+        for buffer in [BufferFilter::Before, BufferFilter::After] {
+            let upstream = RawUpstream::start();
+            let envoy = envoy_with_buffer(target, &upstream, buffer);
+            let response = post(r#"{"user_name": "ada", "password": "hunter2"}"#)
+                .send(envoy.listener_addr())
+                .unwrap();
+            assert_eq!(response.status, 200, "{target}: {}", envoy.log());
+            let connections = upstream.wait_until("got a whole request", |c| c.complete);
+            let request = &connections.iter().find(|c| c.complete).unwrap().bytes;
+            let text = String::from_utf8_lossy(request);
+            assert!(
+                text.contains(r#"{"source":"edge","username":"ada"}"#),
+                "{text}"
+            );
+        }
     }
 }
 
 #[test]
 fn a_length_beyond_32_bits_is_refused_from_the_headers() {
-    let upstream = RawUpstream::start();
-    let envoy = envoy_with_buffer(&upstream, BufferFilter::None);
-    for length in ["4294967296", "5000000000", "18446744073709551615"] {
-        let head = format!(
-            "POST /users HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\n\
-             content-type: application/json\r\ncontent-length: {length}\r\n\r\n"
-        );
-        // No body is sent: the answer comes from the head alone.
-        let response = send_raw(envoy.listener_addr(), head.as_bytes(), WAIT)
-            .unwrap_or_else(|e| panic!("{length}: {e}\n{}", envoy.log()));
-        assert_eq!(response.status, 413, "{length}\n{}", envoy.log());
+    for target in Target::BOTH {
+        let upstream = RawUpstream::start();
+        let envoy = envoy_with_buffer(target, &upstream, BufferFilter::None);
+        for length in ["4294967296", "5000000000", "18446744073709551615"] {
+            let head = format!(
+                "POST /users HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\n\
+                 content-type: application/json\r\ncontent-length: {length}\r\n\r\n"
+            );
+            // No body is sent: the answer comes from the head alone.
+            let response = send_raw(envoy.listener_addr(), head.as_bytes(), WAIT)
+                .unwrap_or_else(|e| panic!("{target}: {length}: {e}\n{}", envoy.log()));
+            assert_eq!(response.status, 413, "{target}: {length}\n{}", envoy.log());
+        }
+        assert!(upstream.connections().iter().all(|c| c.bytes.is_empty()));
     }
-    assert!(upstream.connections().iter().all(|c| c.bytes.is_empty()));
 }
 
 #[test]
 fn envoy_refuses_a_cap_out_of_range_naming_the_field() {
-    let upstream = Upstream::start_default().unwrap();
-    for (cap, expected) in [
-        ("2000000", "body_transform: config.max_body_bytes: 2000000 is above this module's limit of 1048576 bytes"),
-        // Beyond wasm32's `usize`: refused while parsing, the field still named.
-        ("18446744073709551615", "body_transform: config.max_body_bytes: invalid value"),
-        ("-1", "body_transform: config.max_body_bytes: invalid value"),
-    ] {
-        let bootstrap = Bootstrap::http()
-            .filter(
-                WasmFilter::local("body_transform", module())
-                    .root_id("body_transform")
-                    .config(format!(r#"{{"max_body_bytes": {cap}}}"#)),
-            )
-            .cluster("upstream", upstream.addr());
-        let options = EnvoyOptions {
-            envoy: std::env::var_os("PROXYLET_ENVOY").map(PathBuf::from),
-            ..EnvoyOptions::default()
+    for target in Target::BOTH {
+        let upstream = Upstream::start_default().unwrap();
+        // Beyond wasm32's `usize`: refused while parsing, the field still named. A native
+        // `usize` has 64 bits: it parses, and is refused as above the limit.
+        let beyond = match target {
+            Target::Wasm => "body_transform: config.max_body_bytes: invalid value",
+            Target::Native => "body_transform: config.max_body_bytes: 18446744073709551615 is above this module's limit of 1048576 bytes",
         };
-        let (status, log) =
-            Envoy::run_expecting_failure(&bootstrap, options, Duration::from_secs(30)).unwrap();
-        assert!(!status.success(), "Envoy accepted {cap}:\n{log}");
-        assert!(log.contains(expected), "{expected:?} is not in the log:\n{log}");
+        for (cap, expected) in [
+            ("2000000", "body_transform: config.max_body_bytes: 2000000 is above this module's limit of 1048576 bytes"),
+            ("18446744073709551615", beyond),
+            ("-1", "body_transform: config.max_body_bytes: invalid value"),
+        ] {
+            let bootstrap = Bootstrap::http()
+                .filter(
+                    ModuleFilter::local("body_transform", module(target))
+                        .root_id("body_transform")
+                        .config(format!(r#"{{"max_body_bytes": {cap}}}"#)),
+                )
+                .cluster("upstream", upstream.addr());
+            let options = EnvoyOptions {
+                envoy: std::env::var_os("PROXYLET_ENVOY").map(PathBuf::from),
+                ..EnvoyOptions::default()
+            };
+            let (status, log) =
+                Envoy::run_expecting_failure(&bootstrap, options, Duration::from_secs(30)).unwrap();
+            assert!(!status.success(), "{target}: Envoy accepted {cap}:\n{log}");
+            assert!(log.contains(expected), "{target}: {expected:?} is not in the log:\n{log}");
+        }
     }
 }

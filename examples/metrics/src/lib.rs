@@ -51,6 +51,7 @@ impl Default for Config {
 /// The metric handles, defined on first use and kept: route names are only known when
 /// traffic arrives, and defining a metric again is a host call (Envoy even hands out a
 /// new id every time). One instance per worker; Envoy adds up what the workers record.
+/// The metric names and their tags are declared when the plugin is built.
 pub struct Metrics {
     requests_name: String,
     duration_name: String,
@@ -70,9 +71,21 @@ impl proxylet::Plugin for Metrics {
                 "must be a non-empty name without dots (dots separate tags)",
             ));
         }
+        let requests_name = format!("{}_requests", config.prefix);
+        let duration_name = format!("{}_request_duration_ms", config.prefix);
+        // The tags' values come with traffic, but natively Envoy takes metric definitions
+        // only now: declare the names and their tags (in wasm this does nothing). If the
+        // host refuses, requests are not counted; traffic is never disturbed by metrics.
+        let tags: &[&str] = if config.status_class {
+            &["route", "status"]
+        } else {
+            &["route"]
+        };
+        let _ = Counter::declare(&requests_name, tags);
+        let _ = Histogram::declare(&duration_name, &["route"]);
         Ok(Metrics {
-            requests_name: format!("{}_requests", config.prefix),
-            duration_name: format!("{}_request_duration_ms", config.prefix),
+            requests_name,
+            duration_name,
             status_class: config.status_class,
             unnamed_route: config.unnamed_route.clone(),
             counters: RefCell::default(),

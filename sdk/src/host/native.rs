@@ -3,8 +3,9 @@
 //! the stream or configuration whose hook is running (`native::scope`).
 //!
 //! What the ABI has no counterpart for answers `Unimplemented` (status 12): gRPC calls and
-//! streams, shared queues, ticks, foreign functions, writing properties and reading a
-//! metric's value. Shared data is the process's memory, with proxy-wasm's compare-and-swap.
+//! streams, shared queues, ticks, foreign functions (but `clear_route_cache`), writing
+//! properties and reading a metric's value. Shared data is the process's memory, with
+//! proxy-wasm's compare-and-swap.
 
 use std::collections::BTreeMap;
 use std::ffi::c_void;
@@ -753,6 +754,15 @@ pub(crate) fn define_metric(
     u32::try_from(metrics.len() - 1).map_err(|_| HostError::new(CALL, INTERNAL_FAILURE))
 }
 
+/// Declares metric `name` with labels `tag_names` (0 counter, 1 gauge, 2 histogram), so
+/// that [`define_metric`] finds it later with any label values: Envoy takes definitions
+/// only while it loads the configuration, and a metric whose label values only traffic
+/// tells (a route name) is defined after that.
+pub(crate) fn declare_metric(kind: u32, name: &str, tag_names: &[&str]) -> Result<(), HostError> {
+    let tags: Vec<(&str, &str)> = tag_names.iter().map(|k| (*k, "")).collect();
+    define_metric(kind, name, &tags).map(|_| ())
+}
+
 /// A metric's value: the ABI has no getter.
 pub(crate) fn get_metric(id: u32) -> Result<u64, HostError> {
     let _ = id;
@@ -917,10 +927,20 @@ pub(crate) fn increment_metric(id: u32, offset: i64) -> Result<(), HostError> {
     }
 }
 
-/// Foreign functions: not on this host.
+/// Foreign functions: only `clear_route_cache` (what `Stream::clear_route_cache` calls),
+/// which the ABI has as a callback of its own. (Envoy 1.40's callback assumes a downstream
+/// filter chain: in a cluster's upstream filters it would dereference absent callbacks.
+/// So it is never called implicitly, e.g. on a request header write as Envoy's wasm host
+/// does, only when the filter asks.)
 pub(crate) fn call_foreign_function(name: &str, args: &[u8]) -> Result<Vec<u8>, HostError> {
-    let _ = (name, args);
-    Err(unimplemented("call_foreign_function"))
+    let _ = args;
+    if name != "clear_route_cache" {
+        return Err(unimplemented("call_foreign_function"));
+    }
+    let filter = stream("envoy_dynamic_module_callback_http_clear_route_cache")?;
+    // SAFETY: `filter` is the live stream's handle.
+    unsafe { abi::envoy_dynamic_module_callback_http_clear_route_cache(filter) };
+    Ok(Vec::new())
 }
 
 /// gRPC: the ABI has no gRPC calls.
