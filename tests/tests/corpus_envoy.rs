@@ -17,9 +17,6 @@ struct Case {
     root_id: &'static str,
     config: &'static str,
     normal_headers: &'static [(&'static str, &'static str)],
-    /// Built natively too (all but circuit-breaker, whose timer needs ticks, not yet on
-    /// the native target).
-    native: bool,
 }
 
 const CASES: &[Case] = &[
@@ -28,49 +25,42 @@ const CASES: &[Case] = &[
         root_id: "add_header",
         config: "",
         normal_headers: &[],
-        native: true,
     },
     Case {
         package: "auth",
         root_id: "auth",
         config: r#"{"mode": "api_key", "keys": ["k-alpha"], "header": "x-api-key"}"#,
         normal_headers: &[("x-api-key", "k-alpha")],
-        native: true,
     },
     Case {
         package: "body-transform",
         root_id: "body_transform",
         config: r#"{"max_body_bytes": 4096, "remove": ["password"]}"#,
         normal_headers: &[],
-        native: true,
     },
     Case {
         package: "canary-routing",
         root_id: "canary_routing",
         config: r#"{"weight": 50}"#,
         normal_headers: &[],
-        native: true,
     },
     Case {
         package: "circuit-breaker",
         root_id: "circuit_breaker",
         config: r#"{"name": "corpus", "failure_threshold": 1000, "open_ms": 60000}"#,
         normal_headers: &[],
-        native: false,
     },
     Case {
         package: "metrics",
         root_id: "metrics",
         config: "",
         normal_headers: &[],
-        native: true,
     },
     Case {
         package: "rate-limit",
         root_id: "rate_limit",
         config: r#"{"rules": [{"name": "all", "path_prefix": "/", "limit": {"max_tokens": 1000000, "fill_interval_ms": 60000}}]}"#,
         normal_headers: &[],
-        native: true,
     },
 ];
 
@@ -135,8 +125,7 @@ fn every_example_answers_hostile_requests_and_keeps_serving() {
     let upstream = Upstream::start_default().unwrap();
     let runs = Target::BOTH
         .into_iter()
-        .flat_map(|target| CASES.iter().map(move |case| (target, case)))
-        .filter(|(target, case)| *target == Target::Wasm || case.native);
+        .flat_map(|target| CASES.iter().map(move |case| (target, case)));
     for (target, case) in runs {
         let module = build_module(&root, case.package, target).unwrap_or_else(|e| panic!("{e}"));
         let mut filter = ModuleFilter::local(case.root_id, module).root_id(case.root_id);

@@ -580,8 +580,16 @@ pub(crate) fn current_time_nanos() -> Result<u64, HostError> {
 
 /// Ticks: the ABI has no timer.
 pub(crate) fn set_tick_period_millis(millis: u32) -> Result<(), HostError> {
-    let _ = millis;
-    Err(unimplemented("set_tick_period_millis"))
+    let scope = scope();
+    let config = scope
+        .config()
+        .ok_or(HostError::new("set_tick_period_millis", BAD_ARGUMENT))?;
+    // The plugin built while Envoy loads the configuration ticks (on the main thread,
+    // `native::ticks`); the ones workers build from it set the same period: nothing to do.
+    if scope.loading {
+        config.set_tick_period(millis);
+    }
+    Ok(())
 }
 
 /// Shared data: the process's memory, every worker's. Values with their CAS.

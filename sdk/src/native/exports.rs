@@ -12,7 +12,10 @@ use super::abi::{
     envoy_dynamic_module_type_envoy_buffer as EnvoyBuffer,
     envoy_dynamic_module_type_envoy_http_header as EnvoyHeader,
 };
-use super::{body_size, callout_done, config_destroy, config_new, filter_destroy, filter_new};
+use super::{
+    body_size, callout_done, config_destroy, config_new, config_scheduled, filter_destroy,
+    filter_new,
+};
 use super::{hook, status, Callout};
 
 /// # Safety
@@ -251,6 +254,20 @@ pub extern "C" fn envoy_dynamic_module_on_http_filter_scheduled(
 ) {
 }
 
+/// A tick (`native::ticks`), on Envoy's main thread.
+///
+/// # Safety
+/// Called by Envoy with a live configuration from `config_new`.
+#[no_mangle]
+pub unsafe extern "C" fn envoy_dynamic_module_on_http_filter_config_scheduled(
+    _config_envoy: *mut c_void,
+    config: *const c_void,
+    _event_id: u64,
+) {
+    // SAFETY: forwarded from Envoy.
+    unsafe { config_scheduled(config) }
+}
+
 /// Flow control of the client's connection: nothing to do for proxylet's filters.
 #[no_mangle]
 pub extern "C" fn envoy_dynamic_module_on_http_filter_downstream_above_write_buffer_high_watermark(
@@ -292,3 +309,5 @@ const _: super::abi::envoy_dynamic_module_on_http_filter_stream_complete =
     envoy_dynamic_module_on_http_filter_stream_complete;
 const _: super::abi::envoy_dynamic_module_on_http_filter_http_callout_done =
     envoy_dynamic_module_on_http_filter_http_callout_done;
+const _: super::abi::envoy_dynamic_module_on_http_filter_config_scheduled =
+    envoy_dynamic_module_on_http_filter_config_scheduled;

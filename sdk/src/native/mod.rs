@@ -19,14 +19,16 @@
 #[allow(clippy::all, clippy::pedantic)]
 pub(crate) mod abi;
 mod exports;
+mod ticks;
 
 use std::cell::{Cell, RefCell};
 use std::ffi::{c_char, c_void};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr::{null, null_mut};
 use std::rc::Rc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
 
 use crate::context::{Child, HostAction, HttpContext, RootContext, Shared};
 use crate::host::LogLevel;
@@ -84,6 +86,17 @@ pub(crate) struct Config {
     alive: Arc<AtomicBool>,
     /// The metrics defined while Envoy loaded it.
     pub(crate) metrics: Mutex<Vec<Metric>>,
+    /// The tick period the plugin asked for while Envoy loaded it, in ms (0: none).
+    tick_period: AtomicU32,
+    /// The ticks, when there is a period.
+    ticker: Mutex<Option<ticks::Ticker>>,
+}
+
+impl Config {
+    /// Records the tick period (`PluginCx::set_tick_period` while Envoy loads it).
+    pub(crate) fn set_tick_period(&self, millis: u32) {
+        self.tick_period.store(millis, Ordering::Relaxed);
+    }
 }
 
 // SAFETY: `envoy` is Envoy's configuration handle, which its ABI lets every worker use
@@ -273,10 +286,29 @@ pub(crate) unsafe fn config_new(
             bytes,
             alive: Arc::new(AtomicBool::new(true)),
             metrics: Mutex::new(Vec::new()),
+            tick_period: AtomicU32::new(0),
+            ticker: Mutex::new(None),
         });
         let Some(root) = configure(&config, true) else {
             return null();
         };
+        let period = config.tick_period.load(Ordering::Relaxed);
+        if period > 0 {
+            let ticker = ticks::Ticker::start(envoy, Duration::from_millis(u64::from(period)));
+            if ticker.is_none() {
+                log(
+                    LogLevel::Error,
+                    &format!(
+                        "{}: no ticks: Envoy gave no scheduler, or no thread could start",
+                        config.registration.root_id()
+                    ),
+                );
+                return null();
+            }
+            if let Ok(mut slot) = config.ticker.lock() {
+                *slot = ticker;
+            }
+        }
         PLUGINS.with(|plugins| {
             if let Ok(mut plugins) = plugins.try_borrow_mut() {
                 plugins.retain(|p| p.alive.load(Ordering::Acquire));
@@ -307,6 +339,11 @@ pub(crate) unsafe fn config_destroy(config: *const c_void) {
     // SAFETY: Envoy hands back what `config_new` returned, once.
     let config = unsafe { Box::from_raw(config.cast_mut().cast::<Config>()) };
     config.alive.store(false, Ordering::Release);
+    if let Ok(ticker) = config.ticker.lock() {
+        if let Some(ticker) = ticker.as_ref() {
+            ticker.stop();
+        }
+    }
     // Plugins live on their workers' threads and go with their next stream there.
     guard((), move || drop(config));
 }
@@ -432,6 +469,38 @@ pub(crate) fn status(action: HostAction) -> u32 {
         HostAction::Continue => 0,
         HostAction::Pause => 1,
     }
+}
+
+/// `envoy_dynamic_module_on_http_filter_config_scheduled` (Envoy's main thread): a tick
+/// of `config`, for the plugin built while Envoy loaded it.
+///
+/// # Safety
+/// `config` must come from [`config_new`] and be alive.
+pub(crate) unsafe fn config_scheduled(config: *const c_void) {
+    let config = config.cast::<Config>();
+    guard((), || {
+        // SAFETY: Envoy keeps the configuration alive while its events run.
+        let Some(found) = (unsafe { config.as_ref() }) else {
+            return;
+        };
+        let root = PLUGINS.with(|plugins| {
+            let plugins = plugins.try_borrow().ok()?;
+            plugins
+                .iter()
+                .find(|p| p.config == found.id)
+                .and_then(|p| p.root.clone())
+        });
+        let Some(root) = root else {
+            return;
+        };
+        let _scope = enter(Scope {
+            config,
+            ..Scope::NONE
+        });
+        if let Ok(mut plugin) = root.try_borrow_mut() {
+            plugin.on_tick();
+        };
+    });
 }
 
 /// The size of the body a body hook sees: what Envoy buffered and the chunk that arrived.
