@@ -43,10 +43,10 @@ macro_rules! metric {
             }
 
             /// The current value (histograms: not readable on Envoy).
-///
-/// Not on the native target (Envoy's dynamic modules cannot read a metric back): a native
-/// build that calls it does not compile.
-#[cfg(any(target_family = "wasm", feature = "testing"))]
+            ///
+            /// Not on the native target (Envoy's dynamic modules cannot read a metric
+            /// back): a native build that calls it does not compile.
+            #[cfg(any(target_family = "wasm", feature = "testing"))]
             pub fn value(&self) -> Result<u64, HostError> {
                 host::get_metric(self.0)
             }
