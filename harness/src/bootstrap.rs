@@ -45,6 +45,9 @@ pub const STRING_VALUE_TYPE: &str = "type.googleapis.com/google.protobuf.StringV
 /// Type URL of the dynamic modules HTTP filter's configuration (native filters).
 pub const DYNAMIC_MODULE_TYPE: &str =
     "type.googleapis.com/envoy.extensions.filters.http.dynamic_modules.v3.DynamicModuleFilter";
+/// Type URL of the dynamic modules network filter's configuration (native TCP filters).
+pub const NETWORK_DYNAMIC_MODULE_TYPE: &str =
+    "type.googleapis.com/envoy.extensions.filters.network.dynamic_modules.v3.DynamicModuleNetworkFilter";
 /// Type URL of a cluster's HTTP protocol options.
 pub const HTTP_PROTOCOL_OPTIONS_TYPE: &str =
     "type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions";
@@ -216,8 +219,9 @@ impl WasmFilter {
     }
 }
 
-/// A native filter: an Envoy dynamic module (`envoy.filters.http.dynamic_modules`), e.g. a
-/// proxylet crate built with `cargo proxylet build --native`.
+/// A native filter: an Envoy dynamic module (`envoy.filters.http.dynamic_modules`, or
+/// `envoy.filters.network.dynamic_modules` as a [`NetworkFilter`]), e.g. a proxylet crate
+/// built with `cargo proxylet build --native`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DynamicModuleFilter {
     /// The filter's name in the chain.
@@ -252,9 +256,9 @@ impl DynamicModuleFilter {
         self
     }
 
-    fn to_json(&self) -> Value {
+    fn to_filter(&self, type_url: &str) -> Value {
         let mut config = json!({
-            "@type": DYNAMIC_MODULE_TYPE,
+            "@type": type_url,
             "dynamic_module_config": {
                 "module": { "local": { "filename": self.path.to_string_lossy() } },
             },
@@ -267,9 +271,10 @@ impl DynamicModuleFilter {
     }
 }
 
-/// A proxylet module built for either target, as an HTTP filter: a `.wasm` file goes in
-/// `envoy.filters.http.wasm`, a shared library in `envoy.filters.http.dynamic_modules`
-/// (the root id is its filter name). Lets one test run on both targets.
+/// A proxylet module built for either target, as an HTTP (or network) filter: a `.wasm`
+/// file goes in `envoy.filters.http.wasm`, a shared library in
+/// `envoy.filters.http.dynamic_modules` (the root id is its filter name). Lets one test
+/// run on both targets.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ModuleFilter {
     name: String,
@@ -315,19 +320,37 @@ impl ModuleFilter {
     }
 }
 
+impl ModuleFilter {
+    /// The filter for the module's target: `native` makes it of a dynamic module's
+    /// filter, `wasm` of a wasm one's.
+    fn build<T>(
+        self,
+        native: impl FnOnce(DynamicModuleFilter) -> T,
+        wasm: impl FnOnce(WasmFilter) -> T,
+    ) -> T {
+        if self.is_native() {
+            let mut filter = DynamicModuleFilter::local(self.name, self.path, self.root_id);
+            filter.config = self.config;
+            native(filter)
+        } else {
+            let mut filter = WasmFilter::local(self.name, self.path)
+                .root_id(self.root_id)
+                .vm_id(self.vm_id);
+            filter.config = self.config;
+            wasm(filter)
+        }
+    }
+}
+
 impl From<ModuleFilter> for HttpFilter {
     fn from(module: ModuleFilter) -> Self {
-        if module.is_native() {
-            let mut filter = DynamicModuleFilter::local(module.name, module.path, module.root_id);
-            filter.config = module.config;
-            HttpFilter::DynamicModule(filter)
-        } else {
-            let mut filter = WasmFilter::local(module.name, module.path)
-                .root_id(module.root_id)
-                .vm_id(module.vm_id);
-            filter.config = module.config;
-            HttpFilter::Wasm(filter)
-        }
+        module.build(HttpFilter::DynamicModule, HttpFilter::Wasm)
+    }
+}
+
+impl From<ModuleFilter> for NetworkFilter {
+    fn from(module: ModuleFilter) -> Self {
+        module.build(NetworkFilter::DynamicModule, NetworkFilter::Wasm)
     }
 }
 
@@ -372,7 +395,7 @@ impl HttpFilter {
                     "default_source_code": { "inline_string": lua.inline_code },
                 },
             }),
-            HttpFilter::DynamicModule(module) => module.to_json(),
+            HttpFilter::DynamicModule(module) => module.to_filter(DYNAMIC_MODULE_TYPE),
             HttpFilter::Raw(raw) => raw.clone(),
         }
     }
@@ -407,6 +430,8 @@ impl From<Value> for HttpFilter {
 pub enum NetworkFilter {
     /// A proxy-wasm network filter (`envoy.filters.network.wasm`).
     Wasm(WasmFilter),
+    /// A native network filter (`envoy.filters.network.dynamic_modules`).
+    DynamicModule(DynamicModuleFilter),
     /// Any other filter, as the JSON of a `Filter` message (`name`, `typed_config`).
     Raw(Value),
 }
@@ -416,6 +441,7 @@ impl NetworkFilter {
     pub fn to_json(&self) -> Value {
         match self {
             NetworkFilter::Wasm(wasm) => wasm.to_filter(NETWORK_WASM_TYPE),
+            NetworkFilter::DynamicModule(module) => module.to_filter(NETWORK_DYNAMIC_MODULE_TYPE),
             NetworkFilter::Raw(raw) => raw.clone(),
         }
     }

@@ -303,8 +303,6 @@ pub mod __private {
     #[cfg(not(any(target_family = "wasm", feature = "testing")))]
     pub use crate::native::program_init;
     pub use crate::network::finish_tcp;
-    #[cfg(not(any(target_family = "wasm", feature = "testing")))]
-    pub use crate::runtime::assert_native;
     pub use crate::runtime::schema_entry;
     pub use crate::runtime::{assert_unique_root_ids, finish, registration, Export, Registration};
     #[cfg(any(target_family = "wasm", feature = "testing"))]
@@ -439,10 +437,6 @@ macro_rules! __export_filters {
 #[macro_export]
 macro_rules! __export_native {
     ($($filter:ty),+) => {
-        const _: () = {
-            $($crate::__private::assert_native::<$filter, _>();)+
-        };
-
         #[no_mangle]
         pub extern "C" fn envoy_dynamic_module_on_program_init() -> *const ::core::ffi::c_char {
             $crate::__private::program_init(__PROXYLET_FILTERS)

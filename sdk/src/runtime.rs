@@ -99,20 +99,6 @@ pub const fn registration<F: Export<M>, M>() -> Registration {
     F::REGISTRATION
 }
 
-/// Compile-time check of a native build: filter `F` is an HTTP filter (the native target
-/// runs HTTP filters only). Const evaluation only: its `panic!` is a compile error.
-#[cfg(not(any(target_family = "wasm", feature = "testing")))]
-#[doc(hidden)]
-#[allow(clippy::panic)]
-pub const fn assert_native<F: Export<M>, M>() {
-    if F::REGISTRATION.network {
-        panic!(
-            "TCP filters are not available on the native target (it runs HTTP filters, \
-             envoy.filters.http.dynamic_modules): build this module for wasm32-wasip1"
-        );
-    }
-}
-
 /// The config schema entry of filter `F` for the module's `proxylet.config_schema`
 /// section, whichever kind it is.
 #[doc(hidden)]

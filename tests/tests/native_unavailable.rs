@@ -1,6 +1,6 @@
 //! What Envoy's dynamic modules ABI lacks is a compile error on the native target, naming
 //! the capability, never a runtime surprise: gRPC calls and streams, shared queues,
-//! foreign functions, writing properties, and TCP filters.
+//! foreign functions and writing properties.
 
 use proxylet_artifact::build::{workspace_root, CargoBuild};
 
@@ -29,16 +29,4 @@ fn every_capability_the_abi_lacks_is_a_compile_error_naming_it() {
     ] {
         assert!(errors.contains(named), "`{named}` is not named:\n{errors}");
     }
-}
-
-#[test]
-fn a_tcp_filter_built_natively_is_a_compile_error_saying_why() {
-    let errors = native_build_errors("tcp-guard");
-    assert!(
-        errors.contains(
-            "TCP filters are not available on the native target (it runs HTTP filters, \
-             envoy.filters.http.dynamic_modules): build this module for wasm32-wasip1"
-        ),
-        "{errors}"
-    );
 }

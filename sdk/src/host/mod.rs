@@ -206,6 +206,18 @@ fn u32_at(bytes: &[u8], at: usize) -> Option<usize> {
     Some(u32::from_le_bytes(<[u8; 4]>::try_from(raw).ok()?) as usize)
 }
 
+/// `name.key1.value1.key2.value2`, dots in values replaced by `_`.
+pub(crate) fn tagged_name(name: &str, tags: &[(&str, &str)]) -> String {
+    let mut out = String::from(name);
+    for (key, value) in tags {
+        out.push('.');
+        out.push_str(key);
+        out.push('.');
+        out.push_str(&value.replace('.', "_"));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

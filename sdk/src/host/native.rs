@@ -60,6 +60,89 @@ fn stream(call: &'static str) -> Result<*mut c_void, HostError> {
     }
 }
 
+/// Envoy's handle of the connection whose hook runs (a network filter's).
+fn connection(call: &'static str) -> Result<*mut c_void, HostError> {
+    let scope = scope();
+    if scope.network && !scope.filter.is_null() {
+        Ok(scope.filter)
+    } else {
+        Err(HostError::new(call, BAD_ARGUMENT))
+    }
+}
+
+/// The bytes of a connection's read buffer (from the client: `read`) or write buffer
+/// (from the upstream), copied.
+fn connection_bytes(filter: *mut c_void, read: bool) -> Vec<u8> {
+    let mut out = Vec::new();
+    // SAFETY: `filter` is the live connection's handle; the vector has room for the
+    // number of chunks Envoy reports, which live until the hook returns.
+    unsafe {
+        let count = if read {
+            abi::envoy_dynamic_module_callback_network_filter_get_read_buffer_chunks_size(filter)
+        } else {
+            abi::envoy_dynamic_module_callback_network_filter_get_write_buffer_chunks_size(filter)
+        };
+        if count == 0 {
+            return out;
+        }
+        let mut chunks = vec![
+            EnvoyBuffer {
+                ptr: null(),
+                length: 0
+            };
+            count
+        ];
+        let got = if read {
+            abi::envoy_dynamic_module_callback_network_filter_get_read_buffer_chunks(
+                filter,
+                chunks.as_mut_ptr(),
+            )
+        } else {
+            abi::envoy_dynamic_module_callback_network_filter_get_write_buffer_chunks(
+                filter,
+                chunks.as_mut_ptr(),
+            )
+        };
+        if got {
+            for chunk in chunks {
+                out.extend_from_slice(envoy_bytes(chunk));
+            }
+        }
+    }
+    out
+}
+
+/// Replaces a connection buffer's bytes with `data`.
+fn replace_connection_bytes(filter: *mut c_void, read: bool, data: &[u8]) -> Result<(), HostError> {
+    // SAFETY: `filter` is the live connection's handle; Envoy copies the bytes.
+    let done = unsafe {
+        if read {
+            let size =
+                abi::envoy_dynamic_module_callback_network_filter_get_read_buffer_size(filter);
+            abi::envoy_dynamic_module_callback_network_filter_drain_read_buffer(filter, size)
+                && (data.is_empty()
+                    || abi::envoy_dynamic_module_callback_network_filter_append_read_buffer(
+                        filter,
+                        buffer(data),
+                    ))
+        } else {
+            let size =
+                abi::envoy_dynamic_module_callback_network_filter_get_write_buffer_size(filter);
+            abi::envoy_dynamic_module_callback_network_filter_drain_write_buffer(filter, size)
+                && (data.is_empty()
+                    || abi::envoy_dynamic_module_callback_network_filter_append_write_buffer(
+                        filter,
+                        buffer(data),
+                    ))
+        }
+    };
+    if done {
+        Ok(())
+    } else {
+        Err(HostError::new("replace_connection_bytes", INTERNAL_FAILURE))
+    }
+}
+
 /// The header map type of `map` (`None`: not one of the stream's).
 fn header_type(map: MapType) -> Option<u32> {
     match map {
@@ -262,6 +345,8 @@ pub(crate) fn get_buffer(
         BufferType::HttpCallResponseBody => scope
             .callout()
             .map(|c| callout_chunks(c).flatten().copied().collect()),
+        BufferType::DownstreamData => Some(connection_bytes(connection("get_buffer")?, true)),
+        BufferType::UpstreamData => Some(connection_bytes(connection("get_buffer")?, false)),
         _ => return Err(unimplemented("get_buffer")),
     };
     let whole = whole.unwrap_or_default();
@@ -497,9 +582,30 @@ pub(crate) fn get_property(path: &[&str]) -> Result<Option<Vec<u8>>, HostError> 
     let Some(attribute) = attribute(&path.join(".")) else {
         return Ok(None);
     };
-    let filter = stream("envoy_dynamic_module_callback_http_filter_get_attribute_string")?;
-    // SAFETY: `filter` is the live stream's handle; out-pointers are valid, and a string
-    // lives until the hook returns.
+    // The HTTP filter's getters, or the network filter's (the same attribute ids).
+    type Getter<T> = unsafe extern "C" fn(*mut c_void, u32, *mut T) -> bool;
+    let (filter, text, number, flag): (
+        *mut c_void,
+        Getter<EnvoyBuffer>,
+        Getter<u64>,
+        Getter<bool>,
+    ) = if scope.network {
+        (
+            connection("envoy_dynamic_module_callback_network_filter_get_attribute_string")?,
+            abi::envoy_dynamic_module_callback_network_filter_get_attribute_string,
+            abi::envoy_dynamic_module_callback_network_filter_get_attribute_int,
+            abi::envoy_dynamic_module_callback_network_filter_get_attribute_bool,
+        )
+    } else {
+        (
+            stream("envoy_dynamic_module_callback_http_filter_get_attribute_string")?,
+            abi::envoy_dynamic_module_callback_http_filter_get_attribute_string,
+            abi::envoy_dynamic_module_callback_http_filter_get_attribute_int,
+            abi::envoy_dynamic_module_callback_http_filter_get_attribute_bool,
+        )
+    };
+    // SAFETY: `filter` is the live stream's (or connection's) handle; out-pointers are
+    // valid, and a string lives until the hook returns.
     unsafe {
         Ok(match attribute {
             Attribute::Text(id) => {
@@ -507,24 +613,15 @@ pub(crate) fn get_property(path: &[&str]) -> Result<Option<Vec<u8>>, HostError> 
                     ptr: null(),
                     length: 0,
                 };
-                abi::envoy_dynamic_module_callback_http_filter_get_attribute_string(
-                    filter, id, &mut value,
-                )
-                .then(|| envoy_bytes(value).to_vec())
+                text(filter, id, &mut value).then(|| envoy_bytes(value).to_vec())
             }
             Attribute::Number(id) => {
                 let mut value = 0u64;
-                abi::envoy_dynamic_module_callback_http_filter_get_attribute_int(
-                    filter, id, &mut value,
-                )
-                .then(|| value.to_le_bytes().to_vec())
+                number(filter, id, &mut value).then(|| value.to_le_bytes().to_vec())
             }
             Attribute::Flag(id) => {
                 let mut value = false;
-                abi::envoy_dynamic_module_callback_http_filter_get_attribute_bool(
-                    filter, id, &mut value,
-                )
-                .then(|| vec![u8::from(value)])
+                flag(filter, id, &mut value).then(|| vec![u8::from(value)])
             }
         })
     }
@@ -537,9 +634,23 @@ pub(crate) fn set_buffer(
     size: usize,
     data: &[u8],
 ) -> Result<(), HostError> {
+    let splice = |current: Vec<u8>| {
+        let start = start.min(current.len());
+        let end = start.saturating_add(size).min(current.len());
+        let mut next = Vec::with_capacity(current.len() - (end - start) + data.len());
+        next.extend_from_slice(current.get(..start).unwrap_or_default());
+        next.extend_from_slice(data);
+        next.extend_from_slice(current.get(end..).unwrap_or_default());
+        next
+    };
     let request = match buffer {
         BufferType::HttpRequestBody => true,
         BufferType::HttpResponseBody => false,
+        BufferType::DownstreamData | BufferType::UpstreamData => {
+            let read = buffer == BufferType::DownstreamData;
+            let filter = connection("set_buffer")?;
+            return replace_connection_bytes(filter, read, &splice(connection_bytes(filter, read)));
+        }
         _ => return Err(unimplemented("set_buffer")),
     };
     let filter = stream("set_buffer")?;
@@ -644,6 +755,16 @@ pub(crate) fn enqueue_shared_queue(queue: u32, value: &[u8]) -> Result<(), HostE
 
 /// Resumes a paused direction of the stream.
 pub(crate) fn continue_stream(stream_type: StreamType) -> Result<(), HostError> {
+    if scope().network {
+        let filter = connection("continue_stream")?;
+        // Reading is what a network filter stops and resumes; the upstream's bytes were
+        // never held back.
+        if stream_type == StreamType::Downstream {
+            // SAFETY: `filter` is the live connection's handle.
+            unsafe { abi::envoy_dynamic_module_callback_network_filter_continue_reading(filter) };
+        }
+        return Ok(());
+    }
     let filter = stream("continue_stream")?;
     // SAFETY: `filter` is the live stream's handle.
     unsafe {
@@ -662,6 +783,18 @@ pub(crate) fn continue_stream(stream_type: StreamType) -> Result<(), HostError> 
 
 /// Resets the stream.
 pub(crate) fn close_stream(stream_type: StreamType) -> Result<(), HostError> {
+    if scope().network {
+        // Either side: the client's connection closes, and `tcp_proxy` closes the other.
+        let filter = connection("envoy_dynamic_module_callback_network_filter_close")?;
+        // SAFETY: `filter` is the live connection's handle.
+        unsafe {
+            abi::envoy_dynamic_module_callback_network_filter_close(
+                filter,
+                abi::envoy_dynamic_module_type_network_connection_close_type_FlushWrite,
+            );
+        }
+        return Ok(());
+    }
     let filter = stream("envoy_dynamic_module_callback_http_filter_reset_stream")?;
     match stream_type {
         StreamType::HttpRequest | StreamType::HttpResponse => {
@@ -712,8 +845,33 @@ pub(crate) fn define_metric(
             && m.labels.len() == tags.len()
             && m.labels.iter().zip(tags).all(|((k, _), (k2, _))| k == k2)
     };
-    let envoy_id = match metrics.iter().find(|m| same_labels(m)) {
+    // A family with labels is one Envoy metric for every label value; a network filter's
+    // metric (no labels: values in the name) is one per value.
+    let family = (!config.network)
+        .then(|| metrics.iter().find(|m| same_labels(m)))
+        .flatten();
+    let envoy_id = match family {
         Some(defined) => defined.envoy_id,
+        // Network filters' metrics have no labels: the tags are part of the name, as in
+        // wasm (and a family cannot be declared ahead of its values).
+        None if scope.loading && config.network => {
+            let name = super::tagged_name(name, tags);
+            let mut id = 0usize;
+            // SAFETY: `config.envoy` is the configuration being loaded; the name lives
+            // for the call and `id` is a valid out-pointer.
+            let result = unsafe {
+                let define = match kind {
+                    0 => abi::envoy_dynamic_module_callback_network_filter_config_define_counter,
+                    1 => abi::envoy_dynamic_module_callback_network_filter_config_define_gauge,
+                    _ => abi::envoy_dynamic_module_callback_network_filter_config_define_histogram,
+                };
+                define(config.envoy, buffer(name.as_bytes()), &mut id)
+            };
+            if result != 0 {
+                return Err(HostError::new(CALL, INTERNAL_FAILURE + result));
+            }
+            id
+        }
         None if scope.loading => {
             let mut labels: Vec<ModuleBuffer> =
                 tags.iter().map(|(k, _)| buffer(k.as_bytes())).collect();
@@ -810,6 +968,9 @@ fn update(id: u32, how: Update, value: u64) -> Result<(), HostError> {
     let mut labels: Vec<ModuleBuffer> = labels.iter().map(|v| buffer(v.as_bytes())).collect();
     let scope = scope();
     let config = scope.config().ok_or(HostError::new(CALL, BAD_ARGUMENT))?;
+    if config.network {
+        return update_network(config.envoy, scope.filter, kind, envoy_id, how, value);
+    }
     // SAFETY: the handles are the running stream's or its configuration's; the label
     // buffers live for the call.
     let result = unsafe {
@@ -900,6 +1061,78 @@ fn update(id: u32, how: Update, value: u64) -> Result<(), HostError> {
                     labels.as_mut_ptr(),
                     labels.len(),
                     value,
+                )
+            }
+            _ => return Err(HostError::new(CALL, BAD_ARGUMENT)),
+        }
+    };
+    if result == 0 {
+        Ok(())
+    } else {
+        Err(HostError::new(CALL, INTERNAL_FAILURE + result))
+    }
+}
+
+/// [`update`] of a network filter's metric (no labels), on the connection running or
+/// else on the configuration.
+fn update_network(
+    config: *mut c_void,
+    connection: *mut c_void,
+    kind: u32,
+    id: usize,
+    how: Update,
+    value: u64,
+) -> Result<(), HostError> {
+    const CALL: &str = "envoy_dynamic_module_callback_network_filter_update_metric";
+    // SAFETY: the handles are the running connection's or its configuration's.
+    let result = unsafe {
+        match (connection.is_null(), kind, how) {
+            (false, 0, Update::Increment) => {
+                abi::envoy_dynamic_module_callback_network_filter_increment_counter(
+                    connection, id, value,
+                )
+            }
+            (false, 1, Update::Increment) => {
+                abi::envoy_dynamic_module_callback_network_filter_increment_gauge(
+                    connection, id, value,
+                )
+            }
+            (false, 1, Update::Decrement) => {
+                abi::envoy_dynamic_module_callback_network_filter_decrement_gauge(
+                    connection, id, value,
+                )
+            }
+            (false, 1, Update::Set) => {
+                abi::envoy_dynamic_module_callback_network_filter_set_gauge(connection, id, value)
+            }
+            (false, 2, Update::Record) => {
+                abi::envoy_dynamic_module_callback_network_filter_record_histogram_value(
+                    connection, id, value,
+                )
+            }
+            (true, 0, Update::Increment) => {
+                abi::envoy_dynamic_module_callback_network_filter_config_increment_counter(
+                    config, id, value,
+                )
+            }
+            (true, 1, Update::Increment) => {
+                abi::envoy_dynamic_module_callback_network_filter_config_increment_gauge(
+                    config, id, value,
+                )
+            }
+            (true, 1, Update::Decrement) => {
+                abi::envoy_dynamic_module_callback_network_filter_config_decrement_gauge(
+                    config, id, value,
+                )
+            }
+            (true, 1, Update::Set) => {
+                abi::envoy_dynamic_module_callback_network_filter_config_set_gauge(
+                    config, id, value,
+                )
+            }
+            (true, 2, Update::Record) => {
+                abi::envoy_dynamic_module_callback_network_filter_config_record_histogram_value(
+                    config, id, value,
                 )
             }
             _ => return Err(HostError::new(CALL, BAD_ARGUMENT)),

@@ -5,8 +5,8 @@
 use std::ptr::{null, null_mut};
 
 use super::{
-    decode_map, encode_map, BufferType, HostError, LogLevel, MapType, Pairs, StreamType, EMPTY,
-    NOT_FOUND, OK,
+    decode_map, encode_map, tagged_name, BufferType, HostError, LogLevel, MapType, Pairs,
+    StreamType, EMPTY, NOT_FOUND, OK,
 };
 
 mod ffi {
@@ -753,16 +753,4 @@ pub(crate) fn grpc_stream(
     check("proxy_grpc_stream", status)?;
     crate::dispatch::register_grpc_stream(token);
     Ok(token)
-}
-
-/// `name.key1.value1.key2.value2`, dots in values replaced by `_`.
-fn tagged_name(name: &str, tags: &[(&str, &str)]) -> String {
-    let mut out = String::from(name);
-    for (key, value) in tags {
-        out.push('.');
-        out.push_str(key);
-        out.push('.');
-        out.push_str(&value.replace('.', "_"));
-    }
-    out
 }

@@ -1,6 +1,6 @@
-//! The `envoy_dynamic_module_on_http_filter_*` hooks Envoy resolves in a module: all 20
-//! it requires of an HTTP filter module, each forwarding to the runtime through
-//! [`super`] (which catches panics). `envoy_dynamic_module_on_program_init` is written by
+//! The `envoy_dynamic_module_on_{http,network}_filter_*` hooks Envoy resolves in a
+//! module: all 20 it requires of an HTTP filter module and the 8 of a network filter
+//! module, each forwarding to the runtime through [`super`] (which catches panics). `envoy_dynamic_module_on_program_init` is written by
 //! `proxylet::main!` in the user's crate, which knows the module's filters.
 
 // `pub` so that the linker exports them from the `cdylib` (Envoy looks them up by name).
@@ -16,7 +16,7 @@ use super::{
     body_size, callout_done, config_destroy, config_new, config_scheduled, filter_destroy,
     filter_new,
 };
-use super::{hook, status, Callout};
+use super::{hook, network, status, Callout};
 
 /// # Safety
 /// Called by Envoy with valid buffers.
@@ -27,7 +27,7 @@ pub unsafe extern "C" fn envoy_dynamic_module_on_http_filter_config_new(
     config: EnvoyBuffer,
 ) -> *const c_void {
     // SAFETY: forwarded from Envoy.
-    unsafe { config_new(config_envoy, name, config) }
+    unsafe { config_new(config_envoy, name, config, false) }
 }
 
 /// # Safety
@@ -311,3 +311,133 @@ const _: super::abi::envoy_dynamic_module_on_http_filter_http_callout_done =
     envoy_dynamic_module_on_http_filter_http_callout_done;
 const _: super::abi::envoy_dynamic_module_on_http_filter_config_scheduled =
     envoy_dynamic_module_on_http_filter_config_scheduled;
+
+// ---- network (TCP) filters: `envoy.filters.network.dynamic_modules` -----------------
+
+/// # Safety
+/// Called by Envoy with valid buffers.
+#[no_mangle]
+pub unsafe extern "C" fn envoy_dynamic_module_on_network_filter_config_new(
+    config_envoy: *mut c_void,
+    name: EnvoyBuffer,
+    config: EnvoyBuffer,
+) -> *const c_void {
+    // SAFETY: forwarded from Envoy.
+    unsafe { config_new(config_envoy, name, config, true) }
+}
+
+/// # Safety
+/// Called by Envoy with a configuration from `config_new`.
+#[no_mangle]
+pub unsafe extern "C" fn envoy_dynamic_module_on_network_filter_config_destroy(
+    config: *const c_void,
+) {
+    // SAFETY: forwarded from Envoy.
+    unsafe { config_destroy(config) }
+}
+
+/// # Safety
+/// Called by Envoy with a live configuration from `config_new`.
+#[no_mangle]
+pub unsafe extern "C" fn envoy_dynamic_module_on_network_filter_new(
+    config: *const c_void,
+    filter: *mut c_void,
+) -> *const c_void {
+    // SAFETY: forwarded from Envoy.
+    unsafe { network::filter_new(config, filter) }
+}
+
+/// # Safety
+/// Called by Envoy with a live connection from `network_filter_new`.
+#[no_mangle]
+pub unsafe extern "C" fn envoy_dynamic_module_on_network_filter_new_connection(
+    filter: *mut c_void,
+    connection: *const c_void,
+) -> u32 {
+    // SAFETY: forwarded from Envoy.
+    unsafe {
+        network::hook(filter, connection, 0, 1, |c| {
+            network::status(c.on_new_connection())
+        })
+    }
+}
+
+/// # Safety
+/// Called by Envoy with a live connection from `network_filter_new`.
+#[no_mangle]
+pub unsafe extern "C" fn envoy_dynamic_module_on_network_filter_read(
+    filter: *mut c_void,
+    connection: *const c_void,
+    data_length: usize,
+    end_stream: bool,
+) -> u32 {
+    // SAFETY: forwarded from Envoy.
+    unsafe {
+        network::hook(filter, connection, 0, 1, |c| {
+            network::status(c.on_downstream_data(data_length, end_stream))
+        })
+    }
+}
+
+/// # Safety
+/// Called by Envoy with a live connection from `network_filter_new`.
+#[no_mangle]
+pub unsafe extern "C" fn envoy_dynamic_module_on_network_filter_write(
+    filter: *mut c_void,
+    connection: *const c_void,
+    data_length: usize,
+    end_stream: bool,
+) -> u32 {
+    // SAFETY: forwarded from Envoy.
+    unsafe { network::write(filter, connection, data_length, end_stream) }
+}
+
+/// # Safety
+/// Called by Envoy with a live connection from `network_filter_new`.
+#[no_mangle]
+pub unsafe extern "C" fn envoy_dynamic_module_on_network_filter_event(
+    filter: *mut c_void,
+    connection: *const c_void,
+    event: u32,
+) {
+    // SAFETY: forwarded from Envoy.
+    unsafe { network::event(filter, connection, event) }
+}
+
+/// # Safety
+/// Called by Envoy with a connection from `network_filter_new`.
+#[no_mangle]
+pub unsafe extern "C" fn envoy_dynamic_module_on_network_filter_destroy(connection: *const c_void) {
+    // SAFETY: forwarded from Envoy.
+    unsafe { network::filter_destroy(connection) }
+}
+
+/// A tick (`native::ticks`) of a network filter's configuration, on Envoy's main thread.
+///
+/// # Safety
+/// Called by Envoy with a live configuration from `config_new`.
+#[no_mangle]
+pub unsafe extern "C" fn envoy_dynamic_module_on_network_filter_config_scheduled(
+    config: *const c_void,
+    _event_id: u64,
+) {
+    // SAFETY: forwarded from Envoy.
+    unsafe { config_scheduled(config) }
+}
+
+const _: super::abi::envoy_dynamic_module_on_network_filter_config_new =
+    envoy_dynamic_module_on_network_filter_config_new;
+const _: super::abi::envoy_dynamic_module_on_network_filter_new =
+    envoy_dynamic_module_on_network_filter_new;
+const _: super::abi::envoy_dynamic_module_on_network_filter_new_connection =
+    envoy_dynamic_module_on_network_filter_new_connection;
+const _: super::abi::envoy_dynamic_module_on_network_filter_read =
+    envoy_dynamic_module_on_network_filter_read;
+const _: super::abi::envoy_dynamic_module_on_network_filter_write =
+    envoy_dynamic_module_on_network_filter_write;
+const _: super::abi::envoy_dynamic_module_on_network_filter_event =
+    envoy_dynamic_module_on_network_filter_event;
+const _: super::abi::envoy_dynamic_module_on_network_filter_destroy =
+    envoy_dynamic_module_on_network_filter_destroy;
+const _: super::abi::envoy_dynamic_module_on_network_filter_config_scheduled =
+    envoy_dynamic_module_on_network_filter_config_scheduled;

@@ -19,6 +19,7 @@
 #[allow(clippy::all, clippy::pedantic)]
 pub(crate) mod abi;
 mod exports;
+mod network;
 mod ticks;
 
 use std::cell::{Cell, RefCell};
@@ -77,6 +78,8 @@ pub(crate) struct Config {
     id: u64,
     /// Envoy's handle of the configuration.
     pub(crate) envoy: *mut c_void,
+    /// A network (TCP) filter's (`envoy.filters.network.dynamic_modules`), not an HTTP one.
+    pub(crate) network: bool,
     registration: &'static Registration,
     /// The filter name Envoy loaded it as.
     pub(crate) name: Vec<u8>,
@@ -108,7 +111,8 @@ unsafe impl Sync for Config {}
 /// What a host call running on this thread acts on.
 #[derive(Clone, Copy)]
 pub(crate) struct Scope {
-    /// Envoy's handle of the HTTP stream, or null outside a stream's hook.
+    /// Envoy's handle of the HTTP stream (or of the connection, for a network filter), or
+    /// null outside a stream's hook.
     pub(crate) filter: *mut c_void,
     /// The configuration of the plugin running, or null.
     pub(crate) config: *const Config,
@@ -116,6 +120,8 @@ pub(crate) struct Scope {
     pub(crate) loading: bool,
     /// The answer of the callout whose callback runs, or null.
     pub(crate) callout: *const Callout,
+    /// The plugin is a network filter's (`filter` is a connection's handle).
+    pub(crate) network: bool,
 }
 
 impl Scope {
@@ -124,6 +130,7 @@ impl Scope {
         config: null(),
         loading: false,
         callout: null(),
+        network: false,
     };
 
     /// The configuration, if a plugin is running.
@@ -197,6 +204,7 @@ fn configure(config: &Config, loading: bool) -> Option<Shared<Box<dyn RootContex
     let _scope = enter(Scope {
         config,
         loading,
+        network: config.network,
         ..Scope::NONE
     });
     let mut root = config.registration.new_root();
@@ -229,9 +237,10 @@ fn log(level: LogLevel, message: &str) {
     crate::logger::emit(level, message);
 }
 
-/// `envoy_dynamic_module_on_http_filter_config_new`: finds the filter named `name`, and
-/// builds its plugin from `config`; a configuration the filter refuses (the reason is in
-/// Envoy's log) gives null, and Envoy refuses it.
+/// `envoy_dynamic_module_on_{http,network}_filter_config_new`: finds the filter named
+/// `name`, and builds its plugin from `config`; a configuration the filter refuses (the
+/// reason is in Envoy's log) gives null, and Envoy refuses it. `network`: Envoy loads it
+/// as a network filter.
 ///
 /// # Safety
 /// Envoy's buffers must be valid for the call.
@@ -239,6 +248,7 @@ pub(crate) unsafe fn config_new(
     envoy: *mut c_void,
     name: abi::envoy_dynamic_module_type_envoy_buffer,
     config: abi::envoy_dynamic_module_type_envoy_buffer,
+    network: bool,
 ) -> *const c_void {
     // SAFETY: Envoy's buffers, valid during the call.
     let (name, bytes) = unsafe { (envoy_bytes(name).to_vec(), envoy_bytes(config).to_vec()) };
@@ -266,13 +276,16 @@ pub(crate) unsafe fn config_new(
             );
             return null();
         };
-        if registration.is_network() {
+        if registration.is_network() != network {
+            let (kind, filter) = if registration.is_network() {
+                ("a TCP", "envoy.filters.network.dynamic_modules")
+            } else {
+                ("an HTTP", "envoy.filters.http.dynamic_modules")
+            };
             log(
                 LogLevel::Error,
                 &format!(
-                    "`{}` is a TCP filter: the native target runs HTTP filters \
-                     (envoy.filters.http.dynamic_modules); build it for wasm32-wasip1 \
-                     and load it with envoy.filters.network.wasm",
+                    "`{}` is {kind} filter: load it with {filter}",
                     registration.root_id()
                 ),
             );
@@ -281,6 +294,7 @@ pub(crate) unsafe fn config_new(
         let config = Box::new(Config {
             id: next_config_id(),
             envoy,
+            network,
             registration,
             name,
             bytes,
@@ -294,7 +308,8 @@ pub(crate) unsafe fn config_new(
         };
         let period = config.tick_period.load(Ordering::Relaxed);
         if period > 0 {
-            let ticker = ticks::Ticker::start(envoy, Duration::from_millis(u64::from(period)));
+            let ticker =
+                ticks::Ticker::start(envoy, network, Duration::from_millis(u64::from(period)));
             if ticker.is_none() {
                 log(
                     LogLevel::Error,
@@ -495,6 +510,7 @@ pub(crate) unsafe fn config_scheduled(config: *const c_void) {
         };
         let _scope = enter(Scope {
             config,
+            network: found.network,
             ..Scope::NONE
         });
         if let Ok(mut plugin) = root.try_borrow_mut() {

@@ -14,8 +14,9 @@ use std::time::Duration;
 
 use super::abi;
 
-/// Envoy's scheduler of one configuration; null once it is deleted.
-struct Scheduler(*mut c_void);
+/// Envoy's scheduler of one configuration (null once it is deleted), and whether it is a
+/// network filter's.
+struct Scheduler(*mut c_void, bool);
 
 // SAFETY: Envoy's ABI lets any thread commit to a configuration's scheduler; deleting it
 // and committing are serialized by the mutex around it.
@@ -28,16 +29,22 @@ pub(crate) struct Ticker {
 }
 
 impl Ticker {
-    /// Starts ticking every `period` for the configuration `config` (Envoy's handle);
-    /// `None` when Envoy gives no scheduler or no thread can start.
-    pub(crate) fn start(config: *mut c_void, period: Duration) -> Option<Ticker> {
+    /// Starts ticking every `period` for the configuration `config` (Envoy's handle; of a
+    /// network filter's when `network`); `None` when Envoy gives no scheduler or no thread
+    /// can start.
+    pub(crate) fn start(config: *mut c_void, network: bool, period: Duration) -> Option<Ticker> {
         // SAFETY: `config` is the handle of the configuration being loaded.
-        let scheduler =
-            unsafe { abi::envoy_dynamic_module_callback_http_filter_config_scheduler_new(config) };
+        let scheduler = unsafe {
+            if network {
+                abi::envoy_dynamic_module_callback_network_filter_config_scheduler_new(config)
+            } else {
+                abi::envoy_dynamic_module_callback_http_filter_config_scheduler_new(config)
+            }
+        };
         if scheduler.is_null() {
             return None;
         }
-        let scheduler = Arc::new(Mutex::new(Scheduler(scheduler)));
+        let scheduler = Arc::new(Mutex::new(Scheduler(scheduler, network)));
         let ticking = Arc::clone(&scheduler);
         let spawned = std::thread::Builder::new()
             .name("proxylet-ticks".into())
@@ -51,10 +58,17 @@ impl Ticker {
                 }
                 // SAFETY: the scheduler is alive (not deleted: the mutex is held).
                 unsafe {
-                    abi::envoy_dynamic_module_callback_http_filter_config_scheduler_commit(
-                        scheduler.0,
-                        0,
-                    );
+                    if scheduler.1 {
+                        abi::envoy_dynamic_module_callback_network_filter_config_scheduler_commit(
+                            scheduler.0,
+                            0,
+                        );
+                    } else {
+                        abi::envoy_dynamic_module_callback_http_filter_config_scheduler_commit(
+                            scheduler.0,
+                            0,
+                        );
+                    }
                 }
             });
         let ticker = Ticker { scheduler };
@@ -73,9 +87,15 @@ impl Ticker {
             if !scheduler.0.is_null() {
                 // SAFETY: created by `scheduler_new`, deleted once (then null).
                 unsafe {
-                    abi::envoy_dynamic_module_callback_http_filter_config_scheduler_delete(
-                        scheduler.0,
-                    );
+                    if scheduler.1 {
+                        abi::envoy_dynamic_module_callback_network_filter_config_scheduler_delete(
+                            scheduler.0,
+                        );
+                    } else {
+                        abi::envoy_dynamic_module_callback_http_filter_config_scheduler_delete(
+                            scheduler.0,
+                        );
+                    }
                 }
                 scheduler.0 = std::ptr::null_mut();
             }

@@ -1,8 +1,9 @@
-//! The TCP guard in a real Envoy 1.40 (V8), as a network filter before `tcp_proxy`, in
+//! The TCP guard in a real Envoy 1.40, as a network filter before `tcp_proxy`, on both
+//! targets (wasm in V8 and the native dynamic module), in
 //! front of a TCP echo server the test runs: allowed bytes come back, denied connections
 //! are closed and the upstream never sees what was denied, metrics in Envoy's `/stats`.
 //!
-//! The module is built for wasm32-wasip1 once per test binary; Envoy comes from
+//! The module is built for each target once per test binary; Envoy comes from
 //! `PROXYLET_ENVOY` or is installed into `target/tools`. Every server listens on a free
 //! loopback port and is stopped on drop; Envoy's log is printed when a test fails.
 
@@ -14,24 +15,29 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-use proxylet_artifact::build::{build_package, workspace_root};
-use proxylet_harness::{Bootstrap, Envoy, EnvoyOptions, WasmFilter};
+use proxylet_artifact::build::{build_module, workspace_root, Target};
+use proxylet_harness::{Bootstrap, Envoy, EnvoyOptions, ModuleFilter};
 
 /// Every wait of these tests is bounded by this.
 const WAIT: Duration = Duration::from_secs(5);
 
-fn module() -> PathBuf {
-    static BUILT: OnceLock<PathBuf> = OnceLock::new();
-    BUILT
+fn module(target: Target) -> PathBuf {
+    static BUILT: [OnceLock<PathBuf>; 2] = [OnceLock::new(), OnceLock::new()];
+    BUILT[target as usize]
         .get_or_init(|| {
             let root = workspace_root(env!("CARGO_MANIFEST_DIR").as_ref()).unwrap();
-            let built = build_package(&root, "tcp-guard", &root.join("target/wasm"))
-                .unwrap_or_else(|e| panic!("{e}"));
-            assert_eq!(built.runtime_config.config.root_ids, ["tcp_guard"]);
-            eprintln!("tcp_guard.wasm: {} bytes", built.size);
-            built.wasm
+            build_module(&root, "tcp-guard", target).unwrap_or_else(|e| panic!("{e}"))
         })
         .clone()
+}
+
+/// Envoy's name for the filter's metric `name`: a wasm filter's metrics are under
+/// `wasmcustom.`, a dynamic module's under `dynamicmodulescustom.`.
+fn stat(target: Target, name: &str) -> String {
+    match target {
+        Target::Wasm => format!("wasmcustom.{name}"),
+        Target::Native => format!("dynamicmodulescustom.{name}"),
+    }
 }
 
 /// A TCP echo server on a free loopback port that records, per connection, every byte it
@@ -120,14 +126,14 @@ impl Drop for Echo {
     }
 }
 
-fn envoy(config: &str, echo: &Echo) -> Envoy {
-    Envoy::start(&bootstrap(config, echo), options()).unwrap()
+fn envoy(target: Target, config: &str, echo: &Echo) -> Envoy {
+    Envoy::start(&bootstrap(target, config, echo), options()).unwrap()
 }
 
-fn bootstrap(config: &str, echo: &Echo) -> Bootstrap {
+fn bootstrap(target: Target, config: &str, echo: &Echo) -> Bootstrap {
     Bootstrap::tcp()
         .network_filter(
-            WasmFilter::local("tcp_guard", module())
+            ModuleFilter::local("tcp_guard", module(target))
                 .root_id("tcp_guard")
                 .config(config),
         )
@@ -168,9 +174,8 @@ fn closed_by_envoy(stream: &mut TcpStream) -> bool {
     }
 }
 
-/// Waits (bounded) until Envoy's stat `name` has `value` (Envoy lists a filter's own
-/// metrics under `wasmcustom.`: `tcp_guard.connections` is `wasmcustom.tcp_guard.connections`); returns the last value seen
-/// (and prints the filter's stats when it is not the one expected).
+/// Waits (bounded) until Envoy's stat `name` (see [`stat`]) has `value`; returns the last
+/// value seen (and prints the filter's stats when it is not the one expected).
 fn wait_for_stat(envoy: &Envoy, name: &str, value: u64) -> Option<u64> {
     let deadline = Instant::now() + WAIT;
     loop {
@@ -192,163 +197,175 @@ const CONFIG: &str = r#"{"deny_prefixes": ["EVIL"], "max_bytes": 16}"#;
 
 #[test]
 fn allowed_bytes_are_echoed_and_connections_counted() {
-    let echo = Echo::start();
-    let envoy = envoy(CONFIG, &echo);
+    for target in Target::BOTH {
+        let echo = Echo::start();
+        let envoy = envoy(target, CONFIG, &echo);
 
-    for _ in 0..2 {
-        let mut client = connect(&envoy);
-        client.write_all(b"hello\n").unwrap();
-        assert_eq!(read_exactly(&mut client, 6), b"hello\n", "{}", envoy.log());
-        client.write_all(b"EVIL\n").unwrap();
+        for _ in 0..2 {
+            let mut client = connect(&envoy);
+            client.write_all(b"hello\n").unwrap();
+            assert_eq!(read_exactly(&mut client, 6), b"hello\n", "{}", envoy.log());
+            client.write_all(b"EVIL\n").unwrap();
+            assert_eq!(
+                read_exactly(&mut client, 5),
+                b"EVIL\n",
+                "a prefix only counts at the start"
+            );
+        }
+
         assert_eq!(
-            read_exactly(&mut client, 5),
-            b"EVIL\n",
-            "a prefix only counts at the start"
+            wait_for_stat(&envoy, &stat(target, "tcp_guard.connections"), 2),
+            Some(2)
+        );
+        assert_eq!(
+            wait_for_stat(&envoy, &stat(target, "tcp_guard.active"), 0),
+            Some(0)
+        );
+        assert_eq!(
+            echo.received(),
+            [b"hello\nEVIL\n".to_vec(), b"hello\nEVIL\n".to_vec()]
         );
     }
-
-    assert_eq!(
-        wait_for_stat(&envoy, "wasmcustom.tcp_guard.connections", 2),
-        Some(2)
-    );
-    assert_eq!(
-        wait_for_stat(&envoy, "wasmcustom.tcp_guard.active", 0),
-        Some(0)
-    );
-    assert_eq!(
-        echo.received(),
-        [b"hello\nEVIL\n".to_vec(), b"hello\nEVIL\n".to_vec()]
-    );
 }
 
 #[test]
 fn a_denied_prefix_gets_the_connection_closed_and_never_reaches_the_upstream() {
-    let echo = Echo::start();
-    let envoy = envoy(CONFIG, &echo);
+    for target in Target::BOTH {
+        let echo = Echo::start();
+        let envoy = envoy(target, CONFIG, &echo);
 
-    let mut client = connect(&envoy);
-    client.write_all(b"EVIL payload").unwrap();
+        let mut client = connect(&envoy);
+        client.write_all(b"EVIL payload").unwrap();
 
-    assert!(closed_by_envoy(&mut client), "{}", envoy.log());
-    assert_eq!(
-        wait_for_stat(&envoy, "wasmcustom.tcp_guard.denied.reason.prefix", 1),
-        Some(1)
-    );
-    assert!(
-        echo.received().iter().all(|bytes| bytes.is_empty()),
-        "the upstream got {:?}",
-        echo.received()
-    );
+        assert!(closed_by_envoy(&mut client), "{}", envoy.log());
+        assert_eq!(
+            wait_for_stat(&envoy, &stat(target, "tcp_guard.denied.reason.prefix"), 1),
+            Some(1)
+        );
+        assert!(
+            echo.received().iter().all(|bytes| bytes.is_empty()),
+            "the upstream got {:?}",
+            echo.received()
+        );
+    }
 }
 
 #[test]
 fn a_denied_prefix_split_over_two_writes_is_caught_when_it_completes() {
-    let echo = Echo::start();
-    let envoy = envoy(CONFIG, &echo);
+    for target in Target::BOTH {
+        let echo = Echo::start();
+        let envoy = envoy(target, CONFIG, &echo);
 
-    let mut client = connect(&envoy);
-    client.write_all(b"EV").unwrap();
-    // Forwarded (only part of a prefix): it comes back.
-    assert_eq!(read_exactly(&mut client, 2), b"EV", "{}", envoy.log());
-    client.write_all(b"IL payload").unwrap();
+        let mut client = connect(&envoy);
+        client.write_all(b"EV").unwrap();
+        // Forwarded (only part of a prefix): it comes back.
+        assert_eq!(read_exactly(&mut client, 2), b"EV", "{}", envoy.log());
+        client.write_all(b"IL payload").unwrap();
 
-    assert!(closed_by_envoy(&mut client), "{}", envoy.log());
-    assert_eq!(
-        echo.received(),
-        [b"EV".to_vec()],
-        "never a whole denied prefix"
-    );
+        assert!(closed_by_envoy(&mut client), "{}", envoy.log());
+        assert_eq!(
+            echo.received(),
+            [b"EV".to_vec()],
+            "never a whole denied prefix"
+        );
+    }
 }
 
 #[test]
 fn a_client_over_its_byte_budget_gets_the_connection_closed() {
-    let echo = Echo::start();
-    let envoy = envoy(CONFIG, &echo);
+    for target in Target::BOTH {
+        let echo = Echo::start();
+        let envoy = envoy(target, CONFIG, &echo);
 
-    let mut client = connect(&envoy);
-    client.write_all(b"0123456789").unwrap();
-    assert_eq!(
-        read_exactly(&mut client, 10),
-        b"0123456789",
-        "{}",
-        envoy.log()
-    );
-    client.write_all(b"abcdefghij").unwrap();
+        let mut client = connect(&envoy);
+        client.write_all(b"0123456789").unwrap();
+        assert_eq!(
+            read_exactly(&mut client, 10),
+            b"0123456789",
+            "{}",
+            envoy.log()
+        );
+        client.write_all(b"abcdefghij").unwrap();
 
-    assert!(closed_by_envoy(&mut client), "{}", envoy.log());
-    assert_eq!(
-        wait_for_stat(&envoy, "wasmcustom.tcp_guard.denied.reason.budget", 1),
-        Some(1)
-    );
-    assert_eq!(
-        echo.received(),
-        [b"0123456789".to_vec()],
-        "the crossing chunk was dropped"
-    );
-    assert_eq!(
-        wait_for_stat(&envoy, "wasmcustom.tcp_guard.active", 0),
-        Some(0)
-    );
+        assert!(closed_by_envoy(&mut client), "{}", envoy.log());
+        assert_eq!(
+            wait_for_stat(&envoy, &stat(target, "tcp_guard.denied.reason.budget"), 1),
+            Some(1)
+        );
+        assert_eq!(
+            echo.received(),
+            [b"0123456789".to_vec()],
+            "the crossing chunk was dropped"
+        );
+        assert_eq!(
+            wait_for_stat(&envoy, &stat(target, "tcp_guard.active"), 0),
+            Some(0)
+        );
+    }
 }
 
 #[test]
 fn envoy_refuses_a_non_ascii_text_prefix_and_out_of_range_numbers_naming_the_field() {
-    let echo = Echo::start();
-    for (config, expected) in [
-        (
-            r#"{"deny_prefixes": ["\u00ff"]}"#,
-            "tcp_guard: config.deny_prefixes[0]: 'ÿ' is not ASCII (it would match its 2 UTF-8 bytes); write bytes above 0x7f in `deny_prefixes_hex`",
-        ),
-        (
-            r#"{"deny_prefixes_hex": ["f"]}"#,
-            "tcp_guard: config.deny_prefixes_hex[0]: `f` has an odd number of hex digits",
-        ),
-        (
-            r#"{"max_bytes": 18446744073709551615}"#,
-            "tcp_guard: config.max_bytes: must be at most 9007199254740991",
-        ),
-    ] {
-        let (status, log) =
-            Envoy::run_expecting_failure(&bootstrap(config, &echo), options(), WAIT * 6).unwrap();
-        assert!(!status.success(), "Envoy accepted {config}:\n{log}");
-        assert!(log.contains(expected), "{expected:?} is not in the log:\n{log}");
+    for target in Target::BOTH {
+        let echo = Echo::start();
+        for (config, expected) in [
+            (
+                r#"{"deny_prefixes": ["\u00ff"]}"#,
+                "tcp_guard: config.deny_prefixes[0]: 'ÿ' is not ASCII (it would match its 2 UTF-8 bytes); write bytes above 0x7f in `deny_prefixes_hex`",
+            ),
+            (
+                r#"{"deny_prefixes_hex": ["f"]}"#,
+                "tcp_guard: config.deny_prefixes_hex[0]: `f` has an odd number of hex digits",
+            ),
+            (
+                r#"{"max_bytes": 18446744073709551615}"#,
+                "tcp_guard: config.max_bytes: must be at most 9007199254740991",
+            ),
+        ] {
+            let (status, log) =
+                Envoy::run_expecting_failure(&bootstrap(target, config, &echo), options(), WAIT * 6).unwrap();
+            assert!(!status.success(), "Envoy accepted {config}:\n{log}");
+            assert!(log.contains(expected), "{expected:?} is not in the log:\n{log}");
+        }
+        assert!(echo.received().is_empty());
     }
-    assert!(echo.received().is_empty());
 }
 
 #[test]
 fn a_hex_prefix_denies_its_bytes_and_not_their_utf8_look_alike() {
-    let echo = Echo::start();
-    let envoy = envoy(r#"{"deny_prefixes_hex": ["ff fe"]}"#, &echo);
+    for target in Target::BOTH {
+        let echo = Echo::start();
+        let envoy = envoy(target, r#"{"deny_prefixes_hex": ["ff fe"]}"#, &echo);
 
-    // The bytes ff fe: closed, never forwarded.
-    let mut denied = connect(&envoy);
-    denied.write_all(b"\xff\xfe hello").unwrap();
-    assert!(closed_by_envoy(&mut denied), "{}", envoy.log());
-    assert_eq!(
-        wait_for_stat(&envoy, "wasmcustom.tcp_guard.denied.reason.prefix", 1),
-        Some(1)
-    );
+        // The bytes ff fe: closed, never forwarded.
+        let mut denied = connect(&envoy);
+        denied.write_all(b"\xff\xfe hello").unwrap();
+        assert!(closed_by_envoy(&mut denied), "{}", envoy.log());
+        assert_eq!(
+            wait_for_stat(&envoy, &stat(target, "tcp_guard.denied.reason.prefix"), 1),
+            Some(1)
+        );
 
-    // "ÿþ" in UTF-8 (c3 bf c3 be) is other bytes: echoed.
-    let mut allowed = connect(&envoy);
-    allowed.write_all("ÿþ".as_bytes()).unwrap();
-    assert_eq!(
-        read_exactly(&mut allowed, 4),
-        "ÿþ".as_bytes(),
-        "{}",
-        envoy.log()
-    );
-    drop(allowed);
+        // "ÿþ" in UTF-8 (c3 bf c3 be) is other bytes: echoed.
+        let mut allowed = connect(&envoy);
+        allowed.write_all("ÿþ".as_bytes()).unwrap();
+        assert_eq!(
+            read_exactly(&mut allowed, 4),
+            "ÿþ".as_bytes(),
+            "{}",
+            envoy.log()
+        );
+        drop(allowed);
 
-    assert_eq!(
-        wait_for_stat(&envoy, "wasmcustom.tcp_guard.active", 0),
-        Some(0)
-    );
-    let received = echo.received();
-    assert!(
-        received.iter().all(|bytes| !bytes.starts_with(b"\xff")),
-        "{received:?}"
-    );
-    assert!(received.contains(&"ÿþ".as_bytes().to_vec()), "{received:?}");
+        assert_eq!(
+            wait_for_stat(&envoy, &stat(target, "tcp_guard.active"), 0),
+            Some(0)
+        );
+        let received = echo.received();
+        assert!(
+            received.iter().all(|bytes| !bytes.starts_with(b"\xff")),
+            "{received:?}"
+        );
+        assert!(received.contains(&"ÿþ".as_bytes().to_vec()), "{received:?}");
+    }
 }
