@@ -374,7 +374,7 @@ pub(crate) fn open_grpc_stream(
     host::grpc_stream(cluster, service, method, &metadata)
 }
 
-/// A gRPC stream opened with [`Stream::grpc_stream`](crate::Stream::grpc_stream): send
+/// A gRPC stream opened with `Stream::grpc_stream` (wasm only): send
 /// messages on it, half-close it, or cancel it. It is the host's token for the stream,
 /// cheap to copy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
