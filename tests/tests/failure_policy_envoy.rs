@@ -142,3 +142,40 @@ fn native_a_panic_answers_500_and_envoy_lives_on() {
     );
     assert!(log.contains("the author's bug: x-panic seen"), "{log}");
 }
+
+/// `on_log` runs once for every request that ends, on both targets, including the ones
+/// the filter answers itself (natively, a local reply goes through Envoy's encoder chain
+/// while the filter's hook is still running).
+#[test]
+fn on_log_runs_for_requests_the_filter_answers_itself() {
+    for target in Target::BOTH {
+        let root = workspace_root(env!("CARGO_MANIFEST_DIR").as_ref()).unwrap();
+        let module = build_module(&root, "panic-probe", target).unwrap_or_else(|e| panic!("{e}"));
+        let upstream = Upstream::start_default().unwrap();
+        let bootstrap = Bootstrap::http()
+            .filter(ModuleFilter::local("panic_probe", module).root_id("panic_probe"))
+            .cluster("upstream", upstream.addr());
+        let envoy = Envoy::start(&bootstrap, EnvoyOptions::default()).unwrap();
+        for deny in [false, true, false, true, false] {
+            let mut request = Request::get("/").timeout(Duration::from_secs(10));
+            if deny {
+                request = request.header("x-deny", "1");
+            }
+            let response = request.send(envoy.listener_addr()).unwrap();
+            assert_eq!(response.status, if deny { 403 } else { 200 }, "{target}");
+        }
+        let stat = match target {
+            Target::Wasm => "wasmcustom.probe.logged",
+            Target::Native => "dynamicmodulescustom.probe.logged",
+        };
+        // Envoy flushes a stream's log after answering it: wait (bounded) for the count.
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        let mut logged = envoy.stat(stat).unwrap();
+        while logged != Some(5) && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+            logged = envoy.stat(stat).unwrap();
+        }
+        assert_eq!(logged, Some(5), "{target}: {}", envoy.log());
+        assert_eq!(upstream.requests().len(), 3, "{target}");
+    }
+}

@@ -161,7 +161,7 @@ pub unsafe extern "C" fn envoy_dynamic_module_on_http_filter_stream_complete(
     stream: *const c_void,
 ) {
     // SAFETY: forwarded from Envoy.
-    unsafe { hook(filter, stream, (), (), |c| c.on_log()) }
+    unsafe { super::stream_complete(filter, stream) }
 }
 
 /// # Safety

@@ -369,6 +369,10 @@ pub(crate) struct Stream {
     context: Shared<dyn HttpContext>,
     /// A hook panicked: the stream was answered, and the filter is out of its way.
     failed: Cell<bool>,
+    /// Envoy completed the stream while one of its hooks ran (the ABI allows it: a hook
+    /// that ends the stream may complete it at once): `on_log` runs when that hook
+    /// returns, instead of being lost to the busy context.
+    completed_during_hook: Cell<bool>,
 }
 
 /// `envoy_dynamic_module_on_http_filter_new`. Never null: Envoy would call every hook
@@ -403,9 +407,27 @@ pub(crate) unsafe fn filter_new(config: *const c_void, filter: *mut c_void) -> *
         config,
         context,
         failed: Cell::new(false),
+        completed_during_hook: Cell::new(false),
     }))
     .cast_const()
     .cast()
+}
+
+/// `envoy_dynamic_module_on_http_filter_stream_complete`: `on_log`, now or, when Envoy
+/// completes the stream inside one of its hooks, when that hook returns.
+///
+/// # Safety
+/// As [`hook`].
+pub(crate) unsafe fn stream_complete(filter: *mut c_void, stream: *const c_void) {
+    // SAFETY: Envoy passes back the pointer `filter_new` returned while the filter lives.
+    if let Some(running) = unsafe { stream.cast::<Stream>().as_ref() }
+        .filter(|s| s.context.try_borrow_mut().is_err())
+    {
+        running.completed_during_hook.set(true);
+        return;
+    }
+    // SAFETY: forwarded from the caller.
+    unsafe { hook(filter, stream, (), (), |c| c.on_log()) }
 }
 
 /// `envoy_dynamic_module_on_http_filter_destroy`.
@@ -455,8 +477,16 @@ pub(crate) unsafe fn hook<R: Copy>(
         ..Scope::NONE
     });
     let result = catch_unwind(AssertUnwindSafe(|| {
-        let mut context = stream.context.try_borrow_mut().ok()?;
-        Some(run(&mut *context))
+        let result = {
+            let mut context = stream.context.try_borrow_mut().ok()?;
+            run(&mut *context)
+        };
+        if stream.completed_during_hook.take() {
+            if let Ok(mut context) = stream.context.try_borrow_mut() {
+                context.on_log();
+            }
+        }
+        Some(result)
     }));
     match result {
         Ok(Some(result)) => result,
