@@ -312,7 +312,7 @@ fn auth_external_over_h2_never_passes_a_control_byte_under_on_error_allow() {
 
         // The filter answers 400 to a forwarded header it cannot put into the callout, rather
         // than calling the service "failed" (which `on_error: allow` would let through); the
-        // test host covers that (examples/auth/tests/host.rs). Through Envoy 1.40 such a value
+        // test host covers that (examples/auth/src/tests/host.rs). Through Envoy 1.40 such a value
         // never gets that far, over HTTP/2 either: its HTTP/2 codec (nghttp2 by default, and
         // oghttp2 too, both tried) refuses a field value holding a control byte other than
         // HTAB as a protocol error and closes the connection, before any filter runs; no

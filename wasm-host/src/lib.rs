@@ -23,10 +23,10 @@
 //! ```no_run
 //! use proxylet::testing::Verdict;
 //!
-//! # mod add_header { pub static __PROXYLET_FILTERS: &[proxylet::testing::Registration] = &[]; }
+//! # static __PROXYLET_FILTERS: &[proxylet::testing::Registration] = &[];
 //! # fn main() {
-//! // in examples/add-header/tests/host.rs
-//! proxylet_wasm_host::for_each_backend("add-header", add_header::__PROXYLET_FILTERS, |host| {
+//! // in examples/add-header/src/tests/host.rs
+//! proxylet_wasm_host::for_each_backend("add-header", crate::__PROXYLET_FILTERS, |host| {
 //!     let plugin = host.plugin("add_header").start().unwrap();
 //!     let mut stream = plugin.http_stream();
 //!     assert_eq!(stream.response_headers(&[(":status", "200")], true), Verdict::Continue);

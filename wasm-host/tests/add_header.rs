@@ -1,6 +1,6 @@
 //! The flagship's built module (examples/add-header for wasm32-wasip1) in the wasm host:
 //! what only the artifact has, fuel and a VM that dies. (The flagship's behavior is
-//! asserted on both backends by examples/add-header/tests/host.rs.)
+//! asserted on both backends by examples/add-header/src/tests/host.rs.)
 
 use proxylet::testing::{Host, Trap, Verdict};
 use proxylet_wasm_host::{build, load_metered, Fuel};

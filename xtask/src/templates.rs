@@ -4,27 +4,19 @@
 //! fails when the directory is not what this generator makes from the examples, so the two
 //! cannot drift.
 //!
-//! Each example becomes a standalone crate that builds anywhere:
-//!
-//! - `Cargo.toml` (stored as `Cargo.toml.template`: `cargo package` leaves out directories
-//!   holding a `Cargo.toml`) has the workspace inheritance written out: proxylet's crates
-//!   as `"0.1"` from crates.io (never a path), the other dependencies with the workspace's
-//!   version requirements, the lints, the release profile that keeps modules small, and an
-//!   empty `[workspace]`;
-//! - the library is a `cdylib` only. The examples are also `rlib`s because other crates of
-//!   this workspace link them natively, but with an `rlib` in the crate types rustc's LTO
-//!   keeps every public symbol and a plain `cargo build --release --target wasm32-wasip1`
-//!   gives a module 40% larger (188 KB instead of 134 KB for the flagship). A `cdylib`
-//!   alone is small whatever command builds it;
-//! - a `cdylib` cannot be linked by integration tests, so the example's tests that use the
-//!   crate (`add_header::__PROXYLET_FILTERS`) become unit tests, `src/tests/<name>.rs`
-//!   using `crate::`, declared at the end of `src/lib.rs`. Tests that only run the built
-//!   module (in Envoy) stay in `tests/`.
+//! The examples are laid out as a generated crate is (a `cdylib` only, so that a plain
+//! `cargo build --release --target wasm32-wasip1` gives the small module; the tests that
+//! link the filter natively are unit tests in `src/tests/`), so their files are copied as
+//! they are. Only the manifest changes: `Cargo.toml` (stored as `Cargo.toml.template`:
+//! `cargo package` leaves out directories holding a `Cargo.toml`) has the workspace
+//! inheritance written out: proxylet's crates as `"0.1"` from crates.io (never a path), the
+//! other dependencies with the workspace's version requirements, the lints, the release
+//! profile that keeps modules small, and an empty `[workspace]`, so that it builds anywhere.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use toml_edit::{value, Array, DocumentMut, Item, Table, Value};
+use toml_edit::{DocumentMut, Item, Table, Value};
 
 use crate::Result;
 
@@ -57,7 +49,7 @@ pub(crate) fn generate(root: &Path) -> Result<Files> {
             .and_then(|n| n.to_str())
             .ok_or_else(|| format!("{} is not a UTF-8 name", dir.display()))?
             .to_owned();
-        for (relative, bytes) in template(&dir, &name, &workspace)? {
+        for (relative, bytes) in template(&dir, &workspace)? {
             files.insert(format!("{name}/{relative}"), bytes);
         }
     }
@@ -118,11 +110,10 @@ pub(crate) fn write(root: &Path) -> Result<()> {
     Ok(())
 }
 
-/// One example's template files, by path relative to the template.
-fn template(dir: &Path, name: &str, workspace: &DocumentMut) -> Result<Files> {
-    let ident = name.replace('-', "_");
+/// One example's template files, by path relative to the template: its files as they are,
+/// the manifest standalone.
+fn template(dir: &Path, workspace: &DocumentMut) -> Result<Files> {
     let mut files = Files::new();
-    let mut unit_tests = Vec::new();
     for (relative, path) in walk(dir)? {
         let bytes = std::fs::read(&path).map_err(|e| format!("reading {}: {e}", path.display()))?;
         if relative == "Cargo.toml" {
@@ -131,76 +122,11 @@ fn template(dir: &Path, name: &str, workspace: &DocumentMut) -> Result<Files> {
             let manifest =
                 manifest(&text, workspace).map_err(|e| format!("{}: {e}", path.display()))?;
             files.insert(MANIFEST.to_owned(), manifest.into_bytes());
-            continue;
+        } else {
+            files.insert(relative, bytes);
         }
-        let test_name = relative
-            .strip_prefix("tests/")
-            .and_then(|rest| rest.strip_suffix(".rs"))
-            .filter(|rest| !rest.contains('/'));
-        match (test_name, std::str::from_utf8(&bytes)) {
-            (Some(test), Ok(text)) if names_crate(text, &ident) => {
-                unit_tests.push(test.to_owned());
-                files.insert(
-                    format!("src/tests/{test}.rs"),
-                    crate_paths(text, &ident).into_bytes(),
-                );
-            }
-            _ => {
-                files.insert(relative, bytes);
-            }
-        }
-    }
-    if !unit_tests.is_empty() {
-        let lib = files
-            .get_mut("src/lib.rs")
-            .ok_or_else(|| format!("{} has tests but no src/lib.rs", dir.display()))?;
-        let text = String::from_utf8_lossy(lib).into_owned();
-        if text.contains("mod tests") {
-            return Err(format!(
-                "{}/src/lib.rs already has a `mod tests`; the template generator puts the \
-                 example's tests there (rename it)",
-                dir.display()
-            ));
-        }
-        let mut text = text.trim_end().to_owned();
-        text.push_str(
-            "\n\n// The tests that link this filter natively (the test host) are unit tests: a \
-             `cdylib`-only\n// crate cannot be linked by the integration tests in tests/, and a \
-             `cdylib` alone keeps the\n// module small whatever command builds it.\n\
-             #[cfg(test)]\nmod tests {\n",
-        );
-        for test in &unit_tests {
-            text.push_str(&format!("    mod {test};\n"));
-        }
-        text.push_str("}\n");
-        *lib = text.into_bytes();
     }
     Ok(files)
-}
-
-/// Whether Rust source `text` names the crate `ident` as a path (`ident::…`).
-fn names_crate(text: &str, ident: &str) -> bool {
-    crate_paths(text, ident) != text
-}
-
-/// `text` with every path starting at the crate (`ident::x`, not `other::ident::x`)
-/// starting at `crate::` instead.
-fn crate_paths(text: &str, ident: &str) -> String {
-    let needle = format!("{ident}::");
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(at) = rest.find(&needle) {
-        let before = &rest[..at];
-        let boundary = !before
-            .chars()
-            .next_back()
-            .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':');
-        out.push_str(before);
-        out.push_str(if boundary { "crate::" } else { &needle });
-        rest = &rest[at + needle.len()..];
-    }
-    out.push_str(rest);
-    out
 }
 
 /// The example's manifest, standalone.
@@ -227,30 +153,6 @@ fn manifest(text: &str, workspace: &DocumentMut) -> Result<String> {
                 "`{key}` inherits from the workspace, which does not set it"
             ))?;
             package[&key] = item.clone();
-        }
-    }
-
-    if let Some(lib) = doc.get_mut("lib").and_then(Item::as_table_mut) {
-        let types: Vec<String> = lib
-            .get("crate-type")
-            .and_then(Item::as_array)
-            .map(|a| {
-                a.iter()
-                    .filter_map(|v| v.as_str().map(str::to_owned))
-                    .collect()
-            })
-            .unwrap_or_default();
-        if types.iter().any(|t| t == "cdylib") && types.len() > 1 {
-            let mut cdylib = Array::new();
-            cdylib.push("cdylib");
-            lib["crate-type"] = value(cdylib);
-            lib.key_mut("crate-type")
-                .expect("just set")
-                .leaf_decor_mut()
-                .set_prefix(
-                    "# A cdylib only: with an rlib too, rustc's LTO keeps more code and the module of a\n\
-                     # plain `cargo build --release --target wasm32-wasip1` is 40% larger.\n",
-                );
         }
     }
 
@@ -467,18 +369,6 @@ mod tests {
         let host = String::from_utf8(generated["add-header/src/tests/host.rs"].clone()).unwrap();
         assert!(host.contains("use crate::__PROXYLET_FILTERS;"), "{host}");
         assert!(!generated.contains_key("add-header/tests/host.rs"));
-    }
-
-    #[test]
-    fn crate_paths_rewrite_only_paths_that_start_at_the_crate() {
-        assert_eq!(
-            crate_paths(
-                "use metrics::X;\nuse proxylet::metrics::Counter;\nlet y = my_metrics::Z; metrics::f()",
-                "metrics"
-            ),
-            "use crate::X;\nuse proxylet::metrics::Counter;\nlet y = my_metrics::Z; crate::f()"
-        );
-        assert!(!names_crate("use proxylet::metrics::Counter;", "metrics"));
     }
 
     #[test]

@@ -33,3 +33,11 @@ fn on_response_headers(headers: &mut Headers, config: &AddHeader) {
     headers.set(&config.name, &config.value);
 }
 // ANCHOR_END: filter
+
+// The tests that link this filter natively (the test host) are unit tests: a `cdylib`-only
+// crate cannot be linked by the integration tests in tests/, and a `cdylib` alone keeps the
+// module small whatever command builds it.
+#[cfg(test)]
+mod tests {
+    mod host;
+}

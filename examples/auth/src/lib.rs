@@ -873,3 +873,11 @@ fn verdict(answer: &CallResponse) -> Response {
     reply
 }
 // ANCHOR_END: external
+
+// The tests that link this filter natively (the test host) are unit tests: a `cdylib`-only
+// crate cannot be linked by the integration tests in tests/, and a `cdylib` alone keeps the
+// module small whatever command builds it.
+#[cfg(test)]
+mod tests {
+    mod host;
+}

@@ -378,3 +378,12 @@ fn on_request_headers(headers: &Headers, limiter: &Limiter) -> Action {
     }
 }
 // ANCHOR_END: filter
+
+// The tests that link this filter natively (the test host) are unit tests: a `cdylib`-only
+// crate cannot be linked by the integration tests in tests/, and a `cdylib` alone keeps the
+// module small whatever command builds it.
+#[cfg(test)]
+mod tests {
+    mod host;
+    mod path;
+}

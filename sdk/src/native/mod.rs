@@ -61,6 +61,27 @@ fn guard<R>(fallback: R, f: impl FnOnce() -> R) -> R {
     catch_unwind(AssertUnwindSafe(f)).unwrap_or(fallback)
 }
 
+/// Runs hook `run` on a stream's or connection's context, then `after` on it (what Envoy
+/// reported while the hook ran). `Ok(None)`: the context is busy (Envoy called back into
+/// one of its hooks); `Err`: a panic, caught (and logged by the panic hook).
+fn run_hook<T: ?Sized, R>(
+    context: &std::cell::RefCell<T>,
+    run: impl FnOnce(&mut T) -> R,
+    after: impl FnOnce(&mut T),
+) -> Result<Option<R>, ()> {
+    catch_unwind(AssertUnwindSafe(|| {
+        let result = {
+            let mut context = context.try_borrow_mut().ok()?;
+            run(&mut *context)
+        };
+        if let Ok(mut context) = context.try_borrow_mut() {
+            after(&mut *context);
+        }
+        Some(result)
+    }))
+    .map_err(drop)
+}
+
 /// One metric the plugin defined while Envoy loaded the configuration.
 pub(crate) struct Metric {
     /// proxy-wasm's kind: 0 counter, 1 gauge, 2 histogram.
@@ -476,18 +497,11 @@ pub(crate) unsafe fn hook<R: Copy>(
         config: stream.config,
         ..Scope::NONE
     });
-    let result = catch_unwind(AssertUnwindSafe(|| {
-        let result = {
-            let mut context = stream.context.try_borrow_mut().ok()?;
-            run(&mut *context)
-        };
+    let result = run_hook(&stream.context, |context| run(context), |context| {
         if stream.completed_during_hook.take() {
-            if let Ok(mut context) = stream.context.try_borrow_mut() {
-                context.on_log();
-            }
+            context.on_log();
         }
-        Some(result)
-    }));
+    });
     match result {
         Ok(Some(result)) => result,
         Ok(None) => missed,

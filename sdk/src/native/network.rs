@@ -10,9 +10,8 @@
 
 use std::cell::Cell;
 use std::ffi::c_void;
-use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use super::{abi, enter, guard, plugin, Config, Scope};
+use super::{abi, enter, guard, plugin, run_hook, Config, Scope};
 use crate::context::{Child, HostAction, Shared, StreamContext};
 
 /// proxy-wasm's peer types, as the close hooks take them.
@@ -132,18 +131,11 @@ pub(crate) unsafe fn hook<R: Copy>(
         network: true,
         ..Scope::NONE
     });
-    let result = catch_unwind(AssertUnwindSafe(|| {
-        let result = {
-            let mut context = context.try_borrow_mut().ok()?;
-            run(&mut *context)
-        };
+    let result = run_hook(context, |context| run(context), |context| {
         if let Some(peer) = connection.closed_during_hook.take() {
-            if let Ok(mut context) = context.try_borrow_mut() {
-                context.on_downstream_close(peer);
-            }
+            context.on_downstream_close(peer);
         }
-        Some(result)
-    }));
+    });
     match result {
         Ok(Some(result)) => result,
         Ok(None) => missed,

@@ -2,8 +2,9 @@
 //! natively, without wasm or Envoy, and assert what it did.
 //!
 //! Enable the `testing` feature in your dev-dependency
-//! (`proxylet = { version = "…", features = ["testing"] }`) and make your filter crate an
-//! `rlib` too (`crate-type = ["cdylib", "rlib"]`).
+//! (`proxylet = { version = "…", features = ["testing"] }`) and write the tests as unit
+//! tests of the filter crate (`src/tests/*.rs`, as `cargo proxylet new` lays them out): a
+//! `cdylib`-only crate cannot be linked by integration tests in `tests/`.
 //!
 //! ```
 //! use proxylet::prelude::*;

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use circuit_breaker::{State, __PROXYLET_FILTERS};
+use crate::{State, __PROXYLET_FILTERS};
 use proxylet::testing::{Host, Plugin, Verdict};
 
 const KEY: &str = "circuit-breaker/default";

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use metrics::__PROXYLET_FILTERS;
+use crate::__PROXYLET_FILTERS;
 use proxylet::testing::{Host, Plugin, Verdict};
 
 fn start(host: &Host, config: &str) -> Plugin {

@@ -3,7 +3,7 @@
 use std::cell::Cell;
 use std::rc::Rc;
 
-use canary_routing::{bucket, __PROXYLET_FILTERS};
+use crate::{bucket, __PROXYLET_FILTERS};
 use proxylet::testing::{Host, Plugin, Verdict};
 
 fn plugin(config: &str) -> Plugin {

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use proxylet::testing::{Host, Plugin, Verdict};
-use rate_limit::{bucket_key, Bucket, Decision, Limit, __PROXYLET_FILTERS};
+use crate::{bucket_key, Bucket, Decision, Limit, __PROXYLET_FILTERS};
 
 const CONFIG: &str = r#"{"rules": [
     {"name": "login", "path_prefix": "/login", "limit": {"max_tokens": 2, "fill_interval_ms": 60000}},

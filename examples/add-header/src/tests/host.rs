@@ -1,7 +1,7 @@
 //! The flagship on the test host, no Envoy: every test runs twice, natively and against
 //! the built `.wasm` module (in an interpreter), so the module that ships is tested too.
 
-use add_header::__PROXYLET_FILTERS;
+use crate::__PROXYLET_FILTERS;
 use proxylet::testing::{Host, Level, Verdict};
 
 // ANCHOR: both_backends

@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use canary_routing::bucket;
+use crate::bucket;
 use proxylet_artifact::build::{build_module, build_package, workspace_root, Target};
 use proxylet_harness::client::send_raw;
 use proxylet_harness::http::Response as UpstreamResponse;

@@ -1,6 +1,6 @@
 //! The body transform on the test host: natively, no wasm, no Envoy.
 
-use body_transform::{__PROXYLET_FILTERS, HARD_MAX_BODY};
+use crate::{__PROXYLET_FILTERS, HARD_MAX_BODY};
 use proxylet::testing::{Host, HttpStream, Plugin, Verdict};
 use serde_json::{json, Value};
 

@@ -1,7 +1,7 @@
 //! The auth filter on the test host: natively, no wasm, no Envoy. Every path of the three
 //! modes, callouts answered, failed, timed out and refused.
 
-use auth::__PROXYLET_FILTERS;
+use crate::__PROXYLET_FILTERS;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use hmac::{Hmac, Mac};
@@ -1320,13 +1320,13 @@ fn external_hostile_verdict_headers_are_dropped_never_sent() {
     let stream = verdict("deny", 302, &headers, b"");
     assert_eq!(
         reply_headers(&stream, "set-cookie").len(),
-        auth::MAX_VERDICT_VALUES
+        crate::MAX_VERDICT_VALUES
     );
 }
 
 #[test]
 fn external_verdict_body_is_bounded() {
-    let huge = vec![b'x'; auth::MAX_VERDICT_BODY + 1];
+    let huge = vec![b'x'; crate::MAX_VERDICT_BODY + 1];
     for status in [302, 403] {
         let stream = verdict("deny", status, &[("content-type", "text/html")], &huge);
         assert!(!stream.request_resumed());
@@ -1338,7 +1338,7 @@ fn external_verdict_body_is_bounded() {
             "nor its content type"
         );
     }
-    let largest = vec![b'y'; auth::MAX_VERDICT_BODY];
+    let largest = vec![b'y'; crate::MAX_VERDICT_BODY];
     let stream = verdict("deny", 403, &[], &largest);
     assert_eq!(stream.local_reply().unwrap().body, largest);
 }
@@ -1536,12 +1536,12 @@ fn external_config_refuses_out_of_range_numbers_and_bad_header_names() {
 #[test]
 fn config_schema_carries_the_bounds() {
     use proxylet::schema::{to_json, ConfigSchema};
-    let jwt = to_json(auth::JwtConfig::SCHEMA);
+    let jwt = to_json(crate::JwtConfig::SCHEMA);
     assert!(
         jwt.contains(r#""leeway_secs":{"type":"integer","minimum":0,"maximum":600}"#),
         "{jwt}"
     );
-    let external = to_json(auth::ExternalConfig::SCHEMA);
+    let external = to_json(crate::ExternalConfig::SCHEMA);
     assert!(
         external.contains(r#""timeout_ms":{"type":"integer","minimum":1,"maximum":60000}"#),
         "{external}"

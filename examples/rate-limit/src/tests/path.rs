@@ -3,7 +3,7 @@
 //! against an independent model (RFC 3986 §5.2.4 written out as the RFC states it) and
 //! against the properties the limiter relies on.
 
-use rate_limit::normalize_path;
+use crate::normalize_path;
 
 fn norm(raw: &str) -> String {
     String::from_utf8(normalize_path(raw.as_bytes())).unwrap()
