@@ -441,8 +441,8 @@ pub(crate) unsafe fn filter_new(config: *const c_void, filter: *mut c_void) -> *
 /// As [`hook`].
 pub(crate) unsafe fn stream_complete(filter: *mut c_void, stream: *const c_void) {
     // SAFETY: Envoy passes back the pointer `filter_new` returned while the filter lives.
-    if let Some(running) = unsafe { stream.cast::<Stream>().as_ref() }
-        .filter(|s| s.context.try_borrow_mut().is_err())
+    if let Some(running) =
+        unsafe { stream.cast::<Stream>().as_ref() }.filter(|s| s.context.try_borrow_mut().is_err())
     {
         running.completed_during_hook.set(true);
         return;
@@ -497,11 +497,15 @@ pub(crate) unsafe fn hook<R: Copy>(
         config: stream.config,
         ..Scope::NONE
     });
-    let result = run_hook(&stream.context, |context| run(context), |context| {
-        if stream.completed_during_hook.take() {
-            context.on_log();
-        }
-    });
+    let result = run_hook(
+        &stream.context,
+        |context| run(context),
+        |context| {
+            if stream.completed_during_hook.take() {
+                context.on_log();
+            }
+        },
+    );
     match result {
         Ok(Some(result)) => result,
         Ok(None) => missed,

@@ -131,11 +131,15 @@ pub(crate) unsafe fn hook<R: Copy>(
         network: true,
         ..Scope::NONE
     });
-    let result = run_hook(context, |context| run(context), |context| {
-        if let Some(peer) = connection.closed_during_hook.take() {
-            context.on_downstream_close(peer);
-        }
-    });
+    let result = run_hook(
+        context,
+        |context| run(context),
+        |context| {
+            if let Some(peer) = connection.closed_during_hook.take() {
+                context.on_downstream_close(peer);
+            }
+        },
+    );
     match result {
         Ok(Some(result)) => result,
         Ok(None) => missed,

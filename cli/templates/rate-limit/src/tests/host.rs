@@ -4,8 +4,8 @@
 
 use std::time::Duration;
 
-use proxylet::testing::{Host, Plugin, Verdict};
 use crate::{bucket_key, Bucket, Decision, Limit, __PROXYLET_FILTERS};
+use proxylet::testing::{Host, Plugin, Verdict};
 
 const CONFIG: &str = r#"{"rules": [
     {"name": "login", "path_prefix": "/login", "limit": {"max_tokens": 2, "fill_interval_ms": 60000}},

@@ -1,7 +1,7 @@
 //! The TCP guard on the test host: natively, no wasm, no Envoy.
 
-use proxylet::testing::{Host, Plugin, Verdict};
 use crate::__PROXYLET_FILTERS;
+use proxylet::testing::{Host, Plugin, Verdict};
 
 const CONFIG: &str = r#"{"deny_prefixes": ["EVIL", "\u0016\u0003"], "max_bytes": 16}"#;
 
