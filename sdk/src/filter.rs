@@ -12,7 +12,8 @@ use crate::shared::Queue;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct EndOfStream(pub bool);
 
-/// Bits of [`HttpFilter::HOOKS`].
+/// Bits of `HttpFilter::__HOOKS` (generated code only).
+#[doc(hidden)]
 pub mod hooks {
     /// `on_request_headers`.
     pub const REQUEST_HEADERS: u32 = 1 << 0;
@@ -106,18 +107,21 @@ pub trait HttpFilter: Sized + 'static {
     /// The root id Envoy selects this filter by (`root_id` in the Wasm filter config).
     const ROOT_ID: &'static str;
 
-    /// Which hooks the filter implements ([`hooks`] bits). The runtime skips the others,
-    /// and the compiler drops their code: a filter pays only for what it uses.
-    /// `#[filter]` sets it; hand-written filters keep the default (all).
-    const HOOKS: u32 = hooks::ALL;
+    /// Which hooks the filter implements (`hooks` bits): the runtime skips the others, and
+    /// the compiler drops their code. Set by `#[filter]`, which knows; a hand-written
+    /// filter keeps the default (every hook runs), so that none is ever skipped by mistake.
+    #[doc(hidden)]
+    const __HOOKS: u32 = hooks::ALL;
 
-    /// Whether the filter may make callouts (`#[filter]`: a hook takes `&mut Stream`).
-    /// When false, the callout-response machinery is compiled out.
-    const CALLOUTS: bool = true;
+    /// Whether the filter may make callouts (`#[filter]`: a hook takes `&mut Stream`);
+    /// when false the callout-response machinery is compiled out. Set by `#[filter]` only.
+    #[doc(hidden)]
+    const __CALLOUTS: bool = true;
 
-    /// Whether the filter reads the VM configuration (through [`PluginCx`]); when false
-    /// it is not kept. `#[filter]`: only filters with a `plugin` type can read it.
-    const VM_CONFIGURATION: bool = true;
+    /// Whether the filter reads the VM configuration (through [`PluginCx`]); when false it
+    /// is not kept. Set by `#[filter]` only (only filters with a `plugin` type can read it).
+    #[doc(hidden)]
+    const __VM_CONFIGURATION: bool = true;
 
     /// How `on_request_body` sees the request body.
     const REQUEST_BODY: BodyMode = BodyMode::Streaming;

@@ -83,7 +83,7 @@ pub use body::{Body, BodyError};
 pub use call::{CallError, CallResponse, GrpcError, GrpcEvent, GrpcStream, HttpCall};
 pub use config::ConfigError;
 pub use cx::{HttpCx, PluginCx, Stream};
-pub use filter::{hooks, BodyMode, EndOfStream, HttpFilter, Plugin};
+pub use filter::{BodyMode, EndOfStream, HttpFilter, Plugin};
 pub use headers::{HeaderError, HeaderName, HeaderValue, Headers};
 pub use host::HostError;
 pub use network::{Data, NetworkFilter, TcpCx};

@@ -445,7 +445,7 @@ impl<F: HttpFilter> Context for HttpRoot<F> {}
 
 impl<F: HttpFilter> RootContext for HttpRoot<F> {
     fn on_vm_start(&mut self, size: usize) -> bool {
-        if F::VM_CONFIGURATION {
+        if F::__VM_CONFIGURATION {
             store_vm_configuration(size);
         }
         true
@@ -770,7 +770,7 @@ impl<F: HttpFilter> Context for HttpStream<F> {
         body_size: usize,
         _num_trailers: usize,
     ) {
-        if !F::CALLOUTS {
+        if !F::__CALLOUTS {
             return;
         }
         let response = CallResponse::read(num_headers, body_size);
@@ -795,7 +795,7 @@ impl<F: HttpFilter> Context for HttpStream<F> {
     }
 
     fn on_grpc_call_response(&mut self, token_id: u32, status_code: u32, response_size: usize) {
-        if !F::CALLOUTS {
+        if !F::__CALLOUTS {
             return;
         }
         let result = read_grpc_response(status_code, response_size);
@@ -806,7 +806,7 @@ impl<F: HttpFilter> Context for HttpStream<F> {
     }
 
     fn on_grpc_stream_initial_metadata(&mut self, token_id: u32, _num_elements: u32) {
-        if !F::CALLOUTS {
+        if !F::__CALLOUTS {
             return;
         }
         self.grpc_event(token_id, || {
@@ -815,7 +815,7 @@ impl<F: HttpFilter> Context for HttpStream<F> {
     }
 
     fn on_grpc_stream_message(&mut self, token_id: u32, message_size: usize) {
-        if !F::CALLOUTS {
+        if !F::__CALLOUTS {
             return;
         }
         self.grpc_event(token_id, || {
@@ -825,7 +825,7 @@ impl<F: HttpFilter> Context for HttpStream<F> {
     }
 
     fn on_grpc_stream_trailing_metadata(&mut self, token_id: u32, _num_elements: u32) {
-        if !F::CALLOUTS {
+        if !F::__CALLOUTS {
             return;
         }
         self.grpc_event(token_id, || {
@@ -835,7 +835,7 @@ impl<F: HttpFilter> Context for HttpStream<F> {
     }
 
     fn on_grpc_stream_close(&mut self, token_id: u32, status_code: u32) {
-        if !F::CALLOUTS {
+        if !F::__CALLOUTS {
             return;
         }
         self.grpc_event(token_id, || {
@@ -844,8 +844,8 @@ impl<F: HttpFilter> Context for HttpStream<F> {
     }
 
     fn on_done(&mut self) -> bool {
-        if F::HOOKS & hooks::DONE == 0 {
-            if F::CALLOUTS {
+        if F::__HOOKS & hooks::DONE == 0 {
+            if F::__CALLOUTS {
                 self.state.pending.clear();
                 self.state.grpc_streams.clear();
             }
@@ -870,7 +870,7 @@ impl<F: HttpFilter> Context for HttpStream<F> {
 
 impl<F: HttpFilter> HttpContext for HttpStream<F> {
     fn on_http_request_headers(&mut self, _num_headers: usize, end_of_stream: bool) -> HostAction {
-        if F::HOOKS & hooks::REQUEST_HEADERS == 0 && !buffered(F::REQUEST_BODY) {
+        if F::__HOOKS & hooks::REQUEST_HEADERS == 0 && !buffered(F::REQUEST_BODY) {
             return HostAction::Continue;
         }
         let action = self.run(
@@ -883,14 +883,14 @@ impl<F: HttpFilter> HttpContext for HttpStream<F> {
     }
 
     fn on_http_request_body(&mut self, body_size: usize, end_of_stream: bool) -> HostAction {
-        if F::HOOKS & hooks::REQUEST_BODY == 0 {
+        if F::__HOOKS & hooks::REQUEST_BODY == 0 {
             return HostAction::Continue;
         }
         self.body(Direction::Request, body_size, end_of_stream)
     }
 
     fn on_http_request_trailers(&mut self, _num_trailers: usize) -> HostAction {
-        if F::HOOKS & (hooks::REQUEST_TRAILERS | hooks::REQUEST_BODY) == 0 {
+        if F::__HOOKS & (hooks::REQUEST_TRAILERS | hooks::REQUEST_BODY) == 0 {
             return HostAction::Continue;
         }
         if let Some(action) = self.flush_buffered(Direction::Request) {
@@ -905,7 +905,7 @@ impl<F: HttpFilter> HttpContext for HttpStream<F> {
     }
 
     fn on_http_response_headers(&mut self, _num_headers: usize, end_of_stream: bool) -> HostAction {
-        if F::HOOKS & hooks::RESPONSE_HEADERS == 0 && !buffered(F::RESPONSE_BODY) {
+        if F::__HOOKS & hooks::RESPONSE_HEADERS == 0 && !buffered(F::RESPONSE_BODY) {
             return HostAction::Continue;
         }
         let action = self.run(
@@ -918,14 +918,14 @@ impl<F: HttpFilter> HttpContext for HttpStream<F> {
     }
 
     fn on_http_response_body(&mut self, body_size: usize, end_of_stream: bool) -> HostAction {
-        if F::HOOKS & hooks::RESPONSE_BODY == 0 {
+        if F::__HOOKS & hooks::RESPONSE_BODY == 0 {
             return HostAction::Continue;
         }
         self.body(Direction::Response, body_size, end_of_stream)
     }
 
     fn on_http_response_trailers(&mut self, _num_trailers: usize) -> HostAction {
-        if F::HOOKS & (hooks::RESPONSE_TRAILERS | hooks::RESPONSE_BODY) == 0 {
+        if F::__HOOKS & (hooks::RESPONSE_TRAILERS | hooks::RESPONSE_BODY) == 0 {
             return HostAction::Continue;
         }
         if let Some(action) = self.flush_buffered(Direction::Response) {
@@ -940,7 +940,7 @@ impl<F: HttpFilter> HttpContext for HttpStream<F> {
     }
 
     fn on_log(&mut self) {
-        if F::HOOKS & hooks::LOG == 0 {
+        if F::__HOOKS & hooks::LOG == 0 {
             return;
         }
         self.run(

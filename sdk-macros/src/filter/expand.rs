@@ -133,9 +133,9 @@ pub(crate) fn expand(filter: &Filter) -> TokenStream {
             .any(|h| h.params.contains(&ParamKind::Stream));
         let vm_configuration = filter.plugin.is_some();
         quote! {
-            const HOOKS: u32 = 0 #(| #bits)*;
-            const CALLOUTS: bool = #callouts;
-            const VM_CONFIGURATION: bool = #vm_configuration;
+            const __HOOKS: u32 = 0 #(| #bits)*;
+            const __CALLOUTS: bool = #callouts;
+            const __VM_CONFIGURATION: bool = #vm_configuration;
         }
     });
     let hooks = filter
