@@ -3,7 +3,7 @@
 //!
 //! The module runs in the [wasmi] interpreter (pure Rust, compiles in seconds) against the
 //! same emulated host as the native backend: the same [`HostState`], the same [`Host`],
-//! [`Plugin`](proxylet::testing::Plugin) and [`HttpStream`](proxylet::testing::HttpStream)
+//! [`TestPlugin`](proxylet::testing::TestPlugin) and [`HttpStream`](proxylet::testing::HttpStream)
 //! assertions. What only the real module can show shows up here too:
 //!
 //! - a trap (a panic with `panic = "abort"`, `unreachable`, running out of fuel, an

@@ -39,7 +39,7 @@ fn module(hooks: &str) -> Vec<u8> {
     wat::parse_str(wat).unwrap_or_else(|e| panic!("{e}"))
 }
 
-fn started(hooks: &str) -> (Host, proxylet::testing::Plugin) {
+fn started(hooks: &str) -> (Host, proxylet::testing::TestPlugin) {
     let host = load(&module(hooks)).unwrap_or_else(|e| panic!("{e}"));
     let plugin = host.plugin("any").start().unwrap();
     (host, plugin)

@@ -9,7 +9,7 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use proxylet::testing::{Host, Level, Plugin, Verdict};
+use proxylet::testing::{Host, Level, TestPlugin, Verdict};
 use proxylet_wasm_host::Fuel;
 
 use crate::Result;
@@ -28,7 +28,7 @@ pub(crate) struct Scenario {
     /// The plugin configuration both get.
     pub(crate) config: &'static str,
     /// What one request is: drives the stream and checks the filter's answer.
-    request: fn(&Plugin, &mut Phases<'_>) -> Result<()>,
+    request: fn(&TestPlugin, &mut Phases<'_>) -> Result<()>,
     /// What a request does, for the notes under the table.
     pub(crate) describe: &'static str,
 }
@@ -317,7 +317,7 @@ const CALLOUT: &str = "callout response";
 const RESPONSE: &str = "response headers";
 const END: &str = "log, done, delete";
 
-fn add_header(plugin: &Plugin, phases: &mut Phases<'_>) -> Result<()> {
+fn add_header(plugin: &TestPlugin, phases: &mut Phases<'_>) -> Result<()> {
     let mut stream = phases.run(CREATE, || plugin.http_stream());
     expect(
         "request headers",
@@ -339,7 +339,7 @@ fn add_header(plugin: &Plugin, phases: &mut Phases<'_>) -> Result<()> {
 
 const BODY: &str = r#"{"user":"ada","password":"hunter2","items":[1,2,3],"note":"the quick brown fox jumps over"}"#;
 
-fn body_rewrite(plugin: &Plugin, phases: &mut Phases<'_>) -> Result<()> {
+fn body_rewrite(plugin: &TestPlugin, phases: &mut Phases<'_>) -> Result<()> {
     let mut stream = phases.run(CREATE, || plugin.http_stream());
     let length = BODY.len().to_string();
     let headers = [
@@ -383,7 +383,7 @@ fn body_rewrite(plugin: &Plugin, phases: &mut Phases<'_>) -> Result<()> {
     phases.run(END, || stream.complete()).map_err(|t| t.0)
 }
 
-fn callout(plugin: &Plugin, status: u16, phases: &mut Phases<'_>) -> Result<()> {
+fn callout(plugin: &TestPlugin, status: u16, phases: &mut Phases<'_>) -> Result<()> {
     let host: &Host = plugin.host();
     let mut stream = phases.run(CREATE, || plugin.http_stream());
     expect(
@@ -439,10 +439,10 @@ fn callout(plugin: &Plugin, status: u16, phases: &mut Phases<'_>) -> Result<()> 
     phases.run(END, || stream.complete()).map_err(|t| t.0)
 }
 
-fn callout_allowed(plugin: &Plugin, phases: &mut Phases<'_>) -> Result<()> {
+fn callout_allowed(plugin: &TestPlugin, phases: &mut Phases<'_>) -> Result<()> {
     callout(plugin, 200, phases)
 }
 
-fn callout_denied(plugin: &Plugin, phases: &mut Phases<'_>) -> Result<()> {
+fn callout_denied(plugin: &TestPlugin, phases: &mut Phases<'_>) -> Result<()> {
     callout(plugin, 401, phases)
 }

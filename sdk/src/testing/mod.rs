@@ -555,7 +555,7 @@ impl PluginBuilder {
     }
 
     /// Creates the root context, starts the VM and configures the plugin.
-    pub fn start(self) -> Result<Plugin, Rejected> {
+    pub fn start(self) -> Result<TestPlugin, Rejected> {
         let host = self.host;
         let root = host.next_context();
         let before = host.state().logs.len();
@@ -594,20 +594,20 @@ impl PluginBuilder {
             });
         match ok {
             Ok(0) => Err(rejected(&host, None)),
-            Ok(_) => Ok(Plugin { host, root }),
+            Ok(_) => Ok(TestPlugin { host, root }),
             Err(Trap(message)) => Err(rejected(&host, Some(format!("trap: {message}")))),
         }
     }
 }
 
-/// A configured plugin.
+/// A configured plugin under test (named apart from the [`Plugin`](crate::Plugin) trait).
 #[derive(Clone)]
-pub struct Plugin {
+pub struct TestPlugin {
     host: Host,
     root: u32,
 }
 
-impl Plugin {
+impl TestPlugin {
     /// The host.
     pub fn host(&self) -> &Host {
         &self.host

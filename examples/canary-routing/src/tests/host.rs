@@ -4,9 +4,9 @@ use std::cell::Cell;
 use std::rc::Rc;
 
 use crate::{bucket, __PROXYLET_FILTERS};
-use proxylet::testing::{Host, Plugin, Verdict};
+use proxylet::testing::{Host, TestPlugin, Verdict};
 
-fn plugin(config: &str) -> Plugin {
+fn plugin(config: &str) -> TestPlugin {
     Host::native(__PROXYLET_FILTERS)
         .plugin("canary_routing")
         .config(config)
@@ -15,7 +15,7 @@ fn plugin(config: &str) -> Plugin {
 }
 
 /// Sends request headers through the filter and returns the `x-route-to` it set.
-fn route(plugin: &Plugin, headers: &[(&str, &str)]) -> String {
+fn route(plugin: &TestPlugin, headers: &[(&str, &str)]) -> String {
     let mut stream = plugin.http_stream();
     let mut all = vec![(":path", "/"), (":method", "GET")];
     all.extend_from_slice(headers);
@@ -275,7 +275,7 @@ fn route_values_that_are_not_plain_header_values_are_refused() {
 }
 
 /// Sends request headers the filter must refuse as ambiguous; returns the reply's body.
-fn ambiguous(plugin: &Plugin, headers: &[(&str, &str)]) -> String {
+fn ambiguous(plugin: &TestPlugin, headers: &[(&str, &str)]) -> String {
     let mut stream = plugin.http_stream();
     let mut all = vec![(":path", "/"), (":method", "GET")];
     all.extend_from_slice(headers);

@@ -4,15 +4,15 @@
 use std::time::Duration;
 
 use crate::__PROXYLET_FILTERS;
-use proxylet::testing::{Host, Plugin, Verdict};
+use proxylet::testing::{Host, TestPlugin, Verdict};
 
-fn start(host: &Host, config: &str) -> Plugin {
+fn start(host: &Host, config: &str) -> TestPlugin {
     host.plugin("metrics").config(config).start().unwrap()
 }
 
 /// One request through the filter: `route` (see [`set_route`]), the response
 /// `status` (0: none), `took` between the request headers and the access log.
-fn request(host: &Host, plugin: &Plugin, route: Option<&str>, status: i64, took: Duration) {
+fn request(host: &Host, plugin: &TestPlugin, route: Option<&str>, status: i64, took: Duration) {
     let mut stream = plugin.http_stream();
     assert_eq!(
         stream.request_headers(&[(":path", "/")], true),

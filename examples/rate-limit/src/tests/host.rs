@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use crate::{bucket_key, Bucket, Decision, Limit, __PROXYLET_FILTERS};
-use proxylet::testing::{Host, Plugin, Verdict};
+use proxylet::testing::{Host, TestPlugin, Verdict};
 
 const CONFIG: &str = r#"{"rules": [
     {"name": "login", "path_prefix": "/login", "limit": {"max_tokens": 2, "fill_interval_ms": 60000}},
@@ -14,13 +14,13 @@ const CONFIG: &str = r#"{"rules": [
      "keys": {"gold": {"max_tokens": 5, "fill_interval_ms": 10000}}}
 ]}"#;
 
-fn start(host: &Host, config: &str) -> Plugin {
+fn start(host: &Host, config: &str) -> TestPlugin {
     host.plugin("rate_limit").config(config).start().unwrap()
 }
 
 /// What the filter answered: `200` when it let the request through, else the local
 /// reply's status; with the reply's `retry-after`.
-fn send(plugin: &Plugin, path: &str, headers: &[(&str, &str)]) -> (u16, Option<String>) {
+fn send(plugin: &TestPlugin, path: &str, headers: &[(&str, &str)]) -> (u16, Option<String>) {
     let mut stream = plugin.http_stream();
     let mut all = vec![(":path", path), (":method", "GET")];
     all.extend_from_slice(headers);
@@ -40,7 +40,7 @@ fn send(plugin: &Plugin, path: &str, headers: &[(&str, &str)]) -> (u16, Option<S
     answer
 }
 
-fn statuses(plugin: &Plugin, path: &str, headers: &[(&str, &str)], n: usize) -> Vec<u16> {
+fn statuses(plugin: &TestPlugin, path: &str, headers: &[(&str, &str)], n: usize) -> Vec<u16> {
     (0..n).map(|_| send(plugin, path, headers).0).collect()
 }
 
@@ -440,7 +440,7 @@ fn numbers_out_of_range_are_refused_naming_the_field() {
 }
 
 /// Sends a request the filter must refuse as ambiguous; returns the reply's body.
-fn ambiguous(plugin: &Plugin, headers: &[(&str, &str)]) -> String {
+fn ambiguous(plugin: &TestPlugin, headers: &[(&str, &str)]) -> String {
     let mut stream = plugin.http_stream();
     let mut all = vec![(":path", "/api/x"), (":method", "GET")];
     all.extend_from_slice(headers);

@@ -5,14 +5,14 @@ use crate::__PROXYLET_FILTERS;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use hmac::{Hmac, Mac};
-use proxylet::testing::{Host, HttpStream, Plugin, Verdict};
+use proxylet::testing::{Host, HttpStream, TestPlugin, Verdict};
 use sha2::Sha256;
 
 const SECRET: &str = "0123456789abcdef0123456789abcdef";
 /// The test host's clock: 2026-01-01T00:00:00Z.
 const NOW: u64 = 1_767_225_600;
 
-fn start(config: &str) -> (Host, Plugin) {
+fn start(config: &str) -> (Host, TestPlugin) {
     let host = Host::native(__PROXYLET_FILTERS);
     let plugin = host.plugin("auth").config(config).start().unwrap();
     (host, plugin)
@@ -354,7 +354,7 @@ fn external(extra: &str) -> String {
 
 // ANCHOR: call
 /// Starts a request that makes the callout; returns the stream and the callout's token.
-fn call(plugin: &Plugin) -> (HttpStream, u32) {
+fn call(plugin: &TestPlugin) -> (HttpStream, u32) {
     let mut stream = plugin.http_stream();
     let verdict = get(
         &mut stream,

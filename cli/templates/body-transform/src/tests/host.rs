@@ -1,7 +1,7 @@
 //! The body transform on the test host: natively, no wasm, no Envoy.
 
 use crate::{__PROXYLET_FILTERS, HARD_MAX_BODY};
-use proxylet::testing::{Host, HttpStream, Plugin, Verdict};
+use proxylet::testing::{Host, HttpStream, TestPlugin, Verdict};
 use serde_json::{json, Value};
 
 const RULES: &str = r#"{
@@ -11,7 +11,7 @@ const RULES: &str = r#"{
     "set": {"source": "edge", "version": 2}
 }"#;
 
-fn start(config: &str) -> (Host, Plugin) {
+fn start(config: &str) -> (Host, TestPlugin) {
     let host = Host::native(__PROXYLET_FILTERS);
     let plugin = host
         .plugin("body_transform")

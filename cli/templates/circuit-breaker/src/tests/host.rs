@@ -4,13 +4,13 @@
 use std::time::Duration;
 
 use crate::{State, __PROXYLET_FILTERS};
-use proxylet::testing::{Host, Plugin, Verdict};
+use proxylet::testing::{Host, TestPlugin, Verdict};
 
 const KEY: &str = "circuit-breaker/default";
 const CONFIG: &str = r#"{"failure_threshold": 3, "open_ms": 5000,
     "fallback": {"body": "orders are resting\n"}}"#;
 
-fn start(host: &Host, config: &str) -> Plugin {
+fn start(host: &Host, config: &str) -> TestPlugin {
     host.plugin("circuit_breaker")
         .config(config)
         .start()
@@ -22,7 +22,7 @@ fn state(host: &Host) -> State {
 }
 
 /// A request the upstream answers with `status`; returns the verdict of its request hook.
-fn exchange(plugin: &Plugin, status: &str) -> Verdict {
+fn exchange(plugin: &TestPlugin, status: &str) -> Verdict {
     let mut stream = plugin.http_stream();
     let verdict = stream.request_headers(&[(":path", "/orders")], true);
     if verdict == Verdict::Continue {
@@ -34,7 +34,7 @@ fn exchange(plugin: &Plugin, status: &str) -> Verdict {
 
 /// A request while the breaker is open: asserts the fallback, and passes the local reply
 /// back through the response hook as Envoy does.
-fn assert_rejected(plugin: &Plugin) {
+fn assert_rejected(plugin: &TestPlugin) {
     let mut stream = plugin.http_stream();
     assert_eq!(
         stream.request_headers(&[(":path", "/orders")], true),
@@ -49,7 +49,7 @@ fn assert_rejected(plugin: &Plugin) {
     stream.complete().unwrap();
 }
 
-fn open(host: &Host, plugin: &Plugin) {
+fn open(host: &Host, plugin: &TestPlugin) {
     for _ in 0..3 {
         assert_eq!(exchange(plugin, "502"), Verdict::Continue);
     }
@@ -319,7 +319,7 @@ fn state_bytes_round_trip_and_garbage_reads_as_closed() {
 
 /// Starts a probe whose client sends 3 of 100 body bytes and then nothing: the stream
 /// stays open, the upstream never answers.
-fn slow_probe(plugin: &Plugin) -> proxylet::testing::HttpStream {
+fn slow_probe(plugin: &TestPlugin) -> proxylet::testing::HttpStream {
     let mut stream = plugin.http_stream();
     assert_eq!(
         stream.request_headers(

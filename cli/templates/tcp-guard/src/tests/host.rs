@@ -1,11 +1,11 @@
 //! The TCP guard on the test host: natively, no wasm, no Envoy.
 
 use crate::__PROXYLET_FILTERS;
-use proxylet::testing::{Host, Plugin, Verdict};
+use proxylet::testing::{Host, TestPlugin, Verdict};
 
 const CONFIG: &str = r#"{"deny_prefixes": ["EVIL", "\u0016\u0003"], "max_bytes": 16}"#;
 
-fn start(config: &str) -> (Host, Plugin) {
+fn start(config: &str) -> (Host, TestPlugin) {
     let host = Host::native(__PROXYLET_FILTERS);
     let plugin = host.plugin("tcp_guard").config(config).start().unwrap();
     (host, plugin)
