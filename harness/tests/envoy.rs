@@ -565,3 +565,24 @@ fn a_failing_test_prints_the_envoy_log() {
     assert!(stdout.contains("--- Envoy log ("), "{stdout}");
     assert!(stdout.contains("starting main dispatch loop"), "{stdout}");
 }
+
+#[cfg(target_os = "linux")]
+#[test]
+fn envoy_pinned_to_a_cpu_runs_every_thread_there() {
+    let envoy = Envoy::start(&Bootstrap::http(), options().cpus([0])).unwrap();
+    let pid = envoy.pid().unwrap();
+
+    let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).unwrap();
+    let mut threads = 0;
+    for task in tasks {
+        let status = std::fs::read_to_string(task.unwrap().path().join("status")).unwrap();
+        let allowed = status
+            .lines()
+            .find_map(|line| line.strip_prefix("Cpus_allowed_list:"))
+            .map(str::trim);
+        assert_eq!(allowed, Some("0"), "{status}");
+        threads += 1;
+    }
+    // The main thread and the worker at least.
+    assert!(threads >= 2, "{threads} threads");
+}

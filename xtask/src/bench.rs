@@ -10,6 +10,7 @@ use std::time::{Duration, Instant, SystemTime};
 use proxylet_artifact::build::{build_package, CargoBuild, WASM_TARGET};
 use proxylet_harness::{Bootstrap, Envoy, EnvoyOptions, LuaFilter, Upstream, WasmFilter};
 
+use crate::direct;
 use crate::load::{self, Load, Until};
 use crate::{fuel, optimize, root, step, wasm_target_dir, Result};
 
@@ -20,7 +21,7 @@ const ROUNDS: usize = 10;
 const WARMUP: Duration = Duration::from_secs(1);
 
 /// The Lua equivalent of the flagship: `hello: melon` on every response.
-const LUA_ADD_HEADER: &str = r#"
+pub(crate) const LUA_ADD_HEADER: &str = r#"
 function envoy_on_response(response_handle)
   response_handle:headers():replace("hello", "melon")
 end
@@ -51,7 +52,7 @@ fn build_for(package: &str, target: &str, target_dir: &Path) -> Result<PathBuf> 
         .map_err(|e| e.to_string())
 }
 
-fn build_raw(package: &str) -> Result<PathBuf> {
+pub(crate) fn build_raw(package: &str) -> Result<PathBuf> {
     build_for(package, WASM_TARGET, &wasm_target_dir())
 }
 
@@ -164,7 +165,7 @@ fn custom_sections(wasm: &[u8]) -> Vec<(String, usize)> {
     sections
 }
 
-fn kb(bytes: u64) -> String {
+pub(crate) fn kb(bytes: u64) -> String {
     format!("{:.1} KB", bytes as f64 / 1000.0)
 }
 
@@ -255,10 +256,10 @@ fn throughput(envoy_bin: &Path, flagship: &Path, raw: &Path) -> Result<Throughpu
     })
 }
 
-/// Section 3 of BENCHMARKS.md.
+/// Section 3.2 of BENCHMARKS.md.
 fn throughput_markdown(load: &Throughput) -> String {
     let mut md = String::new();
-    let _ = writeln!(md, "## 3. Throughput and latency through Envoy\n");
+    let _ = writeln!(md, "### 3.2 Behind a test upstream\n");
     let pinning = if load.pinned {
         "; the Envoys are pinned to the last core and the load generator with the upstream to the others (`taskset`)"
     } else {
@@ -394,9 +395,9 @@ fn taskset(cpus: &str, pid: u32) -> bool {
 const QUIET_CORES: f64 = 0.10;
 const MAX_RETRIES: usize = 4;
 
-/// CPU time so far, in clock ticks: (every process on the machine, this process and
-/// `pids`).
-fn cpu_ticks(pids: &[u32]) -> (u64, u64) {
+/// CPU time so far, in clock ticks: (every process on the machine, this process (with
+/// its children that were waited for, e.g. wrk) and `pids`).
+pub(crate) fn cpu_ticks(pids: &[u32]) -> (u64, u64) {
     let total = std::fs::read_to_string("/proc/stat")
         .ok()
         .and_then(|stat| {
@@ -417,12 +418,12 @@ fn cpu_ticks(pids: &[u32]) -> (u64, u64) {
             .ok()
             .and_then(|stat| {
                 // After the command name (which may hold spaces): state is field 3,
-                // utime and stime are fields 14 and 15.
+                // utime and stime are fields 14 and 15, then cutime and cstime (children
+                // waited for).
                 let rest = stat.rsplit_once(')')?.1;
                 let fields: Vec<&str> = rest.split_whitespace().collect();
-                let utime: u64 = fields.get(11)?.parse().ok()?;
-                let stime: u64 = fields.get(12)?.parse().ok()?;
-                Some(utime + stime)
+                let ticks = |i: usize| fields.get(i)?.parse::<u64>().ok();
+                Some(ticks(11)? + ticks(12)? + ticks(13)? + ticks(14)?)
             })
             .unwrap_or(0)
     };
@@ -431,14 +432,14 @@ fn cpu_ticks(pids: &[u32]) -> (u64, u64) {
 }
 
 /// Cores used on average by other processes between two [`cpu_ticks`] readings.
-fn other_cores(before: (u64, u64), after: (u64, u64), elapsed: Duration) -> f64 {
+pub(crate) fn other_cores(before: (u64, u64), after: (u64, u64), elapsed: Duration) -> f64 {
     // Linux reports CPU time in USER_HZ = 100 ticks per second.
     let total = after.0.saturating_sub(before.0);
     let ours = after.1.saturating_sub(before.1);
     total.saturating_sub(ours) as f64 / 100.0 / elapsed.as_secs_f64()
 }
 
-fn median(mut values: Vec<f64>) -> f64 {
+pub(crate) fn median(mut values: Vec<f64>) -> f64 {
     values.sort_by(f64::total_cmp);
     match values.len() {
         0 => f64::NAN,
@@ -559,6 +560,8 @@ pub(crate) enum Mode {
     Quick,
     /// Only the throughput rounds through Envoy, printed.
     Load,
+    /// Only the direct-response rounds (a filter's cost, memory, module sizes), printed.
+    Direct,
 }
 
 /// Runs the benchmarks `mode` selects (see [`Mode`]).
@@ -574,6 +577,18 @@ pub(crate) fn bench(mode: Mode) -> Result<()> {
         step("throughput and latency through Envoy");
         let load = throughput(&envoy, &flagship, &raw)?;
         println!("{}", throughput_markdown(&load));
+        return Ok(());
+    }
+    if mode == Mode::Direct {
+        let envoy = crate::ensure_envoy()?;
+        let modules = direct::build_modules()?;
+        let settings = direct::Settings::from_env()?;
+        step(&format!(
+            "a filter's cost: direct response, Envoy on a core of its own ({})",
+            settings.describe()
+        ));
+        let run = direct::run(&envoy, &modules, settings)?;
+        println!("{}", direct::markdown(&run));
         return Ok(());
     }
     if mode == Mode::Quick {
@@ -617,6 +632,14 @@ pub(crate) fn bench(mode: Mode) -> Result<()> {
     ));
     let load = throughput(&envoy, &flagship.wasm, &raw.wasm)?;
 
+    let modules = direct::build_modules()?;
+    let settings = direct::Settings::from_env()?;
+    step(&format!(
+        "a filter's cost: direct response, Envoy on a core of its own ({})",
+        settings.describe()
+    ));
+    let direct = direct::run(&envoy, &modules, settings)?;
+
     step("build time of the flagship (cold, then warm)");
     let (cold, warm) = build_times()?;
     eprintln!("cold {cold:.1} s, warm {warm:.1} s");
@@ -636,6 +659,7 @@ pub(crate) fn bench(mode: Mode) -> Result<()> {
         fuel_rows: &fuel_rows,
         runs: &load.runs,
         pinned: load.pinned,
+        direct: &direct,
         build: (cold, warm),
         install,
     });
@@ -670,12 +694,13 @@ struct Report<'a> {
     fuel_rows: &'a [fuel::Row],
     runs: &'a [Vec<Load>],
     pinned: bool,
+    direct: &'a direct::Direct,
     build: (f64, f64),
     /// Seconds of a cold `cargo install --path cli`.
     install: f64,
 }
 
-fn met(ok: bool) -> &'static str {
+pub(crate) fn met(ok: bool) -> &'static str {
     if ok {
         "met"
     } else {
@@ -801,6 +826,9 @@ fn markdown(r: &Report<'_>) -> String {
         let _ = writeln!(md, "Most of a request's work in these modules is heap allocation (wasi-libc's `malloc` and `free` run inside the VM, thousands of fuel units per allocation): a hook costs about what it allocates. In the callout workloads proxylet allocates more than the hand-written code: `HttpCall` and `Response` own their path, header names, values and body (the raw code passes borrowed `&str`s), each stream keeps its pending callouts in a vector, and the callout response's body is read whether the callback looks at it or not.\n");
     }
 
+    let _ = writeln!(md, "## 3. Throughput and latency through Envoy\n");
+    let _ = writeln!(md, "Two runs: in 3.1 Envoy answers by itself and has a core of its own, which is where a filter's cost shows; in 3.2 it proxies to a test upstream on a shared machine, where the upstream and the load generator cost more than any filter and the setups look alike.\n");
+    md.push_str(&direct::markdown(r.direct));
     md.push_str(&throughput_markdown(&Throughput {
         runs: r.runs.to_vec(),
         pinned: r.pinned,

@@ -22,6 +22,8 @@
 #[cfg(feature = "bench")]
 mod bench;
 #[cfg(feature = "bench")]
+mod direct;
+#[cfg(feature = "bench")]
 mod fuel;
 mod load;
 #[cfg(feature = "bench")]
@@ -50,7 +52,7 @@ fn main() -> ExitCode {
         Some("templates") => templates::write(&root()),
         Some("package") => ensure_envoy().and_then(|envoy| package::check(&envoy)),
         _ => {
-            eprintln!("usage: cargo xtask <demo|test|examples|bench|soak|templates|package>\n\n  demo      build the flagship filter and show it working in a real Envoy\n  test      run every check CI runs\n  examples  build every example for wasm32-wasip1 and print sizes\n  bench     measure proxylet against raw proxy-wasm and Lua; writes BENCHMARKS.md\n  soak      200,000 requests through Envoy per filter: 0 errors, flat memory\n  templates write cli/templates (cargo proxylet new's crates) from examples/\n  package   package the published crates, install cargo-proxylet from them, and use it outside the checkout");
+            eprintln!("usage: cargo xtask <demo|test|examples|bench|soak|templates|package>\n\n  demo      build the flagship filter and show it working in a real Envoy\n  test      run every check CI runs\n  examples  build every example for wasm32-wasip1 and print sizes\n  bench     measure proxylet against raw proxy-wasm and Lua; writes BENCHMARKS.md\n            (`bench quick|load|direct`: one part, printed)\n  soak      200,000 requests through Envoy per filter: 0 errors, flat memory\n  templates write cli/templates (cargo proxylet new's crates) from examples/\n  package   package the published crates, install cargo-proxylet from them, and use it outside the checkout");
             return ExitCode::from(2);
         }
     };
@@ -191,14 +193,16 @@ fn demo() -> Result<()> {
     Ok(())
 }
 
-/// `cargo xtask bench [quick|load]`: with the `bench` feature, the benchmarks; without it
-/// (the default, so `cargo xtask demo` does not compile the interpreter), runs itself again with
-/// it. `quick`: only sizes and fuel of the proxylet/raw pairs; `load`: only the rounds
-/// through Envoy; both print their tables and leave BENCHMARKS.md alone.
+/// `cargo xtask bench [quick|load|direct]`: with the `bench` feature, the benchmarks;
+/// without it (the default, so `cargo xtask demo` does not compile the interpreter), runs
+/// itself again with it. `quick`: only sizes and fuel of the proxylet/raw pairs; `load`:
+/// only the rounds through Envoy behind a test upstream; `direct`: only the rounds on a
+/// direct-response route with wrk (`PROXYLET_BENCH_DIRECT_SECONDS`,
+/// `PROXYLET_BENCH_DIRECT_ROUNDS`); each prints its tables and leaves BENCHMARKS.md alone.
 fn bench(mode: Option<&str>) -> Result<()> {
-    if !matches!(mode, None | Some("quick" | "load")) {
+    if !matches!(mode, None | Some("quick" | "load" | "direct")) {
         return Err(format!(
-            "unknown `cargo xtask bench` mode `{}`; modes: quick, load",
+            "unknown `cargo xtask bench` mode `{}`; modes: quick, load, direct",
             mode.unwrap_or_default()
         ));
     }
@@ -206,6 +210,7 @@ fn bench(mode: Option<&str>) -> Result<()> {
     return bench::bench(match mode {
         Some("quick") => bench::Mode::Quick,
         Some("load") => bench::Mode::Load,
+        Some("direct") => bench::Mode::Direct,
         _ => bench::Mode::All,
     });
     #[cfg(not(feature = "bench"))]
