@@ -283,6 +283,19 @@ fn test() -> Result<()> {
         "-D",
         "warnings",
     ])?;
+    // The workspace build lints the SDK with the test host (a dev-dependency feature):
+    // lint its two other builds too, the native target's and the wasm one's.
+    cargo(&["clippy", "--package", "proxylet", "--", "-D", "warnings"])?;
+    cargo(&[
+        "clippy",
+        "--package",
+        "proxylet",
+        "--target",
+        proxylet_artifact::build::WASM_TARGET,
+        "--",
+        "-D",
+        "warnings",
+    ])?;
 
     step("tests: unit, UI, doc, Envoy end to end");
     cargo(&["test", "--workspace"])?;
