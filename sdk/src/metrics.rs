@@ -39,7 +39,7 @@ macro_rules! metric {
             /// wasm (and on the test host), where a metric can be defined any time, it
             /// does nothing.
             pub fn declare(name: &str, tag_names: &[&str]) -> Result<(), HostError> {
-                declare_metric($kind, name, tag_names)
+                host::declare_metric($kind, name, tag_names)
             }
 
             /// The current value (histograms: not readable on Envoy).
@@ -52,19 +52,6 @@ macro_rules! metric {
             }
         }
     };
-}
-
-/// Natively: defines the metric with its label names while Envoy loads the configuration.
-#[cfg(not(any(target_family = "wasm", feature = "testing")))]
-fn declare_metric(kind: u32, name: &str, tag_names: &[&str]) -> Result<(), HostError> {
-    host::declare_metric(kind, name, tag_names)
-}
-
-/// In wasm, a metric is defined when it is first used: nothing to declare.
-#[cfg(any(target_family = "wasm", feature = "testing"))]
-fn declare_metric(kind: u32, name: &str, tag_names: &[&str]) -> Result<(), HostError> {
-    let _ = (kind, name, tag_names);
-    Ok(())
 }
 
 metric! {

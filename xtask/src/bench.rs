@@ -786,7 +786,7 @@ fn markdown(r: &Report<'_>) -> String {
     if let Some((ours, raw)) = r.unknown {
         let _ = writeln!(
             md,
-            "\nWhere the optimized size goes: about as much in the raw twin as in proxylet's module, since most of both is the same Rust std (formatting, panics, allocator), `serde_json` with its error messages, and proxy-wasm's dispatcher (every `proxy_on_*` export, gRPC ones included). The WASI libc is part of it: the same two modules built for `wasm32-unknown-unknown` and optimized the same way are {} (flagship) and {} (raw), a data point only: proxylet builds for wasm32-wasip1.",
+            "\nWhere the optimized size goes: most of both modules is the same Rust std (formatting, panics, allocator) and `serde_json` with its error messages; the raw twin also carries the `proxy-wasm` crate's dispatcher and every `proxy_on_*` export (gRPC ones included), where proxylet's module has its own dispatcher and only the exports its hooks need. The WASI libc is part of it: the same two modules built for `wasm32-unknown-unknown` and optimized the same way are {} (flagship) and {} (raw), a data point only: proxylet builds for wasm32-wasip1.",
             kb(ours),
             kb(raw)
         );

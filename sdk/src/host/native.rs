@@ -867,9 +867,7 @@ pub(crate) fn define_metric(
                 };
                 define(config.envoy, buffer(name.as_bytes()), &mut id)
             };
-            if result != 0 {
-                return Err(HostError::new(CALL, INTERNAL_FAILURE + result));
-            }
+            metric_result(CALL, result)?;
             id
         }
         None if scope.loading => {
@@ -892,9 +890,7 @@ pub(crate) fn define_metric(
                     &mut id,
                 )
             };
-            if result != 0 {
-                return Err(HostError::new(CALL, INTERNAL_FAILURE + result));
-            }
+            metric_result(CALL, result)?;
             id
         }
         None => {
@@ -965,111 +961,61 @@ enum Update {
 fn update(id: u32, how: Update, value: u64) -> Result<(), HostError> {
     const CALL: &str = "envoy_dynamic_module_callback_http_filter_update_metric";
     let (kind, envoy_id, labels) = metric(id, CALL)?;
-    let mut labels: Vec<ModuleBuffer> = labels.iter().map(|v| buffer(v.as_bytes())).collect();
     let scope = scope();
     let config = scope.config().ok_or(HostError::new(CALL, BAD_ARGUMENT))?;
     if config.network {
         return update_network(config.envoy, scope.filter, kind, envoy_id, how, value);
     }
-    // SAFETY: the handles are the running stream's or its configuration's; the label
-    // buffers live for the call.
-    let result = unsafe {
-        match (scope.filter.is_null(), kind, how) {
-            (false, 0, Update::Increment) => {
-                abi::envoy_dynamic_module_callback_http_filter_increment_counter(
-                    scope.filter,
-                    envoy_id,
-                    labels.as_mut_ptr(),
-                    labels.len(),
-                    value,
-                )
-            }
-            (false, 1, Update::Increment) => {
-                abi::envoy_dynamic_module_callback_http_filter_increment_gauge(
-                    scope.filter,
-                    envoy_id,
-                    labels.as_mut_ptr(),
-                    labels.len(),
-                    value,
-                )
-            }
-            (false, 1, Update::Decrement) => {
-                abi::envoy_dynamic_module_callback_http_filter_decrement_gauge(
-                    scope.filter,
-                    envoy_id,
-                    labels.as_mut_ptr(),
-                    labels.len(),
-                    value,
-                )
-            }
-            (false, 1, Update::Set) => abi::envoy_dynamic_module_callback_http_filter_set_gauge(
-                scope.filter,
-                envoy_id,
-                labels.as_mut_ptr(),
-                labels.len(),
-                value,
-            ),
-            (false, 2, Update::Record) => {
-                abi::envoy_dynamic_module_callback_http_filter_record_histogram_value(
-                    scope.filter,
-                    envoy_id,
-                    labels.as_mut_ptr(),
-                    labels.len(),
-                    value,
-                )
-            }
-            (true, 0, Update::Increment) => {
-                abi::envoy_dynamic_module_callback_http_filter_config_increment_counter(
-                    config.envoy,
-                    envoy_id,
-                    labels.as_mut_ptr(),
-                    labels.len(),
-                    value,
-                )
-            }
-            (true, 1, Update::Increment) => {
-                abi::envoy_dynamic_module_callback_http_filter_config_increment_gauge(
-                    config.envoy,
-                    envoy_id,
-                    labels.as_mut_ptr(),
-                    labels.len(),
-                    value,
-                )
-            }
-            (true, 1, Update::Decrement) => {
-                abi::envoy_dynamic_module_callback_http_filter_config_decrement_gauge(
-                    config.envoy,
-                    envoy_id,
-                    labels.as_mut_ptr(),
-                    labels.len(),
-                    value,
-                )
-            }
-            (true, 1, Update::Set) => {
-                abi::envoy_dynamic_module_callback_http_filter_config_set_gauge(
-                    config.envoy,
-                    envoy_id,
-                    labels.as_mut_ptr(),
-                    labels.len(),
-                    value,
-                )
-            }
-            (true, 2, Update::Record) => {
-                abi::envoy_dynamic_module_callback_http_filter_config_record_histogram_value(
-                    config.envoy,
-                    envoy_id,
-                    labels.as_mut_ptr(),
-                    labels.len(),
-                    value,
-                )
-            }
-            _ => return Err(HostError::new(CALL, BAD_ARGUMENT)),
+    let mut labels: Vec<ModuleBuffer> = labels.iter().map(|v| buffer(v.as_bytes())).collect();
+    // On the stream running, else (a tick) on its configuration: the two families of
+    // callbacks take the same arguments.
+    type Callback = unsafe extern "C" fn(*mut c_void, usize, *mut ModuleBuffer, usize, u64) -> u32;
+    let on_stream = !scope.filter.is_null();
+    let callback: Callback = match (on_stream, kind, how) {
+        (true, 0, Update::Increment) => {
+            abi::envoy_dynamic_module_callback_http_filter_increment_counter
         }
+        (true, 1, Update::Increment) => {
+            abi::envoy_dynamic_module_callback_http_filter_increment_gauge
+        }
+        (true, 1, Update::Decrement) => {
+            abi::envoy_dynamic_module_callback_http_filter_decrement_gauge
+        }
+        (true, 1, Update::Set) => abi::envoy_dynamic_module_callback_http_filter_set_gauge,
+        (true, 2, Update::Record) => {
+            abi::envoy_dynamic_module_callback_http_filter_record_histogram_value
+        }
+        (false, 0, Update::Increment) => {
+            abi::envoy_dynamic_module_callback_http_filter_config_increment_counter
+        }
+        (false, 1, Update::Increment) => {
+            abi::envoy_dynamic_module_callback_http_filter_config_increment_gauge
+        }
+        (false, 1, Update::Decrement) => {
+            abi::envoy_dynamic_module_callback_http_filter_config_decrement_gauge
+        }
+        (false, 1, Update::Set) => abi::envoy_dynamic_module_callback_http_filter_config_set_gauge,
+        (false, 2, Update::Record) => {
+            abi::envoy_dynamic_module_callback_http_filter_config_record_histogram_value
+        }
+        _ => return Err(HostError::new(CALL, BAD_ARGUMENT)),
     };
+    let target = if on_stream {
+        scope.filter
+    } else {
+        config.envoy
+    };
+    // SAFETY: `target` is the running stream's handle or its configuration's, as the
+    // callback takes; the label buffers live for the call.
+    let result = unsafe { callback(target, envoy_id, labels.as_mut_ptr(), labels.len(), value) };
+    metric_result(CALL, result)
+}
+
+fn metric_result(call: &'static str, result: u32) -> Result<(), HostError> {
     if result == 0 {
         Ok(())
     } else {
-        Err(HostError::new(CALL, INTERNAL_FAILURE + result))
+        Err(HostError::new(call, INTERNAL_FAILURE + result))
     }
 }
 
@@ -1084,65 +1030,44 @@ fn update_network(
     value: u64,
 ) -> Result<(), HostError> {
     const CALL: &str = "envoy_dynamic_module_callback_network_filter_update_metric";
-    // SAFETY: the handles are the running connection's or its configuration's.
-    let result = unsafe {
-        match (connection.is_null(), kind, how) {
-            (false, 0, Update::Increment) => {
-                abi::envoy_dynamic_module_callback_network_filter_increment_counter(
-                    connection, id, value,
-                )
-            }
-            (false, 1, Update::Increment) => {
-                abi::envoy_dynamic_module_callback_network_filter_increment_gauge(
-                    connection, id, value,
-                )
-            }
-            (false, 1, Update::Decrement) => {
-                abi::envoy_dynamic_module_callback_network_filter_decrement_gauge(
-                    connection, id, value,
-                )
-            }
-            (false, 1, Update::Set) => {
-                abi::envoy_dynamic_module_callback_network_filter_set_gauge(connection, id, value)
-            }
-            (false, 2, Update::Record) => {
-                abi::envoy_dynamic_module_callback_network_filter_record_histogram_value(
-                    connection, id, value,
-                )
-            }
-            (true, 0, Update::Increment) => {
-                abi::envoy_dynamic_module_callback_network_filter_config_increment_counter(
-                    config, id, value,
-                )
-            }
-            (true, 1, Update::Increment) => {
-                abi::envoy_dynamic_module_callback_network_filter_config_increment_gauge(
-                    config, id, value,
-                )
-            }
-            (true, 1, Update::Decrement) => {
-                abi::envoy_dynamic_module_callback_network_filter_config_decrement_gauge(
-                    config, id, value,
-                )
-            }
-            (true, 1, Update::Set) => {
-                abi::envoy_dynamic_module_callback_network_filter_config_set_gauge(
-                    config, id, value,
-                )
-            }
-            (true, 2, Update::Record) => {
-                abi::envoy_dynamic_module_callback_network_filter_config_record_histogram_value(
-                    config, id, value,
-                )
-            }
-            _ => return Err(HostError::new(CALL, BAD_ARGUMENT)),
+    type Callback = unsafe extern "C" fn(*mut c_void, usize, u64) -> u32;
+    let on_connection = !connection.is_null();
+    let callback: Callback = match (on_connection, kind, how) {
+        (true, 0, Update::Increment) => {
+            abi::envoy_dynamic_module_callback_network_filter_increment_counter
         }
+        (true, 1, Update::Increment) => {
+            abi::envoy_dynamic_module_callback_network_filter_increment_gauge
+        }
+        (true, 1, Update::Decrement) => {
+            abi::envoy_dynamic_module_callback_network_filter_decrement_gauge
+        }
+        (true, 1, Update::Set) => abi::envoy_dynamic_module_callback_network_filter_set_gauge,
+        (true, 2, Update::Record) => {
+            abi::envoy_dynamic_module_callback_network_filter_record_histogram_value
+        }
+        (false, 0, Update::Increment) => {
+            abi::envoy_dynamic_module_callback_network_filter_config_increment_counter
+        }
+        (false, 1, Update::Increment) => {
+            abi::envoy_dynamic_module_callback_network_filter_config_increment_gauge
+        }
+        (false, 1, Update::Decrement) => {
+            abi::envoy_dynamic_module_callback_network_filter_config_decrement_gauge
+        }
+        (false, 1, Update::Set) => {
+            abi::envoy_dynamic_module_callback_network_filter_config_set_gauge
+        }
+        (false, 2, Update::Record) => {
+            abi::envoy_dynamic_module_callback_network_filter_config_record_histogram_value
+        }
+        _ => return Err(HostError::new(CALL, BAD_ARGUMENT)),
     };
-    if result == 0 {
-        Ok(())
-    } else {
-        Err(HostError::new(CALL, INTERNAL_FAILURE + result))
-    }
+    let target = if on_connection { connection } else { config };
+    // SAFETY: `target` is the running connection's handle or its configuration's, as the
+    // callback takes.
+    let result = unsafe { callback(target, id, value) };
+    metric_result(CALL, result)
 }
 
 /// Sets a gauge or records a histogram value.

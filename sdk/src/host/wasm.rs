@@ -572,6 +572,13 @@ pub(crate) fn define_metric(
     Ok(id)
 }
 
+/// Declares a metric family ahead of its tag values: nothing to do here, a proxy-wasm
+/// host defines a metric whenever it is first used (the native host needs it).
+pub(crate) fn declare_metric(kind: u32, name: &str, tag_names: &[&str]) -> Result<(), HostError> {
+    let _ = (kind, name, tag_names);
+    Ok(())
+}
+
 /// Reads a metric's current value.
 pub(crate) fn get_metric(id: u32) -> Result<u64, HostError> {
     let mut value = 0u64;

@@ -13,8 +13,7 @@ use super::abi::{
     envoy_dynamic_module_type_envoy_http_header as EnvoyHeader,
 };
 use super::{
-    body_size, callout_done, config_destroy, config_new, config_scheduled, filter_destroy,
-    filter_new,
+    callout_done, config_destroy, config_new, config_scheduled, filter_destroy, filter_new,
 };
 use super::{hook, network, status, Callout};
 
@@ -81,7 +80,8 @@ pub unsafe extern "C" fn envoy_dynamic_module_on_http_filter_request_body(
     stream: *const c_void,
     end_of_stream: bool,
 ) -> u32 {
-    let size = body_size(filter, true);
+    // What Envoy buffered and the chunk that arrived.
+    let size = crate::host::body_len(filter, true);
     // SAFETY: forwarded from Envoy. A pause buffers (`StopIterationAndBuffer`, 1).
     unsafe {
         hook(filter, stream, 0, 3, |c| {
@@ -129,7 +129,7 @@ pub unsafe extern "C" fn envoy_dynamic_module_on_http_filter_response_body(
     stream: *const c_void,
     end_of_stream: bool,
 ) -> u32 {
-    let size = body_size(filter, false);
+    let size = crate::host::body_len(filter, false);
     // SAFETY: forwarded from Envoy.
     unsafe {
         hook(filter, stream, 0, 3, |c| {

@@ -240,18 +240,25 @@ fn configure(config: &Config, loading: bool) -> Option<Shared<Box<dyn RootContex
 fn plugin(config: &Config) -> Option<Shared<Box<dyn RootContext>>> {
     PLUGINS.with(|plugins| {
         let mut plugins = plugins.try_borrow_mut().ok()?;
-        plugins.retain(|p| p.alive.load(Ordering::Acquire));
         if let Some(found) = plugins.iter().find(|p| p.config == config.id) {
             return found.root.clone();
         }
         let root = configure(config, false);
-        plugins.push(Plugin {
-            config: config.id,
-            alive: Arc::clone(&config.alive),
-            root: root.clone(),
-        });
+        keep(&mut plugins, config, root.clone());
         root
     })
+}
+
+/// Keeps this thread's plugin of `config`, dropping (here, on their own thread) the
+/// plugins of configurations Envoy has destroyed since: done when a plugin is added, not
+/// on every stream.
+fn keep(plugins: &mut Vec<Plugin>, config: &Config, root: Option<Shared<Box<dyn RootContext>>>) {
+    plugins.retain(|p| p.alive.load(Ordering::Acquire));
+    plugins.push(Plugin {
+        config: config.id,
+        alive: Arc::clone(&config.alive),
+        root,
+    });
 }
 
 fn log(level: LogLevel, message: &str) {
@@ -347,12 +354,7 @@ pub(crate) unsafe fn config_new(
         }
         PLUGINS.with(|plugins| {
             if let Ok(mut plugins) = plugins.try_borrow_mut() {
-                plugins.retain(|p| p.alive.load(Ordering::Acquire));
-                plugins.push(Plugin {
-                    config: config.id,
-                    alive: Arc::clone(&config.alive),
-                    root: Some(root),
-                });
+                keep(&mut plugins, &config, Some(root));
             }
         });
         Box::into_raw(config).cast_const().cast()
@@ -565,11 +567,6 @@ pub(crate) unsafe fn config_scheduled(config: *const c_void) {
             plugin.on_tick();
         };
     });
-}
-
-/// The size of the body a body hook sees: what Envoy buffered and the chunk that arrived.
-pub(crate) fn body_size(filter: *mut c_void, request: bool) -> usize {
-    crate::host::body_len(filter, request)
 }
 
 /// Runs the callback of callout `id` with its answer in scope.
