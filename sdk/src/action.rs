@@ -8,7 +8,8 @@ use std::fmt::Display;
 /// the upstream:
 ///
 /// ```
-/// use proxylet::{Action, Response};
+/// use proxylet::http::Response;
+/// use proxylet::Action;
 ///
 /// fn check(authorized: bool) -> Action {
 ///     if authorized {
@@ -120,14 +121,14 @@ impl Response {
 
     /// Why this reply cannot be sent as is: a status outside `200..=599`, or a header
     /// that is not valid in a local reply.
-    pub(crate) fn check(&self) -> Result<(), crate::HeaderError> {
+    pub(crate) fn check(&self) -> Result<(), crate::http::HeaderError> {
         if !(200..=599).contains(&self.status) {
-            return Err(crate::HeaderError::InvalidValue {
+            return Err(crate::http::HeaderError::InvalidValue {
                 name: ":status".into(),
                 reason: "a local reply's status is in 200..=599",
             });
         }
-        crate::headers::check_pairs(
+        crate::http::headers::check_pairs(
             "a local reply has no pseudo-headers (its status is `Response::new`'s)",
             self.headers
                 .iter()
@@ -169,7 +170,7 @@ impl Response {
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a return type a filter hook can have",
     label = "unsupported return type",
-    note = "a hook returns `()`, `proxylet::Action`, `proxylet::Response`, or `Result<T, E>` where `T` is one of those and `E: std::fmt::Display`"
+    note = "a hook returns `()`, `proxylet::Action`, `proxylet::http::Response`, or `Result<T, E>` where `T` is one of those and `E: std::fmt::Display`"
 )]
 pub trait HookOutput {
     /// Turns the value into an action, or the text of the error to log.
@@ -202,3 +203,9 @@ impl<T: HookOutput, E: Display> HookOutput for Result<T, E> {
         }
     }
 }
+
+/// Whether the host has no more data for this direction of the stream after this hook
+/// (e.g. a request with headers only). A hook takes it by value and can match it in place:
+/// `EndOfStream(end): EndOfStream`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct EndOfStream(pub bool);

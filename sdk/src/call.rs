@@ -4,8 +4,8 @@ use std::borrow::Cow;
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use crate::headers::{self, HeaderError, HeaderName, HeaderValue};
 use crate::host::{self, BufferType, HostError, MapType};
+use crate::http::headers::{self, HeaderError, HeaderName, HeaderValue};
 
 /// An HTTP request to send to a cluster with [`Stream::http_call`](crate::Stream::http_call).
 #[derive(Debug, Clone)]

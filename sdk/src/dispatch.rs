@@ -9,7 +9,7 @@
 //! need (`__export_hooks!`): Envoy skips the rest.
 //!
 //! The table lives in a thread local, like a wasm VM's memory; natively, each test host
-//! keeps its own and swaps it in around its calls (see `runtime::VmLocals`).
+//! keeps its own and swaps it in around its calls (see `export::VmLocals`).
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
@@ -161,7 +161,7 @@ fn http<R>(id: u32, missing: R, f: impl FnOnce(&mut dyn HttpContext) -> R) -> R 
         Some(Slot::Tcp(_)) => {
             // A TCP filter's plugin in an HTTP filter chain: refuse the stream.
             let refuse: Shared<dyn HttpContext> =
-                Rc::new(RefCell::new(crate::runtime::NoFilter::new(
+                Rc::new(RefCell::new(crate::http::NoFilter::new(
                     "refusing an HTTP stream of a TCP filter: configure it as a network filter \
                      (envoy.filters.network.wasm)",
                 )));

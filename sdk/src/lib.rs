@@ -34,8 +34,8 @@
 //! integer `5`, expected a string`).
 //!
 //! Nothing in proxylet panics on data from the host: header values are bytes
-//! ([`HeaderValue`]), host failures are [`HostError`]s, and a hook's `Err` becomes a
-//! local reply ([`Response::filter_error`]) instead of a VM trap.
+//! ([`HeaderValue`](http::HeaderValue)), host failures are [`HostError`]s, and a hook's `Err` becomes a
+//! local reply ([`Response::filter_error`](http::Response::filter_error)) instead of a VM trap.
 #![warn(missing_docs, unreachable_pub)]
 // The native target has no gRPC, TCP filters, ticks or queues (see `host::native`): the
 // runtime's code for them is unused there.
@@ -54,39 +54,30 @@
 )]
 
 mod action;
-mod body;
 pub mod call;
 pub mod config;
 mod context;
-mod cx;
 #[cfg(any(target_family = "wasm", feature = "testing"))]
 mod dispatch;
-mod filter;
-mod headers;
+mod export;
 mod host;
+pub mod http;
 mod logger;
 pub mod metrics;
 #[cfg(not(any(target_family = "wasm", feature = "testing")))]
 mod native;
-pub mod network;
+mod plugin;
 pub mod property;
-mod runtime;
+mod runtime_config;
 pub mod schema;
 pub mod shared;
+pub mod tcp;
 #[cfg(all(feature = "testing", not(target_family = "wasm")))]
 pub mod testing;
-pub use shared::Queue;
-mod runtime_config;
 
-pub use action::{Action, HookOutput, Response};
-pub use body::{Body, BodyError};
-pub use call::{CallError, CallResponse, GrpcError, GrpcEvent, GrpcStream, HttpCall};
-pub use config::ConfigError;
-pub use cx::{HttpCx, PluginCx, Stream};
-pub use filter::{BodyMode, EndOfStream, HttpFilter, Plugin};
-pub use headers::{HeaderError, HeaderName, HeaderValue, Headers};
+pub use action::{Action, EndOfStream, HookOutput};
 pub use host::HostError;
-pub use network::{Data, NetworkFilter, TcpCx};
+pub use plugin::{Filter, Plugin, PluginCx};
 
 /// Turns a function named after a hook into an Envoy HTTP filter.
 ///
@@ -134,9 +125,9 @@ pub use network::{Data, NetworkFilter, TcpCx};
 /// all TCP. A misspelled hook name is a compile error with a suggestion.
 ///
 /// # Return type
-/// `()`, [`Action`], [`Response`], or `Result<T, E>` with `T` one of those and
+/// `()`, [`Action`], [`Response`](http::Response), or `Result<T, E>` with `T` one of those and
 /// `E: Display`. An `Err` is logged at error level and answered with
-/// [`Response::filter_error`] (status 500); it never traps the VM (a TCP hook's `Err`
+/// [`Response::filter_error`](http::Response::filter_error) (status 500); it never traps the VM (a TCP hook's `Err`
 /// closes the connection). `on_log`, `on_done` and the close hooks return `()`.
 ///
 /// # Configuration
@@ -148,7 +139,7 @@ pub use network::{Data, NetworkFilter, TcpCx};
 ///
 /// When `C` also implements [`ConfigSchema`](schema::ConfigSchema)
 /// (`#[derive(Deserialize, ConfigSchema)]`), its JSON Schema is embedded in the module
-/// ([`HttpFilter::CONFIG_SCHEMA`]), and `cargo proxylet deploy` and `run` check a
+/// ([`Filter::CONFIG_SCHEMA`]), and `cargo proxylet deploy` and `run` check a
 /// configuration against it before anything reaches Envoy, naming the field at fault.
 /// When it holds an internally or adjacently tagged or untagged enum, `configure` also
 /// passes it to [`config::from_json`], so that an error inside one names the field
@@ -161,7 +152,7 @@ pub use network::{Data, NetworkFilter, TcpCx};
 ///   configuration and shared by every stream; hooks take it as `&Type`, and its `Config`
 ///   is the filter's configuration type.
 /// - `max_body = N`: the body hooks run once, at the end of the stream, with the whole
-///   body of up to `N` bytes ([`BodyMode::Buffered`]); a larger body is answered `413`
+///   body of up to `N` bytes ([`BodyMode::Buffered`](http::BodyMode::Buffered)); a larger body is answered `413`
 ///   (request) or `502` (response).
 /// - `export = false`: do not export the module's entry point for this filter alone;
 ///   list it in [`main!`] with the module's other filters instead.
@@ -174,9 +165,9 @@ pub use network::{Data, NetworkFilter, TcpCx};
 /// /// Per plugin: requests seen.
 /// struct Seen(Cell<u64>);
 ///
-/// impl proxylet::Plugin for Seen {
+/// impl Plugin for Seen {
 ///     type Config = ();
-///     fn new(_: &(), _: &mut PluginCx<'_>) -> Result<Self, proxylet::ConfigError> {
+///     fn new(_: &(), _: &mut PluginCx<'_>) -> Result<Self, ConfigError> {
 ///         Ok(Seen(Cell::new(0)))
 ///     }
 /// }
@@ -200,7 +191,7 @@ pub use network::{Data, NetworkFilter, TcpCx};
 ///
 /// # What it generates
 /// The function is left as written. Next to it the macro defines a type of the same name
-/// implementing [`HttpFilter`] (see there for the equivalent hand-written code) and,
+/// implementing [`Filter`] and [`HttpFilter`](http::HttpFilter) (see there for the equivalent hand-written code) and,
 /// unless `export = false`, `proxylet::main!(that_type)`: the module's `_initialize` entry
 /// point and its `runtime-config.json` custom section.
 /// Set `PROXYLET_MACROS_DEBUG=1` while building to print the expansion.
@@ -236,22 +227,27 @@ pub const ABI_VERSION: &str = "v0.2.1";
 /// The name of the wasm custom section that carries a module's `runtime-config.json`.
 pub const RUNTIME_CONFIG_SECTION: &str = "proxylet.runtime_config";
 
-/// Everything a filter usually needs: `use proxylet::prelude::*;`.
+/// Everything a `#[filter]` usually needs: `use proxylet::prelude::*;`.
+///
+/// What hooks take and return, what plugins are built from, and the helpers hooks call
+/// (callouts, metrics, shared data). The traits and contexts of hand-written filters are
+/// not in it: they live in [`http`], [`tcp`] and the crate root.
 pub mod prelude {
+    pub use crate::call::{CallError, CallResponse, GrpcEvent, GrpcStream, HttpCall};
+    pub use crate::config::ConfigError;
+    pub use crate::http::{Body, HeaderName, HeaderValue, Headers, Response, Stream};
     pub use crate::metrics::{Counter, Gauge, Histogram};
     pub use crate::schema::ConfigSchema;
     pub use crate::shared::{Queue, SharedData};
-    pub use crate::{
-        Action, Body, CallError, CallResponse, Data, EndOfStream, GrpcEvent, GrpcStream,
-        HeaderName, HeaderValue, Headers, HttpCall, HttpCx, PluginCx, Response, Stream, TcpCx,
-    };
+    pub use crate::tcp::Data;
+    pub use crate::{Action, EndOfStream, Plugin, PluginCx};
     pub use serde::Deserialize;
 }
 
-/// Exports hand-written filters (types implementing [`HttpFilter`]) from a module.
+/// Exports hand-written filters (types implementing [`HttpFilter`](http::HttpFilter) or [`TcpFilter`](tcp::TcpFilter)) from a module.
 ///
 /// Use it once per crate, listing every filter; each is selected by Envoy through its
-/// [`HttpFilter::ROOT_ID`]. Root ids must differ, which is checked at compile time.
+/// [`Filter::ROOT_ID`]. Root ids must differ, which is checked at compile time.
 /// Functions marked `#[filter]` export themselves; mark them `#[filter(export = false)]`
 /// to list them here instead (a `#[filter] fn` defines a type of the same name).
 ///
@@ -288,8 +284,7 @@ macro_rules! main {
 #[doc(hidden)]
 pub mod __private {
     pub use crate::config::default_probe::{NoDefault, Probe, ViaDefault};
-    pub use crate::config::{from_json, no_config};
-    pub use crate::cx::Parts;
+    pub use crate::config::{from_json, no_config, ConfigError};
     #[cfg(any(target_family = "wasm", feature = "testing"))]
     pub use crate::dispatch::{
         memory_allocate, on_configure, on_context_create, on_delete, on_done,
@@ -299,29 +294,51 @@ pub mod __private {
         on_request_trailers, on_response_body, on_response_headers, on_response_trailers, on_tick,
         on_upstream_connection_close, on_upstream_data, on_vm_start,
     };
-    pub use crate::filter::hooks;
+    pub use crate::export::{
+        assert_unique_root_ids, registration, schema_entry, Export, Registration,
+    };
+    #[cfg(any(target_family = "wasm", feature = "testing"))]
+    pub use crate::export::{start, start_one};
+    pub use crate::http::runtime::finish;
+    pub use crate::http::stream::Parts;
+    pub use crate::http::{Body, BodyMode, HttpCx, HttpFilter, Stream};
     #[cfg(not(any(target_family = "wasm", feature = "testing")))]
     pub use crate::native::program_init;
-    pub use crate::network::finish_tcp;
-    pub use crate::runtime::schema_entry;
-    pub use crate::runtime::{assert_unique_root_ids, finish, registration, Export, Registration};
-    #[cfg(any(target_family = "wasm", feature = "testing"))]
-    pub use crate::runtime::{start, start_one};
     pub use crate::runtime_config::{runtime_config, runtime_config_len};
     pub use crate::schema::{
         for_errors as schema_for_errors, section as schema_section,
         section_len as schema_section_len, ConfigSchema, Field, NoSchema, Schema, SchemaProbe,
         Tagging, Variant,
     };
-    pub use crate::Data;
+    pub use crate::shared::Queue;
+    pub use crate::tcp::runtime::finish_tcp;
+    pub use crate::tcp::{Data, TcpCx, TcpFilter};
     pub use crate::{
         __export_filters, __export_hooks, __export_native, ABI_VERSION, RUNTIME_CONFIG_SECTION,
     };
-    pub use crate::{
-        Action, Body, BodyMode, ConfigError, EndOfStream, HookOutput, HttpCx, HttpFilter, Plugin,
-        PluginCx, Queue, Stream,
-    };
-    pub use crate::{NetworkFilter, TcpCx};
+    pub use crate::{Action, EndOfStream, Filter, HookOutput, Plugin, PluginCx};
+    /// Bits of `HttpFilter::__HOOKS` (generated code only).
+    pub mod hooks {
+        /// `on_request_headers`.
+        pub const REQUEST_HEADERS: u32 = 1 << 0;
+        /// `on_request_body`.
+        pub const REQUEST_BODY: u32 = 1 << 1;
+        /// `on_request_trailers`.
+        pub const REQUEST_TRAILERS: u32 = 1 << 2;
+        /// `on_response_headers`.
+        pub const RESPONSE_HEADERS: u32 = 1 << 3;
+        /// `on_response_body`.
+        pub const RESPONSE_BODY: u32 = 1 << 4;
+        /// `on_response_trailers`.
+        pub const RESPONSE_TRAILERS: u32 = 1 << 5;
+        /// `on_log`.
+        pub const LOG: u32 = 1 << 6;
+        /// `on_done`.
+        pub const DONE: u32 = 1 << 7;
+        /// Every hook.
+        pub const ALL: u32 = u32::MAX;
+    }
+
     pub use core::default::Default;
     pub use core::marker::PhantomData;
     pub use core::option::Option::{self, None, Some};
@@ -347,266 +364,10 @@ pub mod __private {
         raw: &[u8],
         default: Option<fn() -> C>,
         schema: Option<&Schema>,
-    ) -> Result<C, crate::ConfigError> {
+    ) -> Result<C, crate::config::ConfigError> {
         match schema {
             Some(schema) => crate::config::walked(raw, default, schema),
             None => crate::config::parse(raw, default, |error| error),
         }
     }
-}
-
-#[doc(hidden)]
-#[macro_export]
-macro_rules! __export_filters {
-    (@export $start:ident($arg:expr); [$($hook:ident)*]; $($filter:ty),+) => {
-        const _: () = {
-            const ROOT_IDS: &[&str] = &[$($crate::__private::registration::<$filter, _>().root_id()),+];
-            $crate::__private::assert_unique_root_ids(ROOT_IDS);
-
-            // runtime-config.json, carried by the module itself (read it with
-            // `proxylet-artifact` or any wasm tool that lists custom sections). No
-            // `#[used]`: on wasm, rustc turns every `#[link_section]` static into a custom
-            // section, used or not (`wasm.custom_sections` metadata, rustc_codegen_llvm
-            // consts.rs); `#[used]` would keep a second copy in the data section. Natively
-            // (an ELF `lib<crate>.so`) it is a section of that name, which only `#[used]`
-            // keeps (through `--gc-sections` too): `cargo proxylet` reads root ids there.
-            #[cfg(any(target_family = "wasm", target_os = "linux"))]
-            #[cfg_attr(not(target_family = "wasm"), used)]
-            #[link_section = "proxylet.runtime_config"]
-            static RUNTIME_CONFIG: [u8; $crate::__private::runtime_config_len(ROOT_IDS)] =
-                $crate::__private::runtime_config(ROOT_IDS);
-
-            // The filters' config schemas (`proxylet::schema`), one JSON line per filter
-            // that has one; none at all: no section (an empty static makes none).
-            #[allow(dead_code)]
-            const CONFIG_SCHEMAS: &[(&str, $crate::__private::Option<&$crate::__private::Schema>)] =
-                &[$($crate::__private::schema_entry::<$filter, _>()),+];
-            #[cfg(any(target_family = "wasm", target_os = "linux"))]
-            #[cfg_attr(not(target_family = "wasm"), used)]
-            #[link_section = "proxylet.config_schema"]
-            static CONFIG_SCHEMA: [u8; $crate::__private::schema_section_len(CONFIG_SCHEMAS)] =
-                $crate::__private::schema_section(CONFIG_SCHEMAS);
-        };
-
-        /// The filters this module exports (generated by proxylet).
-        #[doc(hidden)]
-        pub static __PROXYLET_FILTERS: &[$crate::__private::Registration] = &[
-            $($crate::__private::registration::<$filter, _>()),+
-        ];
-
-        #[cfg(target_family = "wasm")]
-        const _: () = {
-            #[cfg(target_os = "wasi")]
-            extern "C" {
-                fn __wasm_call_ctors();
-            }
-
-            #[no_mangle]
-            pub extern "C" fn _initialize() {
-                #[cfg(target_os = "wasi")]
-                // SAFETY: runs the module's static constructors once, before any other
-                // export, as the reactor ABI requires.
-                unsafe {
-                    __wasm_call_ctors();
-                }
-                $crate::__private::$start($arg);
-            }
-
-            $crate::__private::__export_hooks!(base $($hook)*);
-        };
-
-        $crate::__private::__export_native!($($filter),+);
-    };
-    // From `#[filter]`: the entry points its hooks need, and no others (Envoy calls only
-    // what a module exports).
-    (@hooks [$($hook:ident)*] $filter:ty) => {
-        $crate::__private::__export_filters!(@export start_one(&__PROXYLET_FILTERS[0]); [$($hook)*]; $filter);
-    };
-    ($filter:ty) => {
-        $crate::__private::__export_filters!(@export start_one(&__PROXYLET_FILTERS[0]); [all]; $filter);
-    };
-    ($($filter:ty),+) => {
-        $crate::__private::__export_filters!(@export start(__PROXYLET_FILTERS); [all]; $($filter),+);
-    };
-}
-
-/// The native target's entry point that knows the module's filters (the other hooks are
-/// the SDK's own): Envoy calls it once when it loads the module.
-#[cfg(not(any(target_family = "wasm", feature = "testing")))]
-#[doc(hidden)]
-#[macro_export]
-macro_rules! __export_native {
-    ($($filter:ty),+) => {
-        #[no_mangle]
-        pub extern "C" fn envoy_dynamic_module_on_program_init() -> *const ::core::ffi::c_char {
-            $crate::__private::program_init(__PROXYLET_FILTERS)
-        }
-    };
-}
-
-/// Nothing to export natively outside the native target (wasm, or the test host).
-#[cfg(any(target_family = "wasm", feature = "testing"))]
-#[doc(hidden)]
-#[macro_export]
-macro_rules! __export_native {
-    ($($filter:ty),+) => {};
-}
-
-/// The module's `proxy_on_*` entry points, by group: `base` (every module's), one per
-/// stream hook, `callouts` (HTTP and gRPC answers), `plugin` (tick, queue) and `all`.
-/// Each forwards to the dispatcher. A `bool` from the host arrives as a `u32` (any value
-/// but 0 is true): a `bool` parameter holding another value would be undefined behavior.
-#[doc(hidden)]
-#[macro_export]
-macro_rules! __export_hooks {
-    ($($group:ident)*) => {
-        $($crate::__private::__export_hooks!(@ $group);)*
-    };
-    (@base) => {
-        #[no_mangle]
-        pub extern "C" fn proxy_abi_version_0_2_1() {}
-        #[no_mangle]
-        pub extern "C" fn proxy_on_memory_allocate(size: usize) -> *mut u8 {
-            $crate::__private::memory_allocate(size)
-        }
-        #[no_mangle]
-        pub extern "C" fn proxy_on_context_create(id: u32, parent: u32) {
-            $crate::__private::on_context_create(id, parent)
-        }
-        #[no_mangle]
-        pub extern "C" fn proxy_on_vm_start(id: u32, size: usize) -> u32 {
-            u32::from($crate::__private::on_vm_start(id, size))
-        }
-        #[no_mangle]
-        pub extern "C" fn proxy_on_configure(id: u32, size: usize) -> u32 {
-            u32::from($crate::__private::on_configure(id, size))
-        }
-        #[no_mangle]
-        pub extern "C" fn proxy_on_delete(id: u32) {
-            $crate::__private::on_delete(id)
-        }
-    };
-    (@done) => {
-        #[no_mangle]
-        pub extern "C" fn proxy_on_done(id: u32) -> u32 {
-            u32::from($crate::__private::on_done(id))
-        }
-    };
-    (@log) => {
-        #[no_mangle]
-        pub extern "C" fn proxy_on_log(id: u32) {
-            $crate::__private::on_log(id)
-        }
-    };
-    (@plugin) => {
-        #[no_mangle]
-        pub extern "C" fn proxy_on_tick(id: u32) {
-            $crate::__private::on_tick(id)
-        }
-        #[no_mangle]
-        pub extern "C" fn proxy_on_queue_ready(id: u32, queue: u32) {
-            $crate::__private::on_queue_ready(id, queue)
-        }
-    };
-    (@request_headers) => {
-        #[no_mangle]
-        pub extern "C" fn proxy_on_request_headers(id: u32, headers: usize, end: u32) -> u32 {
-            $crate::__private::on_request_headers(id, headers, end != 0)
-        }
-    };
-    (@request_body) => {
-        #[no_mangle]
-        pub extern "C" fn proxy_on_request_body(id: u32, size: usize, end: u32) -> u32 {
-            $crate::__private::on_request_body(id, size, end != 0)
-        }
-    };
-    (@request_trailers) => {
-        #[no_mangle]
-        pub extern "C" fn proxy_on_request_trailers(id: u32, trailers: usize) -> u32 {
-            $crate::__private::on_request_trailers(id, trailers)
-        }
-    };
-    (@response_headers) => {
-        #[no_mangle]
-        pub extern "C" fn proxy_on_response_headers(id: u32, headers: usize, end: u32) -> u32 {
-            $crate::__private::on_response_headers(id, headers, end != 0)
-        }
-    };
-    (@response_body) => {
-        #[no_mangle]
-        pub extern "C" fn proxy_on_response_body(id: u32, size: usize, end: u32) -> u32 {
-            $crate::__private::on_response_body(id, size, end != 0)
-        }
-    };
-    (@response_trailers) => {
-        #[no_mangle]
-        pub extern "C" fn proxy_on_response_trailers(id: u32, trailers: usize) -> u32 {
-            $crate::__private::on_response_trailers(id, trailers)
-        }
-    };
-    (@callouts) => {
-        #[no_mangle]
-        pub extern "C" fn proxy_on_http_call_response(
-            id: u32,
-            token: u32,
-            headers: usize,
-            body: usize,
-            trailers: usize,
-        ) {
-            $crate::__private::on_http_call_response(id, token, headers, body, trailers)
-        }
-        #[no_mangle]
-        pub extern "C" fn proxy_on_grpc_receive_initial_metadata(id: u32, token: u32, n: u32) {
-            $crate::__private::on_grpc_receive_initial_metadata(id, token, n)
-        }
-        #[no_mangle]
-        pub extern "C" fn proxy_on_grpc_receive(id: u32, token: u32, size: usize) {
-            $crate::__private::on_grpc_receive(id, token, size)
-        }
-        #[no_mangle]
-        pub extern "C" fn proxy_on_grpc_receive_trailing_metadata(id: u32, token: u32, n: u32) {
-            $crate::__private::on_grpc_receive_trailing_metadata(id, token, n)
-        }
-        #[no_mangle]
-        pub extern "C" fn proxy_on_grpc_close(id: u32, token: u32, status: u32) {
-            $crate::__private::on_grpc_close(id, token, status)
-        }
-    };
-    (@new_connection) => {
-        #[no_mangle]
-        pub extern "C" fn proxy_on_new_connection(id: u32) -> u32 {
-            $crate::__private::on_new_connection(id)
-        }
-    };
-    (@downstream_data) => {
-        #[no_mangle]
-        pub extern "C" fn proxy_on_downstream_data(id: u32, size: usize, end: u32) -> u32 {
-            $crate::__private::on_downstream_data(id, size, end != 0)
-        }
-    };
-    (@upstream_data) => {
-        #[no_mangle]
-        pub extern "C" fn proxy_on_upstream_data(id: u32, size: usize, end: u32) -> u32 {
-            $crate::__private::on_upstream_data(id, size, end != 0)
-        }
-    };
-    (@downstream_close) => {
-        #[no_mangle]
-        pub extern "C" fn proxy_on_downstream_connection_close(id: u32, peer: u32) {
-            $crate::__private::on_downstream_connection_close(id, peer)
-        }
-    };
-    (@upstream_close) => {
-        #[no_mangle]
-        pub extern "C" fn proxy_on_upstream_connection_close(id: u32, peer: u32) {
-            $crate::__private::on_upstream_connection_close(id, peer)
-        }
-    };
-    (@all) => {
-        $crate::__private::__export_hooks!(
-            done log plugin callouts request_headers request_body request_trailers
-            response_headers response_body response_trailers new_connection
-            downstream_data upstream_data downstream_close upstream_close
-        );
-    };
 }

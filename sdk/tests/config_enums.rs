@@ -130,14 +130,14 @@ pub struct Config {
 }
 
 /// Reads the config error's path and message, or `Ok` when the config type took it.
-type Parse = fn(&[u8], bool) -> Result<(), proxylet::ConfigError>;
+type Parse = fn(&[u8], bool) -> Result<(), proxylet::config::ConfigError>;
 
 /// A type of this file by name: how to parse into it (`true`: with its schema), and its schema.
 fn by_name(name: &str) -> (Parse, &'static Schema) {
     fn parse<T: serde::de::DeserializeOwned + ConfigSchema>(
         raw: &[u8],
         schema: bool,
-    ) -> Result<(), proxylet::ConfigError> {
+    ) -> Result<(), proxylet::config::ConfigError> {
         from_json::<T>(raw, None, schema.then_some(T::SCHEMA)).map(drop)
     }
     match name {

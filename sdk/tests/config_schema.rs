@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use proxylet::prelude::*;
 use proxylet::schema::{to_json, Schema};
-use proxylet::HttpFilter;
+use proxylet::Filter;
 use serde_json::{json, Value};
 
 fn schema_of<T: ConfigSchema>() -> Value {
@@ -375,7 +375,10 @@ mod with_plugin {
 
     impl proxylet::Plugin for Limiter {
         type Config = Limits;
-        fn new(_config: &Limits, _cx: &mut PluginCx<'_>) -> Result<Self, proxylet::ConfigError> {
+        fn new(
+            _config: &Limits,
+            _cx: &mut PluginCx<'_>,
+        ) -> Result<Self, proxylet::config::ConfigError> {
             Ok(Limiter)
         }
     }

@@ -5,8 +5,8 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use proxylet::http::Headers;
 use proxylet::testing::{Host, Level};
-use proxylet::Headers;
 
 static PREVIOUS_HOOK_RAN: AtomicBool = AtomicBool::new(false);
 

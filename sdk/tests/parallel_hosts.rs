@@ -9,7 +9,7 @@ use std::thread;
 use proxylet::testing::{Host, Level};
 
 mod levels {
-    use proxylet::Headers;
+    use proxylet::http::Headers;
 
     /// Logs one line at each level.
     #[proxylet::filter(root_id = "levels", export = false)]

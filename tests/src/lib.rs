@@ -55,6 +55,7 @@ pages! {
     migrating_rust_sdk = "migrating/rust-sdk.md";
     migrating_wasme = "migrating/wasme.md";
     reference_hooks = "reference/hooks.md";
+    reference_api = "reference/api.md";
     reference_filter_attributes = "reference/filter-attributes.md";
     cli_overview = "cli/overview.md";
     cli_new = "cli/new.md";

@@ -23,7 +23,7 @@ fn every_capability_the_abi_lacks_is_a_compile_error_naming_it() {
         "no method named `grpc_call`",
         "no method named `grpc_stream`",
         "no method named `register_queue`",
-        "no function or associated item named `resolve` found for struct `proxylet::Queue`",
+        "no function or associated item named `resolve` found for struct `proxylet::shared::Queue`",
         "unresolved import `proxylet::call::call_foreign_function`",
         "cannot find function `set` in module `property`",
     ] {

@@ -5,8 +5,8 @@
 //!
 //! Plugin configuration (JSON): `{"remove": ["password"], "set": {"source": "edge"}}`.
 
+use proxylet::http::BodyError;
 use proxylet::prelude::*;
-use proxylet::BodyError;
 use serde_json::{Map, Value};
 
 /// The rewrite.

@@ -22,8 +22,8 @@ use std::time::{Duration, UNIX_EPOCH};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use hmac::{Hmac, Mac};
+use proxylet::http::{HeaderError, HeaderName};
 use proxylet::prelude::*;
-use proxylet::{ConfigError, HeaderError, HeaderName};
 use serde_json::{Map, Value};
 use sha2::Sha256;
 

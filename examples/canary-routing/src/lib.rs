@@ -20,8 +20,8 @@
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
 
+use proxylet::http::{HeaderError, HeaderName, HeaderValue};
 use proxylet::prelude::*;
-use proxylet::{ConfigError, HeaderError, HeaderName, HeaderValue};
 
 // ANCHOR: config
 /// The plugin configuration.

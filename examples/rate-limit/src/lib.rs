@@ -23,8 +23,9 @@
 use std::collections::{BTreeMap, HashMap};
 use std::time::UNIX_EPOCH;
 
+use proxylet::http::HeaderError;
+use proxylet::prelude::*;
 use proxylet::shared::SharedData;
-use proxylet::{prelude::*, ConfigError, HeaderError, HeaderName};
 
 mod path;
 pub use path::normalize_path;

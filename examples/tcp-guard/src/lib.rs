@@ -13,7 +13,6 @@
 //! See README.md for the configuration.
 
 use proxylet::prelude::*;
-use proxylet::ConfigError;
 
 // ANCHOR: config
 /// The plugin configuration (JSON).

@@ -37,7 +37,7 @@ pub(crate) fn expand(filter: &Filter) -> TokenStream {
             quote!(#private::HttpCx<'_, Self>),
         ),
         Kind::Tcp => (
-            quote!(#private::NetworkFilter),
+            quote!(#private::TcpFilter),
             quote!(#private::TcpCx<'_, Self>),
         ),
     };
@@ -71,11 +71,11 @@ pub(crate) fn expand(filter: &Filter) -> TokenStream {
                     (&#private::Probe::<#ty>(#private::PhantomData)).default_fn(),
                     // Only a schema with tagged enums is walked for errors: decided at
                     // compile time, so other modules do not carry the walk.
-                    const { #private::schema_for_errors(<Self as #trait_name>::CONFIG_SCHEMA) },
+                    const { #private::schema_for_errors(<Self as #private::Filter>::CONFIG_SCHEMA) },
                 )
             }
         }
-        None => quote!(#private::no_config(<Self as #trait_name>::ROOT_ID, raw)),
+        None => quote!(#private::no_config(<Self as #private::Filter>::ROOT_ID, raw)),
     };
     // The config type's schema when it implements `ConfigSchema` (the probe's inherent
     // const wins then), `None` otherwise; `main!` embeds it in the module.
@@ -119,6 +119,7 @@ pub(crate) fn expand(filter: &Filter) -> TokenStream {
     };
 
     let body_modes = body_modes(filter, &private);
+    let vm_configuration = filter.plugin.is_some();
     let hook_bits = (filter.kind == Kind::Http).then(|| {
         let bits = filter.hooks.iter().map(|hook| {
             let bit = Ident::new(
@@ -131,11 +132,9 @@ pub(crate) fn expand(filter: &Filter) -> TokenStream {
             .hooks
             .iter()
             .any(|h| h.params.contains(&ParamKind::Stream));
-        let vm_configuration = filter.plugin.is_some();
         quote! {
             const __HOOKS: u32 = 0 #(| #bits)*;
             const __CALLOUTS: bool = #callouts;
-            const __VM_CONFIGURATION: bool = #vm_configuration;
         }
     });
     let hooks = filter
@@ -152,11 +151,10 @@ pub(crate) fn expand(filter: &Filter) -> TokenStream {
         #carrier
 
         #[automatically_derived]
-        impl #trait_name for #self_ty {
+        impl #private::Filter for #self_ty {
             const ROOT_ID: &'static str = #root_id;
             #config_schema
-            #hook_bits
-            #body_modes
+            const __VM_CONFIGURATION: bool = #vm_configuration;
             type Config = #config_ty;
             type Plugin = #plugin_ty;
 
@@ -176,6 +174,12 @@ pub(crate) fn expand(filter: &Filter) -> TokenStream {
             }
 
             #plugin_hooks
+        }
+
+        #[automatically_derived]
+        impl #trait_name for #self_ty {
+            #hook_bits
+            #body_modes
             #(#hooks)*
         }
 
@@ -248,7 +252,7 @@ fn hook_method(
         (ParamKind::Body { mutable: true }, _) => quote!(body),
         (ParamKind::Body { mutable: false }, _) => quote!(&*body),
         (ParamKind::EndOfStream, false) => quote!(parts.end_of_stream),
-        (ParamKind::EndOfStream, true) => quote!(#private::EndOfStream(cx.end_of_stream())),
+        (ParamKind::EndOfStream, true) => quote!(cx.end_of_stream()),
         (ParamKind::Stream, _) => quote!(parts.stream),
         (ParamKind::Config, false) => quote!(parts.config),
         (ParamKind::Config, true) => quote!(cx.config()),

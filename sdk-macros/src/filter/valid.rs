@@ -349,7 +349,7 @@ fn offered_list(hook: &Hook) -> String {
     offered.join(", ")
 }
 
-/// The SDK parameter type a path names (`Headers`, `proxylet::Body`...), if any.
+/// The SDK parameter type a path names (`Headers`, `proxylet::http::Body`...), if any.
 fn sdk_type(ty: &Type) -> Option<Provides> {
     let Type::Path(path) = ty else { return None };
     let last = path.path.segments.last()?;

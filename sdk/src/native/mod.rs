@@ -32,8 +32,9 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use crate::context::{Child, HostAction, HttpContext, RootContext, Shared};
+use crate::export::Registration;
 use crate::host::LogLevel;
-use crate::runtime::{NoFilter, Registration};
+use crate::http::NoFilter;
 
 #[cfg(panic = "abort")]
 compile_error!(
@@ -304,8 +305,8 @@ pub(crate) unsafe fn config_new(
             );
             return null();
         };
-        if registration.is_network() != network {
-            let (kind, filter) = if registration.is_network() {
+        if registration.is_tcp() != network {
+            let (kind, filter) = if registration.is_tcp() {
                 ("a TCP", "envoy.filters.network.dynamic_modules")
             } else {
                 ("an HTTP", "envoy.filters.http.dynamic_modules")

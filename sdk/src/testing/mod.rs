@@ -40,7 +40,7 @@ use std::time::Duration;
 pub use state::{Callout, GrpcStreamRecord, HostState, Level, LocalReply, Metric};
 
 /// The filters a crate exports (its `__PROXYLET_FILTERS`), as [`Host::native`] takes them.
-pub use crate::runtime::Registration;
+pub use crate::export::Registration;
 
 /// How the emulated host runs the module's code.
 pub trait Backend {

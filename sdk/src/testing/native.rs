@@ -8,7 +8,7 @@ use std::rc::Rc;
 
 use super::state::{decode_map, encode_map, status, HostState};
 use super::{Backend, Trap};
-use crate::runtime::{Registration, VmLocals};
+use crate::export::{Registration, VmLocals};
 
 thread_local! {
     /// The host the module's imports talk to on this thread: the one whose call into the

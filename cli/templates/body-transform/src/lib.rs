@@ -10,8 +10,8 @@
 
 use std::collections::BTreeMap;
 
+use proxylet::http::{BodyError, BodyMode, HttpFilter, Response};
 use proxylet::prelude::*;
-use proxylet::{BodyError, BodyMode, ConfigError, HttpFilter, Response};
 use serde_json::{Map, Value};
 
 // ANCHOR: config

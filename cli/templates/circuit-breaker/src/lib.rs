@@ -23,8 +23,8 @@
 
 use std::time::{Duration, UNIX_EPOCH};
 
+use proxylet::prelude::*;
 use proxylet::shared::{SetError, SharedData};
-use proxylet::{prelude::*, ConfigError, HeaderValue};
 
 // ANCHOR: config
 /// The plugin configuration.

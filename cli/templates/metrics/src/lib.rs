@@ -19,8 +19,8 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::time::SystemTime;
 
+use proxylet::prelude::*;
 use proxylet::property;
-use proxylet::{prelude::*, ConfigError};
 
 // ANCHOR: config
 /// The plugin configuration.

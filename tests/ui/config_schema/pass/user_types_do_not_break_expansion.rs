@@ -22,5 +22,5 @@ fn on_request_headers(headers: &mut Headers, config: &Config) {
 }
 
 fn main() {
-    assert!(<on_request_headers as proxylet::HttpFilter>::CONFIG_SCHEMA.is_some());
+    assert!(<on_request_headers as proxylet::Filter>::CONFIG_SCHEMA.is_some());
 }

@@ -14,7 +14,7 @@ struct Totals {
 impl proxylet::Plugin for Totals {
     type Config = Config;
 
-    fn new(_config: &Config, _cx: &mut PluginCx<'_>) -> Result<Self, proxylet::ConfigError> {
+    fn new(_config: &Config, _cx: &mut PluginCx<'_>) -> Result<Self, proxylet::config::ConfigError> {
         Ok(Totals { requests: Cell::new(0) })
     }
 }

@@ -8,7 +8,7 @@ use crate::host::{self, BufferType, HostError};
 /// A body: the current chunk in streaming mode, the whole body in buffered mode.
 ///
 /// ```no_run
-/// # use proxylet::Body;
+/// # use proxylet::http::Body;
 /// fn redact(body: &mut Body) {
 ///     let text = String::from_utf8_lossy(&body.bytes()).replace("secret", "******");
 ///     body.replace(text.as_bytes());

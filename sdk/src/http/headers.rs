@@ -390,7 +390,7 @@ fn same_for_cgi(a: &[u8], b: &[u8]) -> bool {
 /// refuses a repeated header, or [`Headers::get_all`].
 ///
 /// ```no_run
-/// # use proxylet::Headers;
+/// # use proxylet::http::Headers;
 /// fn tag(headers: &mut Headers) {
 ///     if let Some(agent) = headers.get("user-agent") {
 ///         let agent = agent.to_str().unwrap_or("<binary>");
@@ -766,7 +766,7 @@ bytes_newtype! {
     /// up front.
     ///
     /// ```
-    /// # use proxylet::HeaderValue;
+    /// # use proxylet::http::HeaderValue;
     /// let value = HeaderValue::from(vec![0xff, 0xfe]);
     /// assert!(value.to_str().is_err());
     /// assert_eq!(value.to_string(), "\\xff\\xfe");
@@ -792,7 +792,7 @@ impl HeaderName {
     /// client sent of a header the filter sets.
     ///
     /// ```
-    /// # use proxylet::HeaderName;
+    /// # use proxylet::http::HeaderName;
     /// assert!(HeaderName::same_for_cgi("x_api_key", "X-Api-Key"));
     /// assert!(!HeaderName::same_for_cgi("x-api-key", "x.api.key"));
     /// ```
@@ -805,7 +805,7 @@ impl HeaderName {
     /// control byte...).
     ///
     /// ```
-    /// # use proxylet::HeaderName;
+    /// # use proxylet::http::HeaderName;
     /// assert_eq!(HeaderName::new("X-Fruit").unwrap(), "x-fruit");
     /// assert!(HeaderName::new("x fruit").is_err());
     /// assert!(HeaderName::new("").is_err());
@@ -834,7 +834,7 @@ impl HeaderValue {
     /// [`HeaderError::InvalidValue`] otherwise.
     ///
     /// ```
-    /// # use proxylet::HeaderValue;
+    /// # use proxylet::http::HeaderValue;
     /// assert!(HeaderValue::new("melon").is_ok());
     /// assert!(HeaderValue::new("v\r\nset-cookie: evil=1").is_err());
     /// ```

@@ -1,15 +1,14 @@
-//! What hooks are given: the stream's context (callouts, other header maps, resume) and
-//! the plugin's context (tick period, queues).
+//! What HTTP hooks are given: the stream (callouts, other header maps, resume) and, for
+//! hand-written filters, all of a hook's context at once ([`HttpCx`]).
 
 use std::time::Duration;
 
-use crate::action::Action;
+use crate::action::{Action, EndOfStream};
 use crate::call::{CallError, CallResponse, GrpcError, GrpcEvent, GrpcStream, HttpCall};
-use crate::filter::{EndOfStream, HttpFilter};
-use crate::headers::Headers;
 use crate::host::{self, HostError, MapType, StreamType};
-#[cfg(any(target_family = "wasm", feature = "testing"))]
-use crate::shared::Queue;
+use crate::plugin::Filter;
+
+use super::{Headers, HttpFilter};
 
 /// Which direction of an HTTP stream a hook runs in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -121,7 +120,7 @@ impl Stream<'_> {
     /// message and pauses the stream; `then` runs with the serialized response (or the
     /// gRPC status) like [`Stream::http_call`].
     ///
-    /// `metadata` is checked like headers ([`HeaderError`](crate::HeaderError)): a name
+    /// `metadata` is checked like headers ([`HeaderError`](super::HeaderError)): a name
     /// that is not a token, a value with a control byte other than tab, a pseudo-header or
     /// a framing header is not sent; the call is not made and `then` runs at once with
     /// status `INTERNAL` (13) and a message naming the problem.
@@ -289,10 +288,10 @@ impl Stream<'_> {
 
 /// What every HTTP hook of a hand-written [`HttpFilter`] is given.
 pub struct HttpCx<'a, F: HttpFilter> {
-    pub(crate) config: &'a F::Config,
-    pub(crate) plugin: &'a F::Plugin,
+    pub(crate) config: &'a <F as Filter>::Config,
+    pub(crate) plugin: &'a <F as Filter>::Plugin,
     pub(crate) headers: Headers,
-    pub(crate) end_of_stream: bool,
+    pub(crate) end_of_stream: EndOfStream,
     pub(crate) stream: Stream<'a>,
 }
 
@@ -304,17 +303,17 @@ impl<'a, F: HttpFilter> HttpCx<'a, F> {
     }
 
     /// The plugin's configuration.
-    pub fn config(&self) -> &'a F::Config {
+    pub fn config(&self) -> &'a <F as Filter>::Config {
         self.config
     }
 
     /// The plugin's state.
-    pub fn plugin(&self) -> &'a F::Plugin {
+    pub fn plugin(&self) -> &'a <F as Filter>::Plugin {
         self.plugin
     }
 
     /// Whether this direction of the stream ends with this hook.
-    pub fn end_of_stream(&self) -> bool {
+    pub fn end_of_stream(&self) -> EndOfStream {
         self.end_of_stream
     }
 
@@ -330,7 +329,7 @@ impl<'a, F: HttpFilter> HttpCx<'a, F> {
             headers: &mut self.headers,
             config: self.config,
             plugin: self.plugin,
-            end_of_stream: EndOfStream(self.end_of_stream),
+            end_of_stream: self.end_of_stream,
             stream: &mut self.stream,
         }
     }
@@ -340,41 +339,8 @@ impl<'a, F: HttpFilter> HttpCx<'a, F> {
 #[doc(hidden)]
 pub struct Parts<'b, 'a, F: HttpFilter> {
     pub headers: &'b mut Headers,
-    pub config: &'a F::Config,
-    pub plugin: &'a F::Plugin,
+    pub config: &'a <F as Filter>::Config,
+    pub plugin: &'a <F as Filter>::Plugin,
     pub end_of_stream: EndOfStream,
     pub stream: &'b mut Stream<'a>,
-}
-
-/// What plugin-level code (plugin creation, `on_tick`, `on_queue_ready`) is given.
-pub struct PluginCx<'a> {
-    pub(crate) root_id: &'a str,
-}
-
-impl PluginCx<'_> {
-    /// The root id of the plugin.
-    pub fn root_id(&self) -> &str {
-        self.root_id
-    }
-
-    /// Makes the host call `on_tick` every `period` (zero stops it). Envoy's resolution
-    /// is milliseconds.
-    pub fn set_tick_period(&mut self, period: Duration) -> Result<(), HostError> {
-        host::set_tick_period_millis(u32::try_from(period.as_millis()).unwrap_or(u32::MAX))
-    }
-
-    /// Registers a shared queue this plugin receives `on_queue_ready` for.
-    ///
-    /// Not on the native target: Envoy's dynamic modules cannot wake another worker's
-    /// plugin, so a native build that calls it does not compile.
-    #[cfg(any(target_family = "wasm", feature = "testing"))]
-    pub fn register_queue(&mut self, name: &str) -> Result<Queue, HostError> {
-        Queue::register(name)
-    }
-
-    /// The VM configuration (Envoy: `vm_config.configuration`), shared by every plugin of
-    /// the VM; empty when none was given.
-    pub fn vm_configuration(&self) -> Vec<u8> {
-        crate::runtime::vm_configuration()
-    }
 }

@@ -1,0 +1,276 @@
+//! What every filter has, HTTP or TCP: a root id, a typed configuration and per-plugin
+//! state ([`Filter`], [`Plugin`], [`PluginCx`]), and the one root context that runs them
+//! for both kinds.
+
+use std::rc::Rc;
+use std::time::Duration;
+
+use crate::config::ConfigError;
+use crate::context::{Child, Context, RootContext};
+use crate::host::{self, BufferType, HostError, LogLevel};
+use crate::schema::Schema;
+use crate::shared::Queue;
+
+/// What every filter has, whichever its kind: the root id Envoy selects it by, its typed
+/// configuration, its per-plugin state and its plugin-level hooks.
+///
+/// `#[proxylet::filter]` implements it, together with the kind's own trait:
+/// [`HttpFilter`](crate::http::HttpFilter) or [`TcpFilter`](crate::tcp::TcpFilter). A
+/// value of `Self` is created for every stream (HTTP) or connection (TCP) and holds its
+/// state; [`Filter::Plugin`] is created once per plugin configuration and shared by all
+/// of them. See [`HttpFilter`](crate::http::HttpFilter) for a filter written by hand.
+pub trait Filter: Sized + 'static {
+    /// The root id Envoy selects this filter by (`root_id` in the Wasm filter config; the
+    /// filter name of a dynamic module).
+    const ROOT_ID: &'static str;
+
+    /// The JSON Schema of the configuration, embedded in the module for tools such as
+    /// `cargo proxylet deploy` to check configurations with (see [`crate::schema`]).
+    /// `#[filter]` sets it when the config type implements
+    /// [`ConfigSchema`](crate::schema::ConfigSchema); by hand:
+    /// `const CONFIG_SCHEMA: Option<&'static Schema> = Some(Config::SCHEMA);`.
+    const CONFIG_SCHEMA: Option<&'static Schema> = None;
+
+    /// Whether the filter reads the VM configuration (through [`PluginCx`]); when false it
+    /// is not kept. Set by `#[filter]` only (only filters with a `plugin` type can read it).
+    #[doc(hidden)]
+    const __VM_CONFIGURATION: bool = true;
+
+    /// The parsed configuration, shared by every stream of the plugin.
+    type Config: 'static;
+
+    /// State kept per plugin and shared by its streams (counters, caches, timers); `()`
+    /// when there is none. Streams get `&Plugin`: use `Cell`/`RefCell` to change it (a
+    /// plugin lives on one thread).
+    type Plugin: 'static;
+
+    /// Parses the plugin configuration (raw bytes; empty when none was given).
+    ///
+    /// An `Err` is logged and makes Envoy reject the configuration.
+    fn configure(raw: &[u8]) -> Result<Self::Config, ConfigError>;
+
+    /// Creates the plugin state once the configuration is parsed (set a tick period,
+    /// register queues, define metrics here). An `Err` rejects the configuration.
+    fn plugin(config: &Self::Config, cx: &mut PluginCx<'_>) -> Result<Self::Plugin, ConfigError>;
+
+    /// Creates the state of a new stream (HTTP) or connection (TCP).
+    fn new(config: &Self::Config, plugin: &Self::Plugin) -> Self;
+
+    /// The plugin's tick fired (see [`PluginCx::set_tick_period`]).
+    fn on_tick(plugin: &Self::Plugin, cx: &mut PluginCx<'_>) {
+        let _ = (plugin, cx);
+    }
+
+    /// A shared queue this plugin registered has an item.
+    fn on_queue_ready(plugin: &Self::Plugin, queue: Queue, cx: &mut PluginCx<'_>) {
+        let _ = (plugin, queue, cx);
+    }
+}
+
+/// Per-plugin state for `#[filter(plugin = MyPlugin)]`: created once per configuration,
+/// shared by every stream, told about ticks and queues.
+///
+/// ```
+/// use proxylet::prelude::*;
+/// use std::cell::Cell;
+/// use std::time::Duration;
+///
+/// #[derive(Deserialize, Default)]
+/// struct Config { window_ms: u64 }
+///
+/// struct Window { requests: Cell<u64> }
+///
+/// impl Plugin for Window {
+///     type Config = Config;
+///     fn new(config: &Config, cx: &mut PluginCx<'_>) -> Result<Self, ConfigError> {
+///         cx.set_tick_period(Duration::from_millis(config.window_ms)).ok();
+///         Ok(Window { requests: Cell::new(0) })
+///     }
+///     fn on_tick(&self, _cx: &mut PluginCx<'_>) {
+///         self.requests.set(0);
+///     }
+/// }
+///
+/// #[proxylet::filter(plugin = Window, export = false)]
+/// fn on_request_headers(window: &Window) {
+///     window.requests.set(window.requests.get() + 1);
+/// }
+/// ```
+pub trait Plugin: Sized + 'static {
+    /// The configuration type the plugin is built from.
+    type Config: 'static;
+
+    /// Creates the state after the configuration parsed; an `Err` rejects the
+    /// configuration.
+    fn new(config: &Self::Config, cx: &mut PluginCx<'_>) -> Result<Self, ConfigError>;
+
+    /// The tick set with [`PluginCx::set_tick_period`] fired.
+    fn on_tick(&self, cx: &mut PluginCx<'_>) {
+        let _ = cx;
+    }
+
+    /// A queue registered by this plugin has an item.
+    fn on_queue_ready(&self, queue: Queue, cx: &mut PluginCx<'_>) {
+        let _ = (queue, cx);
+    }
+}
+
+/// What plugin-level code (plugin creation, `on_tick`, `on_queue_ready`) is given.
+pub struct PluginCx<'a> {
+    pub(crate) root_id: &'a str,
+}
+
+impl PluginCx<'_> {
+    /// The root id of the plugin.
+    pub fn root_id(&self) -> &str {
+        self.root_id
+    }
+
+    /// Makes the host call `on_tick` every `period` (zero stops it). Envoy's resolution
+    /// is milliseconds.
+    pub fn set_tick_period(&mut self, period: Duration) -> Result<(), HostError> {
+        host::set_tick_period_millis(u32::try_from(period.as_millis()).unwrap_or(u32::MAX))
+    }
+
+    /// Registers a shared queue this plugin receives `on_queue_ready` for.
+    ///
+    /// Not on the native target: Envoy's dynamic modules cannot wake another worker's
+    /// plugin, so a native build that calls it does not compile.
+    #[cfg(any(target_family = "wasm", feature = "testing"))]
+    pub fn register_queue(&mut self, name: &str) -> Result<Queue, HostError> {
+        Queue::register(name)
+    }
+
+    /// The VM configuration (Envoy: `vm_config.configuration`), shared by every plugin of
+    /// the VM; empty when none was given.
+    pub fn vm_configuration(&self) -> Vec<u8> {
+        VM_CONFIGURATION.with(|c| c.borrow().clone())
+    }
+}
+
+/// Configuration and plugin state of one plugin, shared by its streams or connections.
+pub(crate) struct Shared<F: Filter> {
+    pub(crate) config: F::Config,
+    pub(crate) plugin: F::Plugin,
+}
+
+/// A stream's (or connection's) filter state with its plugin's shared state; `None` only
+/// if the host created one for an unconfigured plugin, which then passes it through.
+pub(crate) type Active<F> = Option<(F, Rc<Shared<F>>)>;
+
+/// How a kind of filter makes the context of a new stream or connection. Implemented by
+/// the kind's marker (`http::Http`, `tcp::Tcp`), which picks the kind's context.
+pub(crate) trait Streams<F: Filter>: 'static {
+    /// The context of a new stream or connection with `active`.
+    fn new_context(active: Active<F>) -> Child;
+}
+
+/// The root context of one plugin of filter `F`, whose streams kind `K` makes.
+pub(crate) struct PluginRoot<F: Filter, K: Streams<F>> {
+    shared: Option<Rc<Shared<F>>>,
+    kind: std::marker::PhantomData<K>,
+}
+
+impl<F: Filter, K: Streams<F>> PluginRoot<F, K> {
+    /// The root context of a new plugin.
+    pub(crate) fn boxed() -> Box<dyn RootContext> {
+        Box::new(PluginRoot::<F, K> {
+            shared: None,
+            kind: std::marker::PhantomData,
+        })
+    }
+
+    fn cx() -> PluginCx<'static> {
+        PluginCx {
+            root_id: F::ROOT_ID,
+        }
+    }
+}
+
+impl<F: Filter, K: Streams<F>> Context for PluginRoot<F, K> {}
+
+impl<F: Filter, K: Streams<F>> RootContext for PluginRoot<F, K> {
+    fn on_vm_start(&mut self, size: usize) -> bool {
+        if F::__VM_CONFIGURATION {
+            store_vm_configuration(size);
+        }
+        true
+    }
+
+    fn on_configure(&mut self, size: usize) -> bool {
+        crate::logger::sync_max_level();
+        if let Some(error) = crate::export::root_id_mismatch(F::ROOT_ID) {
+            crate::logger::emit(LogLevel::Error, &error);
+            return false;
+        }
+        let shared = plugin_configuration(F::ROOT_ID, size).and_then(|raw| {
+            let config = F::configure(&raw)?;
+            let plugin = F::plugin(&config, &mut Self::cx())?;
+            Ok(Shared { config, plugin })
+        });
+        match shared {
+            Ok(shared) => {
+                self.shared = Some(Rc::new(shared));
+                true
+            }
+            Err(error) => {
+                crate::logger::error(F::ROOT_ID, &error);
+                false
+            }
+        }
+    }
+
+    fn on_tick(&mut self) {
+        if let Some(shared) = &self.shared {
+            F::on_tick(&shared.plugin, &mut Self::cx());
+        }
+    }
+
+    fn on_queue_ready(&mut self, queue_id: u32) {
+        if let Some(shared) = &self.shared {
+            F::on_queue_ready(&shared.plugin, Queue(queue_id), &mut Self::cx());
+        }
+    }
+
+    fn new_context(&self) -> Child {
+        // Envoy never creates streams of a plugin that failed to configure; if a host
+        // does, the stream passes through untouched (`None`).
+        let active = self
+            .shared
+            .as_ref()
+            .map(|shared| (F::new(&shared.config, &shared.plugin), Rc::clone(shared)));
+        K::new_context(active)
+    }
+}
+
+thread_local! {
+    // Per thread, like the dispatcher: a native test host starts a "VM" per `Host`, each
+    // with its own VM configuration, in one process.
+    pub(crate) static VM_CONFIGURATION: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Reads the plugin configuration bytes of a configure call.
+fn plugin_configuration(root_id: &str, size: usize) -> Result<Vec<u8>, ConfigError> {
+    host::get_buffer(BufferType::PluginConfiguration, 0, size)
+        .map(Option::unwrap_or_default)
+        .map_err(|error| {
+            ConfigError::new(
+                "config",
+                format!("reading the plugin configuration of `{root_id}`: {error}"),
+            )
+        })
+}
+
+fn store_vm_configuration(size: usize) {
+    // Every plugin of a VM starts with the same VM configuration (Envoy calls
+    // `on_vm_start` once per plugin): the last one read is the VM's.
+    let bytes = if size == 0 {
+        Vec::new()
+    } else {
+        match host::get_buffer(BufferType::VmConfiguration, 0, size) {
+            Ok(bytes) => bytes.unwrap_or_default(),
+            Err(_) => return,
+        }
+    };
+    VM_CONFIGURATION.with(|c| *c.borrow_mut() = bytes);
+}
