@@ -60,9 +60,11 @@ impl StreamState {
     }
 }
 
-/// The current HTTP stream: callouts, the other header maps, resuming.
+/// The current HTTP stream, in Envoy's sense: one request and its response. Through it a
+/// hook makes callouts, reads the other header maps, resumes or resets the stream.
 ///
-/// Take it as a hook parameter (`stream: &mut Stream`) or from [`HttpCx::stream`].
+/// Take it as a hook parameter (`stream: &mut Stream`) or from [`HttpCx::stream`]. (A TCP
+/// connection, which proxy-wasm also calls a stream, is [`crate::tcp`]'s business.)
 pub struct Stream<'a> {
     pub(crate) state: &'a mut StreamState,
 }
