@@ -80,3 +80,60 @@ fn a_module_with_a_foreign_import_is_flagged_and_fails() {
     let error = cli.fails(&["check", not_wasm.to_str().unwrap()]);
     assert!(error.contains("not a WebAssembly module"), "{error}");
 }
+
+/// The `proxy_on_*` entry points of a module (from `check --json`), sorted.
+fn entry_points(cli: &Cli, wasm: &std::path::Path) -> Vec<String> {
+    let json: serde_json::Value =
+        serde_json::from_str(&cli.ok(&["check", "--json", wasm.to_str().unwrap()])).unwrap();
+    let mut hooks: Vec<String> = json["exports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e.as_str())
+        .filter(|name| name.starts_with("proxy_on_"))
+        .map(str::to_owned)
+        .collect();
+    hooks.sort();
+    hooks
+}
+
+/// Envoy calls only what a module exports, and each call into the VM costs: a module
+/// exports the entry points its filters' hooks need, whether it has one `#[filter]` or
+/// several listed in `main!` (here an HTTP and two TCP filters, one with a plugin). Plus
+/// the first entry point of the other kind of stream, which Envoy calls only for a root id
+/// configured in the wrong kind of chain, to refuse it (`mixed-module`'s Envoy tests).
+#[test]
+fn modules_export_only_the_entry_points_their_hooks_need() {
+    let cli = Cli::new();
+    let base = [
+        "proxy_on_configure",
+        "proxy_on_context_create",
+        "proxy_on_delete",
+        "proxy_on_memory_allocate",
+        "proxy_on_vm_start",
+    ];
+    let expect = |extra: &[&str]| {
+        let mut all: Vec<String> = base.iter().chain(extra).map(|s| s.to_string()).collect();
+        all.sort();
+        all
+    };
+    assert_eq!(
+        entry_points(&cli, &flagship()),
+        expect(&["proxy_on_new_connection", "proxy_on_response_headers"])
+    );
+
+    let dir = TempDir::new("entry-points");
+    let mixed = dir.join("mixed.wasm");
+    std::fs::write(&mixed, common::package_bytes("mixed-module")).unwrap();
+    assert_eq!(
+        entry_points(&cli, &mixed),
+        expect(&[
+            "proxy_on_downstream_data",
+            "proxy_on_new_connection",
+            "proxy_on_queue_ready",
+            "proxy_on_request_headers",
+            "proxy_on_response_headers",
+            "proxy_on_tick",
+        ])
+    );
+}

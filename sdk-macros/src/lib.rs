@@ -7,6 +7,7 @@ use proc_macro::TokenStream;
 mod config_schema;
 mod error;
 mod filter;
+mod hook_set;
 
 /// Turns a function named after a proxy-wasm hook into an Envoy filter.
 ///
@@ -31,4 +32,11 @@ pub fn derive_config_schema(item: TokenStream) -> TokenStream {
         config_schema::fallback(item.into()),
     )
     .into()
+}
+
+/// The module's `proxy_on_*` entry point groups, each once (generated code only).
+#[doc(hidden)]
+#[proc_macro]
+pub fn __hook_set(input: TokenStream) -> TokenStream {
+    hook_set::expand(input.into()).into()
 }

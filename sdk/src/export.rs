@@ -407,7 +407,7 @@ macro_rules! __export_filters {
                 $crate::__private::$start($arg);
             }
 
-            $crate::__private::__export_hooks!(base $($hook)*);
+            $crate::__private::__hook_set!($crate; base $($hook)*);
         };
 
         $crate::__private::__export_native!($($filter),+);
@@ -417,11 +417,21 @@ macro_rules! __export_filters {
     (@hooks [$($hook:ident)*] $filter:ty) => {
         $crate::__private::__export_filters!(@export start_one(&__PROXYLET_FILTERS[0]); [$($hook)*]; $filter);
     };
-    ($filter:ty) => {
-        $crate::__private::__export_filters!(@export start_one(&__PROXYLET_FILTERS[0]); [all]; $filter);
+    // From `main!`: each listed filter adds its groups. A `#[filter]` item has a macro of
+    // its name (its hooks, generated next to it) that adds them and calls back here; a
+    // hand-written filter, listed as `Type: HttpFilter` (or `TcpFilter`), adds every
+    // group of its kind. Then the filters are exported with the groups, each once.
+    (@main [$($hook:ident)*] [$filter:path] ;) => {
+        $crate::__private::__export_filters!(@export start_one(&__PROXYLET_FILTERS[0]); [$($hook)*]; $filter);
     };
-    ($($filter:ty),+) => {
-        $crate::__private::__export_filters!(@export start(__PROXYLET_FILTERS); [all]; $($filter),+);
+    (@main [$($hook:ident)*] [$($filter:path),+] ;) => {
+        $crate::__private::__export_filters!(@export start(__PROXYLET_FILTERS); [$($hook)*]; $($filter),+);
+    };
+    (@main [$($hook:ident)*] [$($filter:path),*] ; $next:path : $kind:ident $(, $($rest:tt)*)?) => {
+        $crate::__private::__export_filters!(@main [$($hook)* $kind] [$($filter,)* $next] ; $($($rest)*)?);
+    };
+    (@main $hooks:tt [$($filter:path),*] ; $next:path $(, $($rest:tt)*)?) => {
+        $next!(@collect $hooks [$($filter,)* $next] ; $($($rest)*)?);
     };
 }
 
@@ -448,7 +458,8 @@ macro_rules! __export_native {
 }
 
 /// The module's `proxy_on_*` entry points, by group: `base` (every module's), one per
-/// stream hook, `callouts` (HTTP and gRPC answers), `plugin` (tick, queue) and `all`.
+/// stream hook, `callouts` (HTTP and gRPC answers) and `plugin` (tick, queue). Each group
+/// once: `__hook_set!` drops repeats.
 /// Each forwards to the dispatcher. A `bool` from the host arrives as a `u32` (any value
 /// but 0 is true): a `bool` parameter holding another value would be undefined behavior.
 #[doc(hidden)]
@@ -596,13 +607,6 @@ macro_rules! __export_hooks {
         pub extern "C" fn proxy_on_upstream_connection_close(id: u32, peer: u32) {
             $crate::__private::on_upstream_connection_close(id, peer)
         }
-    };
-    (@all) => {
-        $crate::__private::__export_hooks!(
-            done log plugin callouts request_headers request_body request_trailers
-            response_headers response_body response_trailers new_connection
-            downstream_data upstream_data downstream_close upstream_close
-        );
     };
 }
 

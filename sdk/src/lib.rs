@@ -244,12 +244,20 @@ pub mod prelude {
     pub use serde::Deserialize;
 }
 
-/// Exports hand-written filters (types implementing [`HttpFilter`](http::HttpFilter) or [`TcpFilter`](tcp::TcpFilter)) from a module.
+/// Exports several filters from one module.
 ///
 /// Use it once per crate, listing every filter; each is selected by Envoy through its
 /// [`Filter::ROOT_ID`]. Root ids must differ, which is checked at compile time.
-/// Functions marked `#[filter]` export themselves; mark them `#[filter(export = false)]`
-/// to list them here instead (a `#[filter] fn` defines a type of the same name).
+/// Filters marked `#[filter]` export themselves; mark them `#[filter(export = false)]` to
+/// list them here instead, by the path of the function (a `#[filter] fn` defines a type
+/// of the same name) or of the `impl` block's type.
+///
+/// The module exports only the `proxy_on_*` entry points its filters' hooks need, as a
+/// single `#[filter]` does: Envoy calls no others. A hand-written filter (an
+/// [`HttpFilter`](http::HttpFilter) or [`TcpFilter`](tcp::TcpFilter) impl) is listed
+/// with its kind, `Type: HttpFilter` or `Type: TcpFilter`, and gets every entry point of
+/// that kind, since proxylet cannot see which hooks it overrides. (Listed without it, it
+/// is an error: ``cannot find macro `Type` ``.)
 ///
 /// ```
 /// use proxylet::prelude::*;
@@ -275,8 +283,8 @@ pub mod prelude {
 /// ```
 #[macro_export]
 macro_rules! main {
-    ($($filter:ty),+ $(,)?) => {
-        $crate::__private::__export_filters!($($filter),+);
+    ($($filter:tt)+) => {
+        $crate::__private::__export_filters!(@main [] [] ; $($filter)+);
     };
 }
 
@@ -317,6 +325,7 @@ pub mod __private {
         __export_filters, __export_hooks, __export_native, ABI_VERSION, RUNTIME_CONFIG_SECTION,
     };
     pub use crate::{Action, EndOfStream, Filter, HookOutput, Plugin, PluginCx};
+    pub use proxylet_macros::__hook_set;
     /// Bits of `HttpFilter::__HOOKS` (generated code only).
     pub mod hooks {
         /// `on_request_headers`.

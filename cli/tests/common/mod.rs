@@ -74,6 +74,15 @@ pub fn envoy() -> PathBuf {
 /// written.
 static BUILD: Mutex<()> = Mutex::new(());
 
+/// Workspace package `package` built into `target/wasm` (under the build lock): its
+/// module's bytes.
+pub fn package_bytes(package: &str) -> Vec<u8> {
+    let _guard = BUILD.lock().unwrap_or_else(|e| e.into_inner());
+    let built = proxylet_artifact::build::build_package(&root(), package, &wasm_target_dir())
+        .unwrap_or_else(|e| panic!("{e}"));
+    std::fs::read(built.wasm).unwrap()
+}
+
 /// The flagship module, built once per test binary into `target/wasm`; the bytes, read
 /// under the build lock.
 pub fn flagship_bytes() -> Vec<u8> {

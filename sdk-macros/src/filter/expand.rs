@@ -141,10 +141,11 @@ pub(crate) fn expand(filter: &Filter) -> TokenStream {
         .hooks
         .iter()
         .map(|hook| hook_method(filter, hook, &private, &cx_ty));
-    let exports = filter.export.then(|| {
-        let hooks = exported_hooks(filter);
-        quote!(#private::__export_filters!(@hooks [#(#hooks)*] #self_ty);)
-    });
+    let hooks_list = exported_hooks(filter);
+    let exports = filter
+        .export
+        .then(|| quote!(#private::__export_filters!(@hooks [#(#hooks_list)*] #self_ty);));
+    let for_main = main_entry(filter, &private, &hooks_list);
 
     quote! {
         #item
@@ -184,6 +185,34 @@ pub(crate) fn expand(filter: &Filter) -> TokenStream {
         }
 
         #exports
+        #for_main
+    }
+}
+
+/// For `proxylet::main!`: a macro named like the filter (macros have a namespace of their
+/// own), which adds the filter's entry point groups to those `main!` gathers.
+fn main_entry(filter: &Filter, private: &TokenStream, hooks: &[Ident]) -> TokenStream {
+    let name = match &filter.item {
+        Item::Fn(item) => item.sig.ident.clone(),
+        Item::Impl(item) => match &*item.self_ty {
+            syn::Type::Path(path) if path.qself.is_none() => match path.path.segments.last() {
+                Some(last) if last.arguments.is_none() => last.ident.clone(),
+                _ => return TokenStream::new(),
+            },
+            _ => return TokenStream::new(),
+        },
+    };
+    let inner = quote::format_ident!("__proxylet_hooks_{}", name);
+    quote! {
+        #[doc(hidden)]
+        #[allow(unused_macros)]
+        macro_rules! #inner {
+            (@collect [$($hook:ident)*] $($rest:tt)*) => {
+                #private::__export_filters!(@main [$($hook)* #(#hooks)*] $($rest)*);
+            };
+        }
+        #[allow(unused_imports)]
+        pub(crate) use #inner as #name;
     }
 }
 

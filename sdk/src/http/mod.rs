@@ -88,7 +88,7 @@ pub enum BodyMode {
 /// }
 ///
 /// // A module exports its filters (dispatched by Envoy's `root_id`) with:
-/// // proxylet::main!(Tagger);
+/// // proxylet::main!(Tagger: HttpFilter);
 /// ```
 pub trait HttpFilter: Filter {
     /// Which hooks the filter implements (`hooks` bits): the runtime skips the others, and
