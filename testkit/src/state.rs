@@ -394,7 +394,11 @@ impl HostState {
     }
 
     /// `proxy_set_header_map_pairs`.
-    pub(crate) fn proxy_set_header_map_pairs(&mut self, map: u32, pairs: Vec<(Vec<u8>, Vec<u8>)>) -> u32 {
+    pub(crate) fn proxy_set_header_map_pairs(
+        &mut self,
+        map: u32,
+        pairs: Vec<(Vec<u8>, Vec<u8>)>,
+    ) -> u32 {
         if let Some(s) = self.refused() {
             return s;
         }
@@ -404,7 +408,11 @@ impl HostState {
     }
 
     /// `proxy_get_header_map_value`: the first value of `key` (names are case-insensitive).
-    pub(crate) fn proxy_get_header_map_value(&mut self, map: u32, key: &[u8]) -> Result<Vec<u8>, u32> {
+    pub(crate) fn proxy_get_header_map_value(
+        &mut self,
+        map: u32,
+        key: &[u8],
+    ) -> Result<Vec<u8>, u32> {
         if let Some(s) = self.refused() {
             return Err(s);
         }
@@ -417,7 +425,12 @@ impl HostState {
     }
 
     /// `proxy_replace_header_map_value`.
-    pub(crate) fn proxy_replace_header_map_value(&mut self, map: u32, key: &[u8], value: &[u8]) -> u32 {
+    pub(crate) fn proxy_replace_header_map_value(
+        &mut self,
+        map: u32,
+        key: &[u8],
+        value: &[u8],
+    ) -> u32 {
         if let Some(s) = self.refused() {
             return s;
         }
@@ -541,7 +554,11 @@ impl HostState {
     }
 
     /// `proxy_resolve_shared_queue`.
-    pub(crate) fn proxy_resolve_shared_queue(&mut self, vm_id: &[u8], name: &[u8]) -> Result<u32, u32> {
+    pub(crate) fn proxy_resolve_shared_queue(
+        &mut self,
+        vm_id: &[u8],
+        name: &[u8],
+    ) -> Result<u32, u32> {
         if let Some(s) = self.refused() {
             return Err(s);
         }

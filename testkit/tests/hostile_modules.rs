@@ -2,8 +2,8 @@
 //! them, answers bad pointers with a status instead of panicking, and refuses modules
 //! that do not fit the ABI.
 
-use proxylet_testkit::{Host, Level, Trap, Verdict};
 use proxylet_testkit::wasm::{load, load_metered, Error};
+use proxylet_testkit::{Host, Level, Trap, Verdict};
 
 /// A minimal proxy-wasm 0.2.1 module: a bump allocator, a plugin that starts and
 /// configures, and `hooks` (WAT) for the rest.

@@ -9,8 +9,8 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use proxylet::testing::{Host, Level, TestPlugin, Verdict};
-use proxylet_wasm_host::Fuel;
+use proxylet_testkit::wasm::Fuel;
+use proxylet_testkit::{Host, Level, TestPlugin, Verdict};
 
 use crate::Result;
 
@@ -105,7 +105,7 @@ pub(crate) struct Figures {
 fn measure(wasm_path: &Path, root_id: &str, scenario: &Scenario) -> Result<Figures> {
     let wasm =
         std::fs::read(wasm_path).map_err(|e| format!("reading {}: {e}", wasm_path.display()))?;
-    let (host, fuel) = proxylet_wasm_host::load_metered(&wasm)
+    let (host, fuel) = proxylet_testkit::wasm::load_metered(&wasm)
         .map_err(|e| format!("loading {}: {e}", wasm_path.display()))?;
     // Envoy's default log level: proxylet reads it and skips formatting below it.
     host.set_log_level(Level::Info);
