@@ -1,7 +1,8 @@
 //! Per-request work inside the VM, deterministic: each built module runs in the wasmi
-//! interpreter (crate `proxylet-wasm-host`), whose fuel is about one unit per executed wasm
-//! instruction (host functions cost nothing), so the counts repeat exactly from run to run
-//! and compare the code proxylet generates with the hand-written raw proxy-wasm code.
+//! interpreter (crate `proxylet-testkit`, feature `wasm`), whose fuel is about one unit
+//! per executed wasm instruction (host functions cost nothing), so the counts repeat
+//! exactly from run to run and compare the code proxylet generates with the hand-written
+//! raw proxy-wasm code.
 //!
 //! Each scenario drives a proxylet module and its raw twin through the same hooks with the
 //! same input and checks they answered the same, so both did the same work.
