@@ -87,6 +87,8 @@ pub use proxylet::__private::Registration;
 /// crate root in a filter crate. `module!()` also finds one declared in the scope of the
 /// call, as in a doctest's `fn main`.
 #[macro_export]
+// `crate`, not `$crate`: the filters are the calling crate's.
+#[allow(clippy::crate_in_macro_def)]
 macro_rules! module {
     () => {{
         // The crate root's, unless one is declared closer (in a function body).
