@@ -3,7 +3,7 @@
 //! and the reason at error level, never passed on and never a trap.
 #![cfg(not(target_family = "wasm"))]
 
-use proxylet_testkit::{module, Host, Level, TestPlugin, Verdict};
+use proxylet_testkit::{module, Host, HttpStream, Level, Verdict};
 
 mod a {
     #[proxylet::filter(root_id = "a", export = false)]
@@ -17,11 +17,13 @@ mod b {
 
 proxylet::main!(a::on_request_headers, b::on_request_headers);
 
-/// A plugin of root id `c`, kept although the module refused it.
-fn refused_plugin(host: &Host) -> TestPlugin {
+/// A stream of a plugin of root id `c`, kept although the module refused it.
+fn refused_plugin_stream() -> (Host, HttpStream) {
+    let host = Host::native(module!());
     let plugin = host.plugin("c").start_despite_refusal();
     assert_eq!(host.logs_at(Level::Error), [REFUSED]);
-    plugin
+    let stream = plugin.http_stream();
+    (host, stream)
 }
 
 const REFUSED: &str = "no filter with root id `c` in this module; it has `a`, `b`";
@@ -31,9 +33,7 @@ const WHY: &str =
 
 #[test]
 fn a_stream_of_a_plugin_without_a_filter_is_refused_not_a_trap() {
-    let host = Host::native(module!());
-    let plugin = refused_plugin(&host);
-    let mut stream = plugin.http_stream();
+    let (host, mut stream) = refused_plugin_stream();
 
     assert_eq!(
         stream.request_headers(&[(":path", "/")], false),
@@ -57,9 +57,7 @@ fn a_stream_of_a_plugin_without_a_filter_is_refused_not_a_trap() {
 
 #[test]
 fn a_stream_refused_in_its_response_is_answered_there() {
-    let host = Host::native(module!());
-    let plugin = refused_plugin(&host);
-    let mut stream = plugin.http_stream();
+    let (host, mut stream) = refused_plugin_stream();
 
     assert_eq!(
         stream.response_headers(&[(":status", "200"), ("x", "y")], false),
