@@ -32,7 +32,7 @@ pub const DEFAULT_TEMPLATE: &str = "add-header";
 const CHECKOUT_CRATES: &[(&str, &str)] = &[
     ("proxylet", "sdk"),
     ("proxylet-macros", "sdk-macros"),
-    ("proxylet-wasm-host", "wasm-host"),
+    ("proxylet-testkit", "testkit"),
     ("proxylet-artifact", "artifact"),
     ("proxylet-harness", "harness"),
 ];

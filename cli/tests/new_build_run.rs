@@ -195,17 +195,15 @@ fn new_writes_a_crate_that_builds_anywhere() {
             "{manifest}"
         );
         assert!(manifest.contains("\nproxylet = \"0.1\"\n"), "{manifest}");
-        assert!(
-            manifest.contains("proxylet = { version = \"0.1\", features = [\"testing\"] }"),
-            "{manifest}"
-        );
+        assert!(manifest.contains("\nproxylet-testkit = "), "{manifest}");
+        assert!(!manifest.contains("\"testing\""), "{manifest}");
         assert!(manifest.contains("crate-type = [\"cdylib\"]"), "{manifest}");
         assert!(!manifest.contains("[patch"), "{manifest}");
         let lib = std::fs::read_to_string(project.join("src/lib.rs")).unwrap();
         assert!(lib.contains("mod tests {\n    mod host;"), "{lib}");
         let host = std::fs::read_to_string(project.join("src/tests/host.rs")).unwrap();
         assert!(host.contains(&format!("plugin(\"{root_id}\")")), "{host}");
-        assert!(host.contains("crate::__PROXYLET_FILTERS"), "{host}");
+        assert!(host.contains("module!()"), "{host}");
     }
 
     let not_a_checkout = cli.fails(&[

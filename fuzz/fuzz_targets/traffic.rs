@@ -4,7 +4,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use proxylet::testing::Verdict;
+use proxylet_testkit::Verdict;
 
 /// Splits fuzz input into header pairs: `name \0 value \n` records.
 fn headers(data: &[u8]) -> Vec<(Vec<u8>, Vec<u8>)> {

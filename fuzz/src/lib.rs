@@ -1,12 +1,12 @@
 //! What the fuzz targets share: the examples' modules, built for wasm32-wasip1 as they
-//! ship, run in proxylet's wasm test host (`proxylet_wasm_host`, the wasmi interpreter).
+//! ship, run in proxylet's wasm test host (`proxylet_testkit::wasm`, the wasmi interpreter).
 
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Mutex, OnceLock};
 
-use proxylet::testing::Host;
+use proxylet_testkit::Host;
 
 /// The built modules, by package.
 fn modules() -> std::sync::MutexGuard<'static, HashMap<String, Vec<u8>>> {
@@ -89,5 +89,5 @@ fn load(package: &str) -> Host {
     let wasm = modules.get(package).unwrap_or_else(|| {
         panic!("`{package}` was not built: call `prepare` in the target's `init`")
     });
-    proxylet_wasm_host::load(wasm).unwrap_or_else(|e| panic!("loading `{package}`: {e}"))
+    proxylet_testkit::wasm::load(wasm).unwrap_or_else(|e| panic!("loading `{package}`: {e}"))
 }

@@ -72,8 +72,6 @@ mod runtime_config;
 pub mod schema;
 pub mod shared;
 pub mod tcp;
-#[cfg(all(feature = "testing", not(target_family = "wasm")))]
-pub mod testing;
 
 pub use action::{Action, EndOfStream, HookOutput};
 pub use host::HostError;
@@ -377,6 +375,42 @@ pub mod __private {
         match schema {
             Some(schema) => crate::config::walked(raw, default, schema),
             None => crate::config::parse(raw, default, |error| error),
+        }
+    }
+
+    /// What `proxylet-testkit` uses besides the entry points above: its native backend
+    /// runs this crate's dispatcher inside the test binary, one VM state per emulated
+    /// host, and answers the hostcalls declared in `host::wasm`.
+    #[cfg(all(feature = "testing", not(target_family = "wasm")))]
+    pub mod testkit {
+        use crate::export::{Registration, VmLocals};
+
+        /// The module-side state of one VM (filters, VM configuration, log level, table
+        /// of contexts), kept apart for each host and swapped into this thread's around
+        /// every call into the module.
+        pub struct Vm(VmLocals);
+
+        impl Vm {
+            /// A VM that has just started (`_initialize`) with `filters`.
+            pub fn new(filters: &'static [Registration]) -> Vm {
+                Vm(VmLocals::new(filters))
+            }
+
+            /// Exchanges this VM's state with the thread's: once before a call into the
+            /// module, once after.
+            pub fn swap(&mut self) {
+                self.0.swap();
+            }
+        }
+
+        /// Decodes the proxy-wasm map format (module → host); `None` when malformed.
+        pub fn decode_map(bytes: &[u8]) -> Option<Vec<(Vec<u8>, Vec<u8>)>> {
+            crate::host::decode_map(bytes)
+        }
+
+        /// Encodes pairs in the proxy-wasm map format (host → module).
+        pub fn encode_map(pairs: &[(Vec<u8>, Vec<u8>)]) -> Vec<u8> {
+            crate::host::encode_map(pairs.iter().map(|(n, v)| (n.as_slice(), v.as_slice())))
         }
     }
 }

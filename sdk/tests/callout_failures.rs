@@ -2,12 +2,12 @@
 //! upstream request timeout`, `503 upstream connect error…`) instead of reporting a
 //! failure; proxylet turns those into `CallError::Timeout` / `CallError::Failed`, while a
 //! service's own 503/504 stays an answer.
-#![cfg(all(feature = "testing", not(target_family = "wasm")))]
+#![cfg(not(target_family = "wasm"))]
 
 use std::time::Duration;
 
 use proxylet::prelude::*;
-use proxylet::testing::{Host, HttpStream};
+use proxylet_testkit::{module, Host, HttpStream};
 
 const TIMEOUT: Duration = Duration::from_millis(200);
 
@@ -28,7 +28,7 @@ fn on_request_headers(stream: &mut Stream<'_>) -> Action {
 
 /// Makes the call, lets `elapsed` pass, answers it, returns what the callback saw.
 fn outcome(elapsed: Duration, status: u16, headers: &[(&str, &str)], body: &str) -> String {
-    let host = Host::native(__PROXYLET_FILTERS);
+    let host = Host::native(module!());
     let plugin = host.plugin("caller").start().unwrap();
     let mut stream: HttpStream = plugin.http_stream();
     stream.request_headers(&[(":path", "/")], true);

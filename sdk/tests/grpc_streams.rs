@@ -1,10 +1,10 @@
 //! `Stream::grpc_stream` through the native test host: what the handler's `Action` does
 //! to the HTTP stream, and what the `GrpcStream` handle may still do.
-#![cfg(all(feature = "testing", not(target_family = "wasm")))]
+#![cfg(not(target_family = "wasm"))]
 
 use proxylet::prelude::*;
-use proxylet::testing::{Host, HttpStream, Verdict};
 use proxylet::HostError;
+use proxylet_testkit::{module, Host, HttpStream, Verdict};
 
 /// A message `reply` is answered with a local reply, `echo…` is sent back to the server.
 fn handle(event: GrpcEvent, grpc: &GrpcStream, _stream: &mut Stream<'_>) -> Action {
@@ -38,7 +38,7 @@ fn on_request_headers(headers: &Headers, stream: &mut Stream<'_>) -> Result<Acti
 }
 
 fn start(headers: &[(&str, &str)]) -> (Host, HttpStream, u32) {
-    let host = Host::native(__PROXYLET_FILTERS);
+    let host = Host::native(module!());
     let plugin = host.plugin("streamer").start().unwrap();
     let mut stream = plugin.http_stream();
     let mut all = vec![(":path", "/")];
@@ -93,7 +93,7 @@ fn a_reply_from_an_event_answers_the_paused_request() {
 
 #[test]
 fn a_refused_stream_is_an_error_of_the_hook() {
-    let host = Host::native(__PROXYLET_FILTERS);
+    let host = Host::native(module!());
     host.set_clusters(&["other"]);
     let plugin = host.plugin("streamer").start().unwrap();
     let mut stream = plugin.http_stream();

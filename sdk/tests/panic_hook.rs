@@ -1,12 +1,12 @@
 //! The test host keeps the panic hook that was there before it, so a failing assertion in
 //! a native test still prints its message (the filter's hook alone would only log it into
 //! the emulated host). One test per binary: the panic hook is process-wide.
-#![cfg(all(feature = "testing", not(target_family = "wasm")))]
+#![cfg(not(target_family = "wasm"))]
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use proxylet::http::Headers;
-use proxylet::testing::{Host, Level};
+use proxylet_testkit::{module, Host, Level};
 
 static PREVIOUS_HOOK_RAN: AtomicBool = AtomicBool::new(false);
 
@@ -18,7 +18,7 @@ fn a_panic_reaches_the_previous_hook_and_the_host_log() {
     std::panic::set_hook(Box::new(|_| {
         PREVIOUS_HOOK_RAN.store(true, Ordering::SeqCst)
     }));
-    let host = Host::native(__PROXYLET_FILTERS);
+    let host = Host::native(module!());
 
     let result = std::panic::catch_unwind(|| panic!("assertion in a test"));
 

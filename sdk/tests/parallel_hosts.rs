@@ -1,12 +1,12 @@
 //! Native test hosts running at the same time on parallel threads (as `cargo test` runs
 //! tests) share no state: each sees exactly its own log level and its own context ids,
 //! whatever the others do meanwhile.
-#![cfg(all(feature = "testing", not(target_family = "wasm")))]
+#![cfg(not(target_family = "wasm"))]
 
 use std::sync::Barrier;
 use std::thread;
 
-use proxylet::testing::{Host, Level};
+use proxylet_testkit::{module, Host, Level};
 
 mod levels {
     use proxylet::http::Headers;
@@ -98,7 +98,7 @@ fn hosts_on_parallel_threads_each_filter_logs_at_their_own_level() {
             .map(|i| {
                 let configured = &configured;
                 scope.spawn(move || {
-                    let host = Host::native(__PROXYLET_FILTERS);
+                    let host = Host::native(module!());
                     let mut failures = Vec::new();
                     for r in 0..ROUNDS {
                         // Every thread changes its level each round, so that at any time
@@ -130,7 +130,7 @@ fn hosts_on_parallel_threads_number_their_contexts_alike() {
         let workers: Vec<_> = (0..THREADS)
             .map(|_| {
                 scope.spawn(|| {
-                    let host = Host::native(__PROXYLET_FILTERS);
+                    let host = Host::native(module!());
                     let plugin = host.plugin("levels").start().unwrap();
                     (0..50).map(|_| plugin.http_stream().id()).collect()
                 })
@@ -154,8 +154,8 @@ fn two_native_hosts_on_one_thread_keep_their_own_state() {
             .filter(|(_, m)| m.starts_with("levels: "))
             .collect()
     };
-    let a = Host::native(__PROXYLET_FILTERS);
-    let b = Host::native(__PROXYLET_FILTERS);
+    let a = Host::native(module!());
+    let b = Host::native(module!());
     a.set_log_level(Level::Error);
     b.set_log_level(Level::Debug);
     let on_a = a.plugin("levels").start().unwrap();
@@ -172,10 +172,7 @@ fn two_native_hosts_on_one_thread_keep_their_own_state() {
 
 #[test]
 fn two_native_hosts_on_one_thread_keep_their_callouts_apart() {
-    let (a, b) = (
-        Host::native(__PROXYLET_FILTERS),
-        Host::native(__PROXYLET_FILTERS),
-    );
+    let (a, b) = (Host::native(module!()), Host::native(module!()));
     let (on_a, on_b) = (
         a.plugin("caller").start().unwrap(),
         b.plugin("caller").start().unwrap(),

@@ -1,5 +1,5 @@
 //! Bounded, deterministic fuzzing of every example's built `.wasm` module, the artifact
-//! that ships, in the wasm test host (`proxylet_wasm_host`; runs in CI; stable Rust).
+//! that ships, in the wasm test host (`proxylet_testkit::wasm`; runs in CI; stable Rust).
 //! Random and mutated configurations must be accepted or refused with an error naming
 //! `config` — never trap — and random header maps, bodies and trailers, including
 //! non-UTF-8 bytes, empty and duplicated headers, must never trap a hook. A trap (a panic:
@@ -9,7 +9,7 @@
 //! `FUZZ_ITERATIONS` raises the iteration count for longer runs; the libFuzzer targets in
 //! `fuzz/` cover the same ground, unbounded, on nightly.
 
-use proxylet::testing::{Host, Level, Verdict};
+use proxylet_testkit::{Host, Level, Verdict};
 
 /// A tiny deterministic PRNG (xorshift64*): the same inputs on every run.
 struct Rng(u64);
@@ -188,8 +188,9 @@ fn random_headers(rng: &mut Rng) -> Vec<(Vec<u8>, Vec<u8>)> {
 
 /// A host running `example`'s module, built for wasm32-wasip1 once per test process.
 fn module_host(example: &Example) -> Host {
-    let wasm = proxylet_wasm_host::build(example.package).unwrap_or_else(|e| panic!("{e}"));
-    proxylet_wasm_host::load(&wasm).unwrap_or_else(|e| panic!("loading `{}`: {e}", example.package))
+    let wasm = proxylet_testkit::wasm::build(example.package).unwrap_or_else(|e| panic!("{e}"));
+    proxylet_testkit::wasm::load(&wasm)
+        .unwrap_or_else(|e| panic!("loading `{}`: {e}", example.package))
 }
 
 #[test]
@@ -254,7 +255,7 @@ fn random_traffic_never_crashes_a_hook() {
             // Sometimes the host refuses everything, with any error status.
             let failing = rng.below(5) == 0;
             if failing {
-                host.fail_every_hostcall(Some(*rng.pick(proxylet::testing::state::status::ERRORS)));
+                host.fail_every_hostcall(Some(*rng.pick(proxylet_testkit::state::status::ERRORS)));
             }
             if example.tcp {
                 let mut connection = plugin.tcp_connection();

@@ -810,7 +810,7 @@ fn markdown(r: &Report<'_>) -> String {
 
     // 2. Fuel.
     let _ = writeln!(md, "## 2. Per-request work inside the VM\n");
-    let _ = writeln!(md, "Deterministic: each module (as built) runs in the wasmi interpreter behind proxylet's test host (crate `proxylet-wasm-host`), metered with wasmi fuel, about one unit per executed wasm instruction; host functions cost nothing. The counts repeat exactly (each is measured twice and compared) but are instructions, not time. Host log level: info (Envoy's default).\n");
+    let _ = writeln!(md, "Deterministic: each module (as built) runs in the wasmi interpreter behind proxylet's test host (crate `proxylet-testkit`, feature `wasm`), metered with wasmi fuel, about one unit per executed wasm instruction; host functions cost nothing. The counts repeat exactly (each is measured twice and compared) but are instructions, not time. Host log level: info (Envoy's default).\n");
     let _ = write!(md, "{}", fuel::markdown(r.fuel_rows));
     let worst = r
         .fuel_rows

@@ -1,7 +1,8 @@
 //! Per-request work inside the VM, deterministic: each built module runs in the wasmi
-//! interpreter (crate `proxylet-wasm-host`), whose fuel is about one unit per executed wasm
-//! instruction (host functions cost nothing), so the counts repeat exactly from run to run
-//! and compare the code proxylet generates with the hand-written raw proxy-wasm code.
+//! interpreter (crate `proxylet-testkit`, feature `wasm`), whose fuel is about one unit
+//! per executed wasm instruction (host functions cost nothing), so the counts repeat
+//! exactly from run to run and compare the code proxylet generates with the hand-written
+//! raw proxy-wasm code.
 //!
 //! Each scenario drives a proxylet module and its raw twin through the same hooks with the
 //! same input and checks they answered the same, so both did the same work.
@@ -9,8 +10,8 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use proxylet::testing::{Host, Level, TestPlugin, Verdict};
-use proxylet_wasm_host::Fuel;
+use proxylet_testkit::wasm::Fuel;
+use proxylet_testkit::{Host, Level, TestPlugin, Verdict};
 
 use crate::Result;
 
@@ -105,7 +106,7 @@ pub(crate) struct Figures {
 fn measure(wasm_path: &Path, root_id: &str, scenario: &Scenario) -> Result<Figures> {
     let wasm =
         std::fs::read(wasm_path).map_err(|e| format!("reading {}: {e}", wasm_path.display()))?;
-    let (host, fuel) = proxylet_wasm_host::load_metered(&wasm)
+    let (host, fuel) = proxylet_testkit::wasm::load_metered(&wasm)
         .map_err(|e| format!("loading {}: {e}", wasm_path.display()))?;
     // Envoy's default log level: proxylet reads it and skips formatting below it.
     host.set_log_level(Level::Info);

@@ -316,7 +316,8 @@ fn test() -> Result<()> {
         "--package",
         "proxylet-harness",
         "--package",
-        "proxylet-wasm-host",
+        "proxylet-testkit",
+        "--all-features",
     ])?;
 
     step("the book");

@@ -420,7 +420,7 @@ mod tests {
                 "proxylet-artifact",
                 "proxylet-harness",
                 "proxylet-macros",
-                "proxylet-wasm-host",
+                "proxylet-testkit",
             ],
             "the published crates changed: update this list, and their READMEs"
         );

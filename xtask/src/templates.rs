@@ -350,10 +350,19 @@ mod tests {
                 Some("0.1"),
                 "{path}"
             );
+            // Tests take the testkit, which turns on proxylet's `testing` feature itself.
+            let testkit = &doc["dev-dependencies"]["proxylet-testkit"];
             assert_eq!(
-                doc["dev-dependencies"]["proxylet"]["version"].as_str(),
+                testkit
+                    .get("version")
+                    .and_then(Item::as_str)
+                    .or(testkit.as_str()),
                 Some("0.1"),
                 "{path}"
+            );
+            assert!(
+                doc["dev-dependencies"].get("proxylet").is_none(),
+                "{path}:\n{manifest}"
             );
             assert_eq!(doc["profile"]["release"]["opt-level"].as_str(), Some("z"));
             assert!(doc["workspace"].is_table(), "{path}");
@@ -367,7 +376,8 @@ mod tests {
             "{flagship}"
         );
         let host = String::from_utf8(generated["add-header/src/tests/host.rs"].clone()).unwrap();
-        assert!(host.contains("use crate::__PROXYLET_FILTERS;"), "{host}");
+        assert!(host.contains("module!()"), "{host}");
+        assert!(!host.contains("__PROXYLET_FILTERS"), "{host}");
         assert!(!generated.contains_key("add-header/tests/host.rs"));
     }
 
@@ -375,15 +385,14 @@ mod tests {
     fn dependency_specs_are_written_out() {
         let spec: Item =
             toml_edit::value(r#"{ path = "sdk", version = "=0.1.0" }"#.parse::<Value>().unwrap());
-        let member: DocumentMut = r#"x = { workspace = true, features = ["testing"] }"#
-            .parse()
-            .unwrap();
+        let member: DocumentMut =
+            r#"x = { workspace = true, features = ["wasm"] }"#.parse().unwrap();
         assert_eq!(
             standalone_dependency(&spec, &member["x"], "0.1")
                 .unwrap()
                 .to_string()
                 .trim(),
-            r#"{ version = "0.1", features = ["testing"] }"#
+            r#"{ version = "0.1", features = ["wasm"] }"#
         );
         let serde: Item = toml_edit::value(
             r#"{ version = "1", features = ["derive"] }"#.parse::<Value>().unwrap(),

@@ -1,7 +1,7 @@
 //! The body transform on the test host: natively, no wasm, no Envoy.
 
-use crate::{__PROXYLET_FILTERS, HARD_MAX_BODY};
-use proxylet::testing::{Host, HttpStream, TestPlugin, Verdict};
+use crate::HARD_MAX_BODY;
+use proxylet_testkit::{module, Host, HttpStream, TestPlugin, Verdict};
 use serde_json::{json, Value};
 
 const RULES: &str = r#"{
@@ -12,7 +12,7 @@ const RULES: &str = r#"{
 }"#;
 
 fn start(config: &str) -> (Host, TestPlugin) {
-    let host = Host::native(__PROXYLET_FILTERS);
+    let host = Host::native(module!());
     let plugin = host
         .plugin("body_transform")
         .config(config)
@@ -222,7 +222,7 @@ fn the_default_configuration_caps_at_64_kib_and_rewrites_nothing() {
 
 #[test]
 fn a_cap_above_the_module_s_limit_or_an_unknown_field_is_refused() {
-    let host = Host::native(__PROXYLET_FILTERS);
+    let host = Host::native(module!());
     let rejected = host
         .plugin("body_transform")
         .config(r#"{"max_body_bytes": 2000000}"#)
@@ -261,7 +261,7 @@ fn any_announced_length_above_the_cap_is_refused_from_the_headers() {
 
 #[test]
 fn caps_out_of_range_are_refused_naming_the_field() {
-    let host = Host::native(__PROXYLET_FILTERS);
+    let host = Host::native(module!());
     for (cap, expected) in [
         (
             "1048577",

@@ -3,8 +3,8 @@
 
 use std::time::Duration;
 
-use crate::{State, __PROXYLET_FILTERS};
-use proxylet::testing::{Host, TestPlugin, Verdict};
+use crate::State;
+use proxylet_testkit::{module, Host, TestPlugin, Verdict};
 
 const KEY: &str = "circuit-breaker/default";
 const CONFIG: &str = r#"{"failure_threshold": 3, "open_ms": 5000,
@@ -62,7 +62,7 @@ fn open(host: &Host, plugin: &TestPlugin) {
 
 #[test]
 fn opens_after_threshold_consecutive_5xx_and_answers_the_fallback() {
-    let host = Host::native(__PROXYLET_FILTERS);
+    let host = Host::native(module!());
     let plugin = start(&host, CONFIG);
     assert_eq!(state(&host), State::Closed { failures: 0 });
 
@@ -92,7 +92,7 @@ fn opens_after_threshold_consecutive_5xx_and_answers_the_fallback() {
 
 #[test]
 fn a_non_5xx_response_resets_the_count() {
-    let host = Host::native(__PROXYLET_FILTERS);
+    let host = Host::native(module!());
     let plugin = start(&host, CONFIG);
     exchange(&plugin, "500");
     exchange(&plugin, "500");
@@ -106,7 +106,7 @@ fn a_non_5xx_response_resets_the_count() {
 
 #[test]
 fn the_tick_period_is_open_ms() {
-    let host = Host::native(__PROXYLET_FILTERS);
+    let host = Host::native(module!());
     let plugin = start(&host, CONFIG);
     assert_eq!(plugin.tick_period(), Some(Duration::from_millis(5000)));
 }
@@ -114,7 +114,7 @@ fn the_tick_period_is_open_ms() {
 // ANCHOR: tick
 #[test]
 fn a_tick_half_opens_and_exactly_one_probe_passes() {
-    let host = Host::native(__PROXYLET_FILTERS);
+    let host = Host::native(module!());
     let plugin = start(&host, CONFIG);
     open(&host, &plugin);
 
@@ -146,7 +146,7 @@ fn a_tick_half_opens_and_exactly_one_probe_passes() {
 
 #[test]
 fn a_failed_probe_opens_the_breaker_for_another_period() {
-    let host = Host::native(__PROXYLET_FILTERS);
+    let host = Host::native(module!());
     let plugin = start(&host, CONFIG);
     open(&host, &plugin);
     plugin.tick().unwrap();
@@ -167,7 +167,7 @@ fn a_failed_probe_opens_the_breaker_for_another_period() {
 
 #[test]
 fn a_probe_that_ends_without_a_response_reopens() {
-    let host = Host::native(__PROXYLET_FILTERS);
+    let host = Host::native(module!());
     let plugin = start(&host, CONFIG);
     open(&host, &plugin);
     plugin.tick().unwrap();
@@ -188,7 +188,7 @@ fn a_probe_that_ends_without_a_response_reopens() {
 
 #[test]
 fn a_tick_before_open_ms_elapsed_keeps_it_open() {
-    let host = Host::native(__PROXYLET_FILTERS);
+    let host = Host::native(module!());
     let plugin = start(&host, CONFIG);
     // Opened 2.5 s after "now": the next tick (now + 5 s) comes 2.5 s after the opening.
     let since_nanos = host.state().now_nanos() + 2_500_000_000;
@@ -205,7 +205,7 @@ fn a_tick_before_open_ms_elapsed_keeps_it_open() {
 // ANCHOR: workers
 #[test]
 fn failures_seen_by_two_workers_add_up_and_both_reject() {
-    let host = Host::native(__PROXYLET_FILTERS);
+    let host = Host::native(module!());
     let worker_a = start(&host, CONFIG);
     let worker_b = start(&host, CONFIG);
 
@@ -221,7 +221,7 @@ fn failures_seen_by_two_workers_add_up_and_both_reject() {
 
 #[test]
 fn only_one_worker_gets_the_probe() {
-    let host = Host::native(__PROXYLET_FILTERS);
+    let host = Host::native(module!());
     let worker_a = start(&host, CONFIG);
     let worker_b = start(&host, CONFIG);
     open(&host, &worker_a);
@@ -246,7 +246,7 @@ fn only_one_worker_gets_the_probe() {
 
 #[test]
 fn a_response_to_a_request_admitted_before_opening_does_not_count() {
-    let host = Host::native(__PROXYLET_FILTERS);
+    let host = Host::native(module!());
     let plugin = start(&host, CONFIG);
     let mut slow = plugin.http_stream();
     assert_eq!(
@@ -264,7 +264,7 @@ fn a_response_to_a_request_admitted_before_opening_does_not_count() {
 
 #[test]
 fn a_reloaded_plugin_keeps_an_open_breaker() {
-    let host = Host::native(__PROXYLET_FILTERS);
+    let host = Host::native(module!());
     let old = start(&host, CONFIG);
     open(&host, &old);
 
@@ -275,7 +275,7 @@ fn a_reloaded_plugin_keeps_an_open_breaker() {
 
 #[test]
 fn breakers_with_different_names_are_independent() {
-    let host = Host::native(__PROXYLET_FILTERS);
+    let host = Host::native(module!());
     let orders = start(&host, r#"{"name": "orders", "failure_threshold": 1}"#);
     let users = start(&host, r#"{"name": "users", "failure_threshold": 1}"#);
 
@@ -319,7 +319,7 @@ fn state_bytes_round_trip_and_garbage_reads_as_closed() {
 
 /// Starts a probe whose client sends 3 of 100 body bytes and then nothing: the stream
 /// stays open, the upstream never answers.
-fn slow_probe(plugin: &TestPlugin) -> proxylet::testing::HttpStream {
+fn slow_probe(plugin: &TestPlugin) -> proxylet_testkit::HttpStream {
     let mut stream = plugin.http_stream();
     assert_eq!(
         stream.request_headers(
@@ -338,7 +338,7 @@ fn slow_probe(plugin: &TestPlugin) -> proxylet::testing::HttpStream {
 
 #[test]
 fn a_probe_that_never_finishes_stops_holding_the_breaker_after_the_probe_timeout() {
-    let host = Host::native(__PROXYLET_FILTERS);
+    let host = Host::native(module!());
     // probe_timeout_ms defaults to open_ms, 5 s.
     let plugin = start(&host, CONFIG);
     open(&host, &plugin);
@@ -361,7 +361,7 @@ fn a_probe_that_never_finishes_stops_holding_the_breaker_after_the_probe_timeout
 
 #[test]
 fn a_replaced_probe_s_late_outcome_does_not_decide_the_breaker() {
-    let host = Host::native(__PROXYLET_FILTERS);
+    let host = Host::native(module!());
     let plugin = start(
         &host,
         r#"{"failure_threshold": 1, "open_ms": 5000, "probe_timeout_ms": 1000,
@@ -397,7 +397,7 @@ fn a_replaced_probe_s_late_outcome_does_not_decide_the_breaker() {
 
 #[test]
 fn a_replaced_probe_ending_without_a_response_does_not_reopen() {
-    let host = Host::native(__PROXYLET_FILTERS);
+    let host = Host::native(module!());
     let plugin = start(&host, CONFIG);
     open(&host, &plugin);
     plugin.tick().unwrap();
@@ -416,7 +416,7 @@ fn a_replaced_probe_ending_without_a_response_does_not_reopen() {
 
 #[test]
 fn a_probe_stored_by_an_older_version_is_replaced_by_the_next_request() {
-    let host = Host::native(__PROXYLET_FILTERS);
+    let host = Host::native(module!());
     let plugin = start(&host, CONFIG);
     host.set_shared_data(KEY, &[2, 1]);
     assert_eq!(exchange(&plugin, "200"), Verdict::Continue);
@@ -425,7 +425,7 @@ fn a_probe_stored_by_an_older_version_is_replaced_by_the_next_request() {
 
 #[test]
 fn bad_fallbacks_and_numbers_out_of_range_are_refused_naming_the_field() {
-    let host = Host::native(__PROXYLET_FILTERS);
+    let host = Host::native(module!());
     let cases = [
         (r#"{"fallback": {"status": 100}}"#, "config.fallback.status: must be a final status, 200 to 599; got 100"),
         (r#"{"fallback": {"status": 199}}"#, "config.fallback.status: must be a final status, 200 to 599; got 199"),

@@ -3,8 +3,7 @@
 
 use std::time::Duration;
 
-use crate::__PROXYLET_FILTERS;
-use proxylet::testing::{Host, TestPlugin, Verdict};
+use proxylet_testkit::{module, Host, TestPlugin, Verdict};
 
 fn start(host: &Host, config: &str) -> TestPlugin {
     host.plugin("metrics").config(config).start().unwrap()
@@ -41,7 +40,7 @@ fn counter(host: &Host, name: &str) -> Option<i64> {
 
 #[test]
 fn counts_each_request_by_route_and_status_class_at_log_time() {
-    let host = Host::native(__PROXYLET_FILTERS);
+    let host = Host::native(module!());
     let plugin = start(&host, "");
     let ms = Duration::from_millis(1);
 
@@ -70,7 +69,7 @@ fn counts_each_request_by_route_and_status_class_at_log_time() {
 
 #[test]
 fn nothing_is_counted_before_the_access_log() {
-    let host = Host::native(__PROXYLET_FILTERS);
+    let host = Host::native(module!());
     let plugin = start(&host, "");
     let mut stream = plugin.http_stream();
     stream.request_headers(&[(":path", "/")], true);
@@ -80,7 +79,7 @@ fn nothing_is_counted_before_the_access_log() {
 
 #[test]
 fn records_the_milliseconds_from_request_headers_to_the_log() {
-    let host = Host::native(__PROXYLET_FILTERS);
+    let host = Host::native(module!());
     let plugin = start(&host, "");
 
     request(&host, &plugin, Some("api"), 200, Duration::from_millis(42));
@@ -105,7 +104,7 @@ fn records_the_milliseconds_from_request_headers_to_the_log() {
 
 #[test]
 fn no_route_is_unnamed_and_no_response_is_none() {
-    let host = Host::native(__PROXYLET_FILTERS);
+    let host = Host::native(module!());
     let plugin = start(&host, "");
     request(&host, &plugin, None, 404, Duration::ZERO); // no route matched
     request(&host, &plugin, Some(""), 0, Duration::ZERO); // a route without a name
@@ -123,7 +122,7 @@ fn no_route_is_unnamed_and_no_response_is_none() {
 #[test]
 fn older_envoys_route_name_property_is_read_too() {
     // Envoy 1.40 answers `xds.route_name`; older ones had a top-level `route_name`.
-    let host = Host::native(__PROXYLET_FILTERS);
+    let host = Host::native(module!());
     let plugin = start(&host, "");
     host.set_property(&["route_name"], b"legacy");
     request(&host, &plugin, None, 200, Duration::ZERO);
@@ -135,7 +134,7 @@ fn older_envoys_route_name_property_is_read_too() {
 
 #[test]
 fn dots_in_route_names_do_not_make_extra_tags() {
-    let host = Host::native(__PROXYLET_FILTERS);
+    let host = Host::native(module!());
     let plugin = start(&host, "");
     request(&host, &plugin, Some("v1.orders"), 200, Duration::ZERO);
     assert_eq!(
@@ -146,7 +145,7 @@ fn dots_in_route_names_do_not_make_extra_tags() {
 
 #[test]
 fn configured_prefix_unnamed_label_and_no_status_class() {
-    let host = Host::native(__PROXYLET_FILTERS);
+    let host = Host::native(module!());
     let plugin = start(
         &host,
         r#"{"prefix": "edge", "status_class": false, "unnamed_route": "none"}"#,
@@ -171,7 +170,7 @@ fn configured_prefix_unnamed_label_and_no_status_class() {
 
 #[test]
 fn a_prefix_with_a_dot_is_refused() {
-    let host = Host::native(__PROXYLET_FILTERS);
+    let host = Host::native(module!());
     let rejected = host
         .plugin("metrics")
         .config(r#"{"prefix": "my.edge"}"#)
@@ -186,10 +185,10 @@ fn a_prefix_with_a_dot_is_refused() {
 
 #[test]
 fn a_host_refusing_metrics_does_not_disturb_traffic() {
-    let host = Host::native(__PROXYLET_FILTERS);
+    let host = Host::native(module!());
     let plugin = start(&host, "");
     let mut stream = plugin.http_stream();
-    host.fail_every_hostcall(Some(proxylet::testing::state::status::INTERNAL_FAILURE));
+    host.fail_every_hostcall(Some(proxylet_testkit::state::status::INTERNAL_FAILURE));
     assert_eq!(
         stream.request_headers(&[(":path", "/")], true),
         Verdict::Continue

@@ -4,8 +4,8 @@
 
 use std::time::Duration;
 
-use crate::{bucket_key, Bucket, Decision, Limit, __PROXYLET_FILTERS};
-use proxylet::testing::{Host, TestPlugin, Verdict};
+use crate::{bucket_key, Bucket, Decision, Limit};
+use proxylet_testkit::{module, Host, TestPlugin, Verdict};
 
 const CONFIG: &str = r#"{"rules": [
     {"name": "login", "path_prefix": "/login", "limit": {"max_tokens": 2, "fill_interval_ms": 60000}},
@@ -46,7 +46,7 @@ fn statuses(plugin: &TestPlugin, path: &str, headers: &[(&str, &str)], n: usize)
 
 #[test]
 fn max_tokens_pass_then_429_with_retry_after() {
-    let host = Host::native(__PROXYLET_FILTERS);
+    let host = Host::native(module!());
     let plugin = start(&host, CONFIG);
 
     assert_eq!(statuses(&plugin, "/login", &[], 2), [200, 200]);
@@ -62,7 +62,7 @@ fn max_tokens_pass_then_429_with_retry_after() {
 
 #[test]
 fn a_fill_interval_later_tokens_per_fill_come_back() {
-    let host = Host::native(__PROXYLET_FILTERS);
+    let host = Host::native(module!());
     let plugin = start(&host, CONFIG);
     let alice = [("x-api-key", "alice")];
     assert_eq!(
@@ -84,7 +84,7 @@ fn a_fill_interval_later_tokens_per_fill_come_back() {
 
 #[test]
 fn each_key_has_its_own_bucket_and_listed_keys_their_own_limit() {
-    let host = Host::native(__PROXYLET_FILTERS);
+    let host = Host::native(module!());
     let plugin = start(&host, CONFIG);
 
     assert_eq!(
@@ -103,7 +103,7 @@ fn each_key_has_its_own_bucket_and_listed_keys_their_own_limit() {
 
 #[test]
 fn requests_without_the_key_header_share_one_bucket() {
-    let host = Host::native(__PROXYLET_FILTERS);
+    let host = Host::native(module!());
     let plugin = start(&host, CONFIG);
     assert_eq!(statuses(&plugin, "/api/x", &[], 4), [200, 200, 200, 429]);
     // An empty key is the same missing key.
@@ -112,7 +112,7 @@ fn requests_without_the_key_header_share_one_bucket() {
 
 #[test]
 fn unmatched_paths_are_not_limited_and_the_first_rule_wins() {
-    let host = Host::native(__PROXYLET_FILTERS);
+    let host = Host::native(module!());
     let plugin = start(
         &host,
         r#"{"rules": [
@@ -132,7 +132,7 @@ fn unmatched_paths_are_not_limited_and_the_first_rule_wins() {
 
 #[test]
 fn two_workers_take_from_the_same_bucket() {
-    let host = Host::native(__PROXYLET_FILTERS);
+    let host = Host::native(module!());
     let worker_a = start(&host, CONFIG);
     let worker_b = start(&host, CONFIG);
     let gold = [("x-api-key", "gold")];
@@ -146,7 +146,7 @@ fn two_workers_take_from_the_same_bucket() {
 
 #[test]
 fn known_buckets_are_created_full_when_the_plugin_starts() {
-    let host = Host::native(__PROXYLET_FILTERS);
+    let host = Host::native(module!());
     let now = host.state().now_nanos();
     start(&host, CONFIG);
 
@@ -166,7 +166,7 @@ fn known_buckets_are_created_full_when_the_plugin_starts() {
 
 #[test]
 fn a_configuration_reload_keeps_the_remaining_tokens() {
-    let host = Host::native(__PROXYLET_FILTERS);
+    let host = Host::native(module!());
     let old = start(&host, CONFIG);
     assert_eq!(statuses(&old, "/login", &[], 2), [200, 200]);
 
@@ -176,7 +176,7 @@ fn a_configuration_reload_keeps_the_remaining_tokens() {
 
 #[test]
 fn non_utf8_api_keys_get_their_own_bucket() {
-    let host = Host::native(__PROXYLET_FILTERS);
+    let host = Host::native(module!());
     let plugin = start(&host, CONFIG);
     for _ in 0..3 {
         let mut stream = plugin.http_stream();
@@ -197,10 +197,10 @@ fn non_utf8_api_keys_get_their_own_bucket() {
 
 #[test]
 fn a_host_refusing_shared_data_lets_requests_through() {
-    let host = Host::native(__PROXYLET_FILTERS);
+    let host = Host::native(module!());
     let plugin = start(&host, CONFIG);
     assert_eq!(statuses(&plugin, "/login", &[], 2), [200, 200]);
-    host.fail_every_hostcall(Some(proxylet::testing::state::status::INTERNAL_FAILURE));
+    host.fail_every_hostcall(Some(proxylet_testkit::state::status::INTERNAL_FAILURE));
     let mut stream = plugin.http_stream();
     assert_eq!(
         stream.request_headers(&[(":path", "/login")], true),
@@ -211,7 +211,7 @@ fn a_host_refusing_shared_data_lets_requests_through() {
 
 #[test]
 fn bad_limits_are_refused_naming_the_field() {
-    let host = Host::native(__PROXYLET_FILTERS);
+    let host = Host::native(module!());
     let cases = [
         (
             r#"{"rules": [{"path_prefix": "/", "limit": {"max_tokens": 0, "fill_interval_ms": 1}}]}"#,
@@ -289,7 +289,7 @@ fn login_only(max_tokens: u64) -> String {
 
 #[test]
 fn every_spelling_of_a_limited_path_takes_from_its_bucket() {
-    let host = Host::native(__PROXYLET_FILTERS);
+    let host = Host::native(module!());
     let plugin = start(&host, &login_only(1));
     assert_eq!(send(&plugin, "/login", &[]).0, 200);
     for path in LOGIN_SPELLINGS {
@@ -301,7 +301,7 @@ fn every_spelling_of_a_limited_path_takes_from_its_bucket() {
 fn each_spelling_alone_is_limited_like_login() {
     // Whichever spelling comes first takes the token of `/login`.
     for path in LOGIN_SPELLINGS {
-        let host = Host::native(__PROXYLET_FILTERS);
+        let host = Host::native(module!());
         let plugin = start(&host, &login_only(1));
         assert_eq!(send(&plugin, path, &[]).0, 200, "{path}");
         assert_eq!(send(&plugin, "/login", &[]).0, 429, "{path}");
@@ -310,7 +310,7 @@ fn each_spelling_alone_is_limited_like_login() {
 
 #[test]
 fn paths_that_only_look_alike_are_not_limited() {
-    let host = Host::native(__PROXYLET_FILTERS);
+    let host = Host::native(module!());
     let plugin = start(&host, &login_only(1));
     assert_eq!(send(&plugin, "/login", &[]).0, 200);
     for path in [
@@ -328,7 +328,7 @@ fn paths_that_only_look_alike_are_not_limited() {
 
 #[test]
 fn a_prefix_is_written_normalized_and_matches_in_any_case() {
-    let host = Host::native(__PROXYLET_FILTERS);
+    let host = Host::native(module!());
     let plugin = start(
         &host,
         r#"{"rules": [{"path_prefix": "/Admin/", "limit": {"max_tokens": 1, "fill_interval_ms": 60000}}]}"#,
@@ -368,7 +368,7 @@ fn a_prefix_is_written_normalized_and_matches_in_any_case() {
 
 #[test]
 fn numbers_out_of_range_are_refused_naming_the_field() {
-    let host = Host::native(__PROXYLET_FILTERS);
+    let host = Host::native(module!());
     let limit =
         |fields: &str| format!(r#"{{"rules": [{{"path_prefix": "/", "limit": {{{fields}}}}}]}}"#);
     let cases = [
@@ -459,7 +459,7 @@ fn ambiguous(plugin: &TestPlugin, headers: &[(&str, &str)]) -> String {
 
 #[test]
 fn a_repeated_key_header_is_refused_and_draws_from_no_bucket() {
-    let host = Host::native(__PROXYLET_FILTERS);
+    let host = Host::native(module!());
     let plugin = start(&host, CONFIG);
     let cases: &[&[(&str, &str)]] = &[
         &[("x-api-key", "junk"), ("x-api-key", "gold")],
@@ -493,7 +493,7 @@ fn a_repeated_key_header_is_refused_and_draws_from_no_bucket() {
 #[test]
 fn a_single_key_header_spelled_as_a_variant_is_the_key() {
     // An upstream reading `HTTP_X_API_KEY` sees `gold` here; so does the limiter.
-    let host = Host::native(__PROXYLET_FILTERS);
+    let host = Host::native(module!());
     let plugin = start(&host, CONFIG);
     assert_eq!(
         statuses(&plugin, "/api/x", &[("x_api_key", "gold")], 3),
@@ -507,7 +507,7 @@ fn a_single_key_header_spelled_as_a_variant_is_the_key() {
 
 #[test]
 fn a_repeated_header_matters_only_when_it_is_the_key() {
-    let host = Host::native(__PROXYLET_FILTERS);
+    let host = Host::native(module!());
     let plugin = start(&host, CONFIG);
     // `/login` has no key header: its requests may repeat any header.
     let repeated = [("x-api-key", "a"), ("x-api-key", "b")];
@@ -517,7 +517,7 @@ fn a_repeated_header_matters_only_when_it_is_the_key() {
 
 #[test]
 fn a_key_header_must_be_a_header_name() {
-    let host = Host::native(__PROXYLET_FILTERS);
+    let host = Host::native(module!());
     for (name, expected) in [
         ("", "config.rules[0].key_header: invalid header name ``"),
         (" ", "config.rules[0].key_header: invalid header name ` `"),

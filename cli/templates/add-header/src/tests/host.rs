@@ -1,13 +1,12 @@
 //! The flagship on the test host, no Envoy: every test runs twice, natively and against
 //! the built `.wasm` module (in an interpreter), so the module that ships is tested too.
 
-use crate::__PROXYLET_FILTERS;
-use proxylet::testing::{Host, Level, Verdict};
+use proxylet_testkit::{module, Host, Level, Verdict};
 
 // ANCHOR: both_backends
 /// Runs `test` on the native host, then on the module built for wasm32-wasip1.
 fn on_both_backends(test: impl Fn(Host)) {
-    proxylet_wasm_host::for_each_backend("add-header", __PROXYLET_FILTERS, test);
+    proxylet_testkit::wasm::for_each_backend("add-header", module!(), test);
 }
 
 #[test]
@@ -106,7 +105,7 @@ fn non_utf8_response_header_values_pass_untouched() {
 fn a_host_refusing_every_call_does_not_crash_the_filter() {
     on_both_backends(|host| {
         let plugin = host.plugin("add_header").start().unwrap();
-        for status in proxylet::testing::state::status::ERRORS {
+        for status in proxylet_testkit::state::status::ERRORS {
             let mut stream = plugin.http_stream();
             host.fail_every_hostcall(Some(*status));
             assert_eq!(

@@ -1,11 +1,10 @@
 //! The auth filter on the test host: natively, no wasm, no Envoy. Every path of the three
 //! modes, callouts answered, failed, timed out and refused.
 
-use crate::__PROXYLET_FILTERS;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use hmac::{Hmac, Mac};
-use proxylet::testing::{Host, HttpStream, TestPlugin, Verdict};
+use proxylet_testkit::{module, Host, HttpStream, TestPlugin, Verdict};
 use sha2::Sha256;
 
 const SECRET: &str = "0123456789abcdef0123456789abcdef";
@@ -13,7 +12,7 @@ const SECRET: &str = "0123456789abcdef0123456789abcdef";
 const NOW: u64 = 1_767_225_600;
 
 fn start(config: &str) -> (Host, TestPlugin) {
-    let host = Host::native(__PROXYLET_FILTERS);
+    let host = Host::native(module!());
     let plugin = host.plugin("auth").config(config).start().unwrap();
     (host, plugin)
 }
@@ -96,7 +95,7 @@ fn api_key_header_name_is_configurable() {
 
 #[test]
 fn api_key_config_without_keys_is_refused() {
-    let host = Host::native(__PROXYLET_FILTERS);
+    let host = Host::native(module!());
     let rejected = host
         .plugin("auth")
         .config(r#"{"mode": "api_key", "keys": []}"#)
@@ -111,7 +110,7 @@ fn api_key_config_without_keys_is_refused() {
 
 #[test]
 fn unknown_mode_and_unknown_field_are_refused() {
-    let host = Host::native(__PROXYLET_FILTERS);
+    let host = Host::native(module!());
     let rejected = host
         .plugin("auth")
         .config(r#"{"mode": "basic"}"#)
@@ -331,7 +330,7 @@ fn jwt_bad_tokens_are_refused_each_with_its_reason() {
 
 #[test]
 fn jwt_secret_shorter_than_32_bytes_is_refused() {
-    let host = Host::native(__PROXYLET_FILTERS);
+    let host = Host::native(module!());
     let rejected = host
         .plugin("auth")
         .config(r#"{"mode": "jwt", "secret": "your-256-bit-secret"}"#)
@@ -569,7 +568,7 @@ fn external_callout_of_a_finished_stream_is_dropped() {
 
 #[test]
 fn external_config_is_checked() {
-    let host = Host::native(__PROXYLET_FILTERS);
+    let host = Host::native(module!());
     for (config, error) in [
         (
             r#"{"mode": "external", "cluster": ""}"#,
@@ -648,7 +647,7 @@ fn assert_ambiguous(stream: &HttpStream, header: &str, case: &str) {
 
 /// Starts `config` and returns why it was refused.
 fn refused(config: &str) -> Vec<String> {
-    let host = Host::native(__PROXYLET_FILTERS);
+    let host = Host::native(module!());
     match host.plugin("auth").config(config).start() {
         Ok(_) => panic!("accepted: {config}"),
         Err(rejected) => rejected.errors,
@@ -1552,7 +1551,7 @@ fn config_schema_carries_the_bounds() {
 fn a_host_refusing_every_call_never_lets_a_request_through_unchecked() {
     for config in [API_KEYS.to_owned(), jwt_config(""), external("")] {
         let (host, plugin) = start(&config);
-        for status in proxylet::testing::state::status::ERRORS {
+        for status in proxylet_testkit::state::status::ERRORS {
             let mut stream = plugin.http_stream();
             host.fail_every_hostcall(Some(*status));
             let verdict = get(

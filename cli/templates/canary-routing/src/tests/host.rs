@@ -3,11 +3,11 @@
 use std::cell::Cell;
 use std::rc::Rc;
 
-use crate::{bucket, __PROXYLET_FILTERS};
-use proxylet::testing::{Host, TestPlugin, Verdict};
+use crate::bucket;
+use proxylet_testkit::{module, Host, TestPlugin, Verdict};
 
 fn plugin(config: &str) -> TestPlugin {
-    Host::native(__PROXYLET_FILTERS)
+    Host::native(module!())
         .plugin("canary_routing")
         .config(config)
         .start()
@@ -67,7 +67,7 @@ fn client_supplied_route_header_is_replaced() {
 #[test]
 fn weight_zero_and_hundred_are_absolute_without_a_sticky_key() {
     // One host per test thread: both plugins run on it, as two Envoy filters would.
-    let host = Host::native(__PROXYLET_FILTERS);
+    let host = Host::native(module!());
     let none = host
         .plugin("canary_routing")
         .config(r#"{"weight": 0}"#)
@@ -143,7 +143,7 @@ fn custom_route_header_and_values() {
 
 #[test]
 fn asks_the_host_to_pick_the_route_again() {
-    let host = Host::native(__PROXYLET_FILTERS);
+    let host = Host::native(module!());
     let cleared = Rc::new(Cell::new(0));
     let counter = Rc::clone(&cleared);
     host.register_foreign_function("clear_route_cache", move |args| {
@@ -166,7 +166,7 @@ fn a_host_without_clear_route_cache_still_gets_the_header() {
 
 #[test]
 fn weight_over_100_is_refused_naming_the_field() {
-    let rejected = Host::native(__PROXYLET_FILTERS)
+    let rejected = Host::native(module!())
         .plugin("canary_routing")
         .config(r#"{"weight": 150}"#)
         .start()
@@ -202,7 +202,7 @@ fn non_utf8_sticky_key_is_hashed_as_bytes() {
 }
 
 fn refused(config: &str) -> String {
-    Host::native(__PROXYLET_FILTERS)
+    Host::native(module!())
         .plugin("canary_routing")
         .config(config)
         .start()

@@ -1,12 +1,11 @@
 //! The TCP guard on the test host: natively, no wasm, no Envoy.
 
-use crate::__PROXYLET_FILTERS;
-use proxylet::testing::{Host, TestPlugin, Verdict};
+use proxylet_testkit::{module, Host, TestPlugin, Verdict};
 
 const CONFIG: &str = r#"{"deny_prefixes": ["EVIL", "\u0016\u0003"], "max_bytes": 16}"#;
 
 fn start(config: &str) -> (Host, TestPlugin) {
-    let host = Host::native(__PROXYLET_FILTERS);
+    let host = Host::native(module!());
     let plugin = host.plugin("tcp_guard").config(config).start().unwrap();
     (host, plugin)
 }
@@ -127,7 +126,7 @@ fn the_default_configuration_lets_everything_through() {
 
 #[test]
 fn an_empty_prefix_or_an_unknown_field_is_refused() {
-    let host = Host::native(__PROXYLET_FILTERS);
+    let host = Host::native(module!());
     let rejected = host
         .plugin("tcp_guard")
         .config(r#"{"deny_prefixes": ["ok", ""]}"#)
@@ -151,7 +150,7 @@ fn an_empty_prefix_or_an_unknown_field_is_refused() {
 }
 
 fn refused(config: &str) -> String {
-    let host = Host::native(__PROXYLET_FILTERS);
+    let host = Host::native(module!());
     let rejected = host
         .plugin("tcp_guard")
         .config(config)

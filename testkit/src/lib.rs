@@ -1,14 +1,25 @@
-//! A proxy-wasm host emulator for unit tests: run a filter with plain `cargo test`,
-//! natively, without wasm or Envoy, and assert what it did.
+//! Unit tests for [proxylet](https://docs.rs/proxylet) filters, without Envoy: a
+//! proxy-wasm host emulator that runs the filter, and assertions on what it did.
 //!
-//! Enable the `testing` feature in your dev-dependency
-//! (`proxylet = { version = "…", features = ["testing"] }`) and write the tests as unit
-//! tests of the filter crate (`src/tests/*.rs`, as `cargo proxylet new` lays them out): a
-//! `cdylib`-only crate cannot be linked by integration tests in `tests/`.
+//! The filter's real code (proxylet's dispatcher, `proxy-wasm`'s calls included) runs
+//! against an emulated host that records every header, reply, callout, log line and
+//! metric, and lets the test answer callouts, move the clock and break the host. It runs
+//! the filter two ways, behind one API ([`Host`]):
+//!
+//! - natively ([`Host::native`]): the module is the test binary itself, so tests are
+//!   plain `cargo test`, fast, and debuggable;
+//! - as the built `.wasm` (feature `wasm`, [`wasm`]): the module that ships, in the wasmi
+//!   interpreter, where a panic traps the VM as in Envoy and work is counted in fuel.
+//!
+//! Add it as a dev-dependency, `proxylet-testkit = "0.1"` (with `features = ["wasm"]` to
+//! test the built module too), and write the tests as unit tests of the filter crate
+//! (`src/tests/*.rs`, as `cargo proxylet new` lays them out): a `cdylib`-only crate
+//! cannot be linked by integration tests in `tests/`. [`module!`] names the filters your
+//! crate exports:
 //!
 //! ```
 //! use proxylet::prelude::*;
-//! use proxylet::testing::{Host, Verdict};
+//! use proxylet_testkit::{Host, Verdict};
 //!
 //! #[derive(Deserialize, Default)]
 //! struct Config { value: String }
@@ -18,20 +29,32 @@
 //!     headers.set("x-tag", &config.value);
 //! }
 //!
-//! let host = Host::native(__PROXYLET_FILTERS);
+//! # fn main() {
+//! let host = Host::native(proxylet_testkit::module!());
 //! let plugin = host.plugin("tag").config(r#"{"value":"blue"}"#).start().unwrap();
 //! let mut stream = plugin.http_stream();
 //! assert_eq!(stream.request_headers(&[(":path", "/")], true), Verdict::Continue);
 //! assert_eq!(stream.response_headers(&[(":status", "200")], true), Verdict::Continue);
 //! assert_eq!(stream.response_header("x-tag").as_deref(), Some(&b"blue"[..]));
+//! # }
 //! ```
 //!
-//! The same API drives the built `.wasm` artifact: crate `proxylet-wasm-host` provides a
-//! [`Backend`] that runs the module in the wasmi interpreter, so one test body can check
-//! both.
+//! The testkit turns on proxylet's `testing` feature, which compiles the SDK's hostcalls
+//! for this host; a filter's own `proxylet` dependency needs no feature.
+#![warn(missing_docs, unreachable_pub)]
+
+// Natively only: the emulator defines the proxy-wasm imports (`proxy_*`) that a wasm
+// module gets from Envoy, and the `wasm` backend is an interpreter.
+#[cfg(target_family = "wasm")]
+compile_error!(
+    "proxylet-testkit runs filters on the machine that runs the tests; use it as a \
+     dev-dependency, and build the filter itself for wasm32-wasip1"
+);
 
 mod native;
 pub mod state;
+#[cfg(feature = "wasm")]
+pub mod wasm;
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
@@ -39,11 +62,49 @@ use std::time::Duration;
 
 pub use state::{Callout, GrpcStreamRecord, HostState, Level, LocalReply, Metric};
 
-/// The filters a crate exports (its `__PROXYLET_FILTERS`), as [`Host::native`] takes them.
-pub use crate::export::Registration;
+/// The filters a crate exports, as [`Host::native`] takes them: [`module!`] names them.
+pub use proxylet::__private::Registration;
 
-/// How the emulated host runs the module's code.
-pub trait Backend {
+/// The filters a module exports, for [`Host::native`] (and
+/// [`wasm::for_each_backend`](crate::wasm::for_each_backend)): what `#[proxylet::filter]`
+/// and `proxylet::main!` register.
+///
+/// `module!()` names the calling crate's filters, from any of its test modules:
+///
+/// ```
+/// # use proxylet::prelude::*;
+/// # #[proxylet::filter]
+/// # fn on_request_headers(_: &Headers) {}
+/// # fn main() {
+/// let host = proxylet_testkit::Host::native(proxylet_testkit::module!());
+/// # }
+/// ```
+///
+/// `module!(path)` names those of another crate (or module), e.g. in an integration test
+/// (`tests/*.rs`) of a filter crate that is also an `rlib`: `module!(my_filter)`.
+///
+/// Both name the `__PROXYLET_FILTERS` static the macros generate where they run: at the
+/// crate root in a filter crate. `module!()` also finds one declared in the scope of the
+/// call, as in a doctest's `fn main`.
+#[macro_export]
+// `crate`, not `$crate`: the filters are the calling crate's.
+#[allow(clippy::crate_in_macro_def)]
+macro_rules! module {
+    () => {{
+        // The crate root's, unless one is declared closer (in a function body).
+        #[allow(unused_imports)]
+        use crate::*;
+        __PROXYLET_FILTERS
+    }};
+    ($($path:ident)::+) => {
+        $($path::)+__PROXYLET_FILTERS
+    };
+}
+
+/// How the emulated host runs the module's code: natively ([`Host::native`]) or in wasmi
+/// ([`wasm::load`](crate::wasm::load)). Both forward the module's imports to the host's
+/// [`HostState`].
+pub(crate) trait Backend {
     /// Calls export `export` of the module with ABI arguments; `Err` when the module
     /// trapped (panicked, ran out of fuel...).
     fn call(&mut self, export: &str, args: &[u64]) -> Result<u64, Trap>;
@@ -80,13 +141,14 @@ pub struct Host {
 }
 
 impl Host {
-    /// A host for the filters linked into this test binary: pass your crate's
-    /// `__PROXYLET_FILTERS` (generated by `#[filter]` or `proxylet::main!`).
+    /// A host for the filters linked into this test binary: pass
+    /// [`module!()`](module!), your crate's filters.
     ///
     /// The module is the test binary itself, but each native host has its own state: its
     /// log level, VM configuration and everything it records, so tests running side by
     /// side on threads (and several hosts in one test) do not see each other.
     pub fn native(filters: &'static [Registration]) -> Host {
+        native::link_imports();
         let mut state = HostState::new();
         state.shared_tokens = Some(native::next_token);
         let state = Rc::new(RefCell::new(state));
@@ -95,14 +157,9 @@ impl Host {
         Host::new(state, Box::new(backend))
     }
 
-    /// A host running the module through another backend (e.g. wasmtime) that forwards
-    /// the module's imports to `state`. The backend runs a VM of its own: the host
-    /// numbers its contexts from 1.
-    pub fn with_backend(state: Rc<RefCell<HostState>>, backend: Box<dyn Backend>) -> Host {
-        Host::new(state, backend)
-    }
-
-    fn new(state: Rc<RefCell<HostState>>, backend: Box<dyn Backend>) -> Host {
+    /// A host running the module through `backend`, which forwards the module's imports
+    /// to `state`. The backend runs a VM of its own: the host numbers its contexts from 1.
+    pub(crate) fn new(state: Rc<RefCell<HostState>>, backend: Box<dyn Backend>) -> Host {
         Host {
             inner: Rc::new(Inner {
                 state,
@@ -556,6 +613,23 @@ impl PluginBuilder {
 
     /// Creates the root context, starts the VM and configures the plugin.
     pub fn start(self) -> Result<TestPlugin, Rejected> {
+        let (plugin, refused) = self.configure();
+        match refused {
+            Some(rejected) => Err(rejected),
+            None => Ok(plugin),
+        }
+    }
+
+    /// Like [`start`](Self::start), but keeps the plugin when it refuses its
+    /// configuration (the refusal is in [`Host::logs`]), as a host that ignores the
+    /// refusal would. Envoy does not: it refuses such a plugin, and creates no streams for
+    /// it. This shows what the filter does with a stream it should never get.
+    pub fn start_despite_refusal(self) -> TestPlugin {
+        self.configure().0
+    }
+
+    /// Runs the plugin's start and configure hooks; the refusal, if any.
+    fn configure(self) -> (TestPlugin, Option<Rejected>) {
         let host = self.host;
         let root = host.next_context();
         let before = host.state().logs.len();
@@ -592,15 +666,16 @@ impl PluginBuilder {
                 }
                 host.call(root, "proxy_on_configure", &[config_len as u64])
             });
-        match ok {
-            Ok(0) => Err(rejected(&host, None)),
-            Ok(_) => Ok(TestPlugin { host, root }),
-            Err(Trap(message)) => Err(rejected(&host, Some(format!("trap: {message}")))),
-        }
+        let refused = match ok {
+            Ok(0) => Some(rejected(&host, None)),
+            Ok(_) => None,
+            Err(Trap(message)) => Some(rejected(&host, Some(format!("trap: {message}")))),
+        };
+        (TestPlugin { host, root }, refused)
     }
 }
 
-/// A configured plugin under test (named apart from the [`Plugin`](crate::Plugin) trait).
+/// A configured plugin under test (named apart from the [`Plugin`](proxylet::Plugin) trait).
 #[derive(Clone)]
 pub struct TestPlugin {
     host: Host,

@@ -1,6 +1,7 @@
-//! The emulated host: every proxy-wasm hostcall as a method on [`HostState`], working on
-//! plain bytes. The native backend and the wasm backend (crate `proxylet-wasm-host`) both
-//! forward the module's imports here, so a filter sees the same host either way.
+//! The emulated host's state: what the filter did and what it sees. Every proxy-wasm
+//! hostcall is a (crate-private) method of [`HostState`] working on plain bytes: the
+//! native backend and the wasm backend both forward the module's imports there, so a
+//! filter sees the same host either way.
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::time::Duration;
@@ -175,7 +176,7 @@ pub struct Metric {
     pub records: Vec<u64>,
 }
 
-/// The state of the emulated host. Tests read it through [`Host`](super::Host).
+/// The state of the emulated host. Tests read it through [`Host`](crate::Host).
 #[derive(Default)]
 pub struct HostState {
     pub(crate) effective_context: u32,
@@ -297,7 +298,7 @@ impl HostState {
     // ---- hostcalls ------------------------------------------------------------------
 
     /// `proxy_log`.
-    pub fn proxy_log(&mut self, level: u32, message: &[u8]) -> u32 {
+    pub(crate) fn proxy_log(&mut self, level: u32, message: &[u8]) -> u32 {
         self.logs.push((
             Level::from_u32(level),
             String::from_utf8_lossy(message).into_owned(),
@@ -306,7 +307,7 @@ impl HostState {
     }
 
     /// `proxy_get_log_level`.
-    pub fn proxy_get_log_level(&mut self) -> Result<u32, u32> {
+    pub(crate) fn proxy_get_log_level(&mut self) -> Result<u32, u32> {
         if let Some(s) = self.refused() {
             return Err(s);
         }
@@ -314,7 +315,7 @@ impl HostState {
     }
 
     /// `proxy_get_current_time_nanoseconds`.
-    pub fn proxy_get_current_time_nanoseconds(&mut self) -> Result<u64, u32> {
+    pub(crate) fn proxy_get_current_time_nanoseconds(&mut self) -> Result<u64, u32> {
         if let Some(s) = self.refused() {
             return Err(s);
         }
@@ -322,7 +323,7 @@ impl HostState {
     }
 
     /// `proxy_set_tick_period_milliseconds`.
-    pub fn proxy_set_tick_period_milliseconds(&mut self, period: u32) -> u32 {
+    pub(crate) fn proxy_set_tick_period_milliseconds(&mut self, period: u32) -> u32 {
         if let Some(s) = self.refused() {
             return s;
         }
@@ -331,7 +332,7 @@ impl HostState {
     }
 
     /// `proxy_get_buffer_bytes`.
-    pub fn proxy_get_buffer_bytes(
+    pub(crate) fn proxy_get_buffer_bytes(
         &mut self,
         buffer: u32,
         start: usize,
@@ -354,7 +355,7 @@ impl HostState {
     }
 
     /// `proxy_set_buffer_bytes`: replaces `size` bytes at `start` with `data`.
-    pub fn proxy_set_buffer_bytes(
+    pub(crate) fn proxy_set_buffer_bytes(
         &mut self,
         buffer: u32,
         start: usize,
@@ -375,7 +376,7 @@ impl HostState {
     }
 
     /// `proxy_get_header_map_pairs`.
-    pub fn proxy_get_header_map_pairs(&mut self, map: u32) -> Result<Pairs, u32> {
+    pub(crate) fn proxy_get_header_map_pairs(&mut self, map: u32) -> Result<Pairs, u32> {
         if let Some(s) = self.refused() {
             return Err(s);
         }
@@ -393,7 +394,11 @@ impl HostState {
     }
 
     /// `proxy_set_header_map_pairs`.
-    pub fn proxy_set_header_map_pairs(&mut self, map: u32, pairs: Vec<(Vec<u8>, Vec<u8>)>) -> u32 {
+    pub(crate) fn proxy_set_header_map_pairs(
+        &mut self,
+        map: u32,
+        pairs: Vec<(Vec<u8>, Vec<u8>)>,
+    ) -> u32 {
         if let Some(s) = self.refused() {
             return s;
         }
@@ -403,7 +408,11 @@ impl HostState {
     }
 
     /// `proxy_get_header_map_value`: the first value of `key` (names are case-insensitive).
-    pub fn proxy_get_header_map_value(&mut self, map: u32, key: &[u8]) -> Result<Vec<u8>, u32> {
+    pub(crate) fn proxy_get_header_map_value(
+        &mut self,
+        map: u32,
+        key: &[u8],
+    ) -> Result<Vec<u8>, u32> {
         if let Some(s) = self.refused() {
             return Err(s);
         }
@@ -416,7 +425,12 @@ impl HostState {
     }
 
     /// `proxy_replace_header_map_value`.
-    pub fn proxy_replace_header_map_value(&mut self, map: u32, key: &[u8], value: &[u8]) -> u32 {
+    pub(crate) fn proxy_replace_header_map_value(
+        &mut self,
+        map: u32,
+        key: &[u8],
+        value: &[u8],
+    ) -> u32 {
         if let Some(s) = self.refused() {
             return s;
         }
@@ -441,7 +455,7 @@ impl HostState {
     }
 
     /// `proxy_add_header_map_value`.
-    pub fn proxy_add_header_map_value(&mut self, map: u32, key: &[u8], value: &[u8]) -> u32 {
+    pub(crate) fn proxy_add_header_map_value(&mut self, map: u32, key: &[u8], value: &[u8]) -> u32 {
         if let Some(s) = self.refused() {
             return s;
         }
@@ -454,7 +468,7 @@ impl HostState {
     }
 
     /// `proxy_remove_header_map_value`.
-    pub fn proxy_remove_header_map_value(&mut self, map: u32, key: &[u8]) -> u32 {
+    pub(crate) fn proxy_remove_header_map_value(&mut self, map: u32, key: &[u8]) -> u32 {
         if let Some(s) = self.refused() {
             return s;
         }
@@ -466,7 +480,7 @@ impl HostState {
     }
 
     /// `proxy_get_property` (path segments joined by NUL bytes).
-    pub fn proxy_get_property(&mut self, path: &[u8]) -> Result<Vec<u8>, u32> {
+    pub(crate) fn proxy_get_property(&mut self, path: &[u8]) -> Result<Vec<u8>, u32> {
         if let Some(s) = self.refused() {
             return Err(s);
         }
@@ -482,7 +496,7 @@ impl HostState {
     }
 
     /// `proxy_set_property`.
-    pub fn proxy_set_property(&mut self, path: &[u8], value: &[u8]) -> u32 {
+    pub(crate) fn proxy_set_property(&mut self, path: &[u8], value: &[u8]) -> u32 {
         if let Some(s) = self.refused() {
             return s;
         }
@@ -491,7 +505,7 @@ impl HostState {
     }
 
     /// `proxy_get_shared_data`: value and CAS.
-    pub fn proxy_get_shared_data(&mut self, key: &[u8]) -> Result<(Vec<u8>, u32), u32> {
+    pub(crate) fn proxy_get_shared_data(&mut self, key: &[u8]) -> Result<(Vec<u8>, u32), u32> {
         if let Some(s) = self.refused() {
             return Err(s);
         }
@@ -502,7 +516,7 @@ impl HostState {
     }
 
     /// `proxy_set_shared_data`: `cas` 0 writes unconditionally.
-    pub fn proxy_set_shared_data(&mut self, key: &[u8], value: &[u8], cas: u32) -> u32 {
+    pub(crate) fn proxy_set_shared_data(&mut self, key: &[u8], value: &[u8], cas: u32) -> u32 {
         if let Some(s) = self.refused() {
             return s;
         }
@@ -518,7 +532,7 @@ impl HostState {
     }
 
     /// `proxy_register_shared_queue`.
-    pub fn proxy_register_shared_queue(&mut self, name: &[u8]) -> Result<u32, u32> {
+    pub(crate) fn proxy_register_shared_queue(&mut self, name: &[u8]) -> Result<u32, u32> {
         if let Some(s) = self.refused() {
             return Err(s);
         }
@@ -540,7 +554,11 @@ impl HostState {
     }
 
     /// `proxy_resolve_shared_queue`.
-    pub fn proxy_resolve_shared_queue(&mut self, vm_id: &[u8], name: &[u8]) -> Result<u32, u32> {
+    pub(crate) fn proxy_resolve_shared_queue(
+        &mut self,
+        vm_id: &[u8],
+        name: &[u8],
+    ) -> Result<u32, u32> {
         if let Some(s) = self.refused() {
             return Err(s);
         }
@@ -556,7 +574,7 @@ impl HostState {
     }
 
     /// `proxy_dequeue_shared_queue`.
-    pub fn proxy_dequeue_shared_queue(&mut self, queue: u32) -> Result<Vec<u8>, u32> {
+    pub(crate) fn proxy_dequeue_shared_queue(&mut self, queue: u32) -> Result<Vec<u8>, u32> {
         if let Some(s) = self.refused() {
             return Err(s);
         }
@@ -568,7 +586,7 @@ impl HostState {
     }
 
     /// `proxy_enqueue_shared_queue`.
-    pub fn proxy_enqueue_shared_queue(&mut self, queue: u32, value: &[u8]) -> u32 {
+    pub(crate) fn proxy_enqueue_shared_queue(&mut self, queue: u32, value: &[u8]) -> u32 {
         if let Some(s) = self.refused() {
             return s;
         }
@@ -585,7 +603,7 @@ impl HostState {
     }
 
     /// `proxy_continue_stream`.
-    pub fn proxy_continue_stream(&mut self, stream: u32) -> u32 {
+    pub(crate) fn proxy_continue_stream(&mut self, stream: u32) -> u32 {
         if let Some(s) = self.refused() {
             return s;
         }
@@ -597,7 +615,7 @@ impl HostState {
     }
 
     /// `proxy_close_stream`.
-    pub fn proxy_close_stream(&mut self, stream: u32) -> u32 {
+    pub(crate) fn proxy_close_stream(&mut self, stream: u32) -> u32 {
         if let Some(s) = self.refused() {
             return s;
         }
@@ -606,7 +624,7 @@ impl HostState {
     }
 
     /// `proxy_send_local_response`.
-    pub fn proxy_send_local_response(
+    pub(crate) fn proxy_send_local_response(
         &mut self,
         status_code: u32,
         details: &[u8],
@@ -632,7 +650,7 @@ impl HostState {
     }
 
     /// `proxy_http_call`.
-    pub fn proxy_http_call(
+    pub(crate) fn proxy_http_call(
         &mut self,
         cluster: &[u8],
         headers: Vec<(Vec<u8>, Vec<u8>)>,
@@ -680,7 +698,7 @@ impl HostState {
 
     /// `proxy_grpc_call`.
     #[allow(clippy::too_many_arguments)]
-    pub fn proxy_grpc_call(
+    pub(crate) fn proxy_grpc_call(
         &mut self,
         cluster: &[u8],
         service: &[u8],
@@ -711,7 +729,7 @@ impl HostState {
     }
 
     /// `proxy_grpc_stream`.
-    pub fn proxy_grpc_stream(
+    pub(crate) fn proxy_grpc_stream(
         &mut self,
         cluster: &[u8],
         service: &[u8],
@@ -749,7 +767,7 @@ impl HostState {
     /// on both sides; `BadArgument` for a token that is not a stream. Sending after a
     /// half-close is refused with `BadArgument` (Envoy would pass it to a stream that
     /// forbids it).
-    pub fn proxy_grpc_send(&mut self, token: u32, message: &[u8], end_stream: bool) -> u32 {
+    pub(crate) fn proxy_grpc_send(&mut self, token: u32, message: &[u8], end_stream: bool) -> u32 {
         if let Some(s) = self.refused() {
             return s;
         }
@@ -772,7 +790,7 @@ impl HostState {
     }
 
     /// `proxy_grpc_close`: half-closes a stream, cancels a gRPC call.
-    pub fn proxy_grpc_close(&mut self, token: u32) -> u32 {
+    pub(crate) fn proxy_grpc_close(&mut self, token: u32) -> u32 {
         if let Some(s) = self.refused() {
             return s;
         }
@@ -787,7 +805,7 @@ impl HostState {
     }
 
     /// `proxy_grpc_cancel`: resets a stream, cancels a gRPC call.
-    pub fn proxy_grpc_cancel(&mut self, token: u32) -> u32 {
+    pub(crate) fn proxy_grpc_cancel(&mut self, token: u32) -> u32 {
         if let Some(s) = self.refused() {
             return s;
         }
@@ -816,7 +834,7 @@ impl HostState {
     }
 
     /// `proxy_get_status`.
-    pub fn proxy_get_status(&mut self) -> Result<(u32, Vec<u8>), u32> {
+    pub(crate) fn proxy_get_status(&mut self) -> Result<(u32, Vec<u8>), u32> {
         if let Some(s) = self.refused() {
             return Err(s);
         }
@@ -824,19 +842,19 @@ impl HostState {
     }
 
     /// `proxy_set_effective_context`.
-    pub fn proxy_set_effective_context(&mut self, context: u32) -> u32 {
+    pub(crate) fn proxy_set_effective_context(&mut self, context: u32) -> u32 {
         self.effective_context = context;
         status::OK
     }
 
     /// `proxy_done`.
-    pub fn proxy_done(&mut self) -> u32 {
+    pub(crate) fn proxy_done(&mut self) -> u32 {
         self.done.push(self.effective_context);
         status::OK
     }
 
     /// `proxy_call_foreign_function`.
-    pub fn proxy_call_foreign_function(
+    pub(crate) fn proxy_call_foreign_function(
         &mut self,
         name: &[u8],
         args: &[u8],
@@ -850,7 +868,7 @@ impl HostState {
     }
 
     /// `proxy_define_metric`.
-    pub fn proxy_define_metric(&mut self, kind: u32, name: &[u8]) -> Result<u32, u32> {
+    pub(crate) fn proxy_define_metric(&mut self, kind: u32, name: &[u8]) -> Result<u32, u32> {
         if let Some(s) = self.refused() {
             return Err(s);
         }
@@ -881,7 +899,7 @@ impl HostState {
     }
 
     /// `proxy_get_metric`.
-    pub fn proxy_get_metric(&mut self, id: u32) -> Result<u64, u32> {
+    pub(crate) fn proxy_get_metric(&mut self, id: u32) -> Result<u64, u32> {
         if let Some(s) = self.refused() {
             return Err(s);
         }
@@ -893,7 +911,7 @@ impl HostState {
     }
 
     /// `proxy_record_metric`.
-    pub fn proxy_record_metric(&mut self, id: u32, value: u64) -> u32 {
+    pub(crate) fn proxy_record_metric(&mut self, id: u32, value: u64) -> u32 {
         if let Some(s) = self.refused() {
             return s;
         }
@@ -912,7 +930,7 @@ impl HostState {
     }
 
     /// `proxy_increment_metric`.
-    pub fn proxy_increment_metric(&mut self, id: u32, offset: i64) -> u32 {
+    pub(crate) fn proxy_increment_metric(&mut self, id: u32, offset: i64) -> u32 {
         if let Some(s) = self.refused() {
             return s;
         }
@@ -939,11 +957,11 @@ fn grpc_refusal(status: u32) -> u32 {
 }
 
 /// Decodes the proxy-wasm map format (module → host); `None` when malformed.
-pub fn decode_map(bytes: &[u8]) -> Option<Vec<(Vec<u8>, Vec<u8>)>> {
-    crate::host::decode_map(bytes)
+pub fn decode_map(bytes: &[u8]) -> Option<Pairs> {
+    proxylet::__private::testkit::decode_map(bytes)
 }
 
 /// Encodes pairs in the proxy-wasm map format (host → module).
 pub fn encode_map(pairs: &[(Vec<u8>, Vec<u8>)]) -> Vec<u8> {
-    crate::host::encode_map(pairs.iter().map(|(n, v)| (n.as_slice(), v.as_slice())))
+    proxylet::__private::testkit::encode_map(pairs)
 }

@@ -8,7 +8,7 @@
 
 use wasmi::{Caller, Linker};
 
-use crate::guest::{read, with_state, write, write_u32, write_u64, Ctx};
+use super::guest::{read, with_state, write, write_u32, write_u64, Ctx};
 
 type Ret = Result<i32, wasmi::Error>;
 

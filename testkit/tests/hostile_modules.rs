@@ -2,8 +2,8 @@
 //! them, answers bad pointers with a status instead of panicking, and refuses modules
 //! that do not fit the ABI.
 
-use proxylet::testing::{Host, Level, Trap, Verdict};
-use proxylet_wasm_host::{load, load_metered, Error};
+use proxylet_testkit::wasm::{load, load_metered, Error};
+use proxylet_testkit::{Host, Level, Trap, Verdict};
 
 /// A minimal proxy-wasm 0.2.1 module: a bump allocator, a plugin that starts and
 /// configures, and `hooks` (WAT) for the rest.
@@ -39,7 +39,7 @@ fn module(hooks: &str) -> Vec<u8> {
     wat::parse_str(wat).unwrap_or_else(|e| panic!("{e}"))
 }
 
-fn started(hooks: &str) -> (Host, proxylet::testing::TestPlugin) {
+fn started(hooks: &str) -> (Host, proxylet_testkit::TestPlugin) {
     let host = load(&module(hooks)).unwrap_or_else(|e| panic!("{e}"));
     let plugin = host.plugin("any").start().unwrap();
     (host, plugin)

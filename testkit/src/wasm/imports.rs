@@ -1,16 +1,16 @@
 //! The proxy-wasm ABI 0.2.1 host functions (import module `env`), mirroring the native
-//! backend's `extern "C"` definitions in `proxylet::testing`: each reads its arguments out
-//! of the module's memory, calls the [`HostState`](proxylet::testing::HostState) method of
-//! the same name and writes the results back.
+//! backend's `extern "C"` definitions (`native.rs`): each reads its arguments out of the
+//! module's memory, calls the [`HostState`](crate::HostState) method of the same name and
+//! writes the results back.
 //!
 //! Where the two hosts could differ, this one does what Envoy (proxy-wasm-cpp-host) does:
 //! a pointer outside the module's memory is answered with `InvalidMemoryAccess` (6), and an
 //! empty returned value is pointer 0 with size 0, without calling the module's allocator.
 
-use proxylet::testing::state::{decode_map, encode_map, status};
+use crate::state::{decode_map, encode_map, status};
 use wasmi::{Caller, Linker};
 
-use crate::guest::{give, read, with_state, write_u32, write_u64, Ctx, INVALID_MEMORY_ACCESS};
+use super::guest::{give, read, with_state, write_u32, write_u64, Ctx, INVALID_MEMORY_ACCESS};
 
 type Ret = Result<i32, wasmi::Error>;
 

@@ -5,8 +5,8 @@
 use std::sync::Barrier;
 use std::thread;
 
-use proxylet::testing::Verdict;
-use proxylet_wasm_host::{build, load_metered};
+use proxylet_testkit::wasm::{build, load_metered};
+use proxylet_testkit::Verdict;
 
 /// What one VM saw: its plugin's context id, then per request the stream's context id
 /// and the fuel it cost.

@@ -3,8 +3,8 @@
 //! log, and the VM stays dead (`FAIL_CLOSED`). Natively the same panic would abort the
 //! test binary (it cannot unwind through `extern "C"` hooks): only the wasm host can show it.
 
-use proxylet::testing::{Level, Verdict};
-use proxylet_wasm_host::{build, load};
+use proxylet_testkit::wasm::{build, load};
+use proxylet_testkit::{Level, Verdict};
 
 #[test]
 fn an_authors_panic_traps_the_vm_and_is_logged() {

@@ -3,17 +3,18 @@
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
-use proxylet::testing::{Backend, HostState, Trap};
+use crate::state::HostState;
+use crate::{Backend, Trap};
 use wasmi::{Config, Engine, Extern, Instance, Linker, Module, Store, Val, ValType};
 
-use crate::guest::Ctx;
-use crate::{imports, wasi, Error};
+use super::guest::Ctx;
+use super::{imports, wasi, Error};
 
 /// Fuel handed to a call when no limit is set: far more than any test can burn, and far
 /// from `u64::MAX` so that sums never overflow.
 const UNLIMITED: u64 = u64::MAX / 4;
 
-/// Shared between the backend and [`Fuel`](crate::Fuel) handles.
+/// Shared between the backend and [`Fuel`](super::Fuel) handles.
 #[derive(Default)]
 pub(crate) struct Meter {
     pub(crate) consumed: Cell<u64>,

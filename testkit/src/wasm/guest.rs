@@ -6,7 +6,7 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use proxylet::testing::HostState;
+use crate::state::HostState;
 use wasmi::{Caller, Memory, TypedFunc};
 
 /// proxy-wasm `WasmResult::InvalidMemoryAccess`: what Envoy answers when a pointer the
@@ -126,7 +126,7 @@ pub(crate) fn give(
         }
     }
     if write_u32(caller, ptr_ptr, address as u32) && write_u32(caller, size_ptr, size as u32) {
-        Ok(proxylet::testing::state::status::OK)
+        Ok(crate::state::status::OK)
     } else {
         Ok(INVALID_MEMORY_ACCESS)
     }

@@ -1,14 +1,16 @@
-//! The native backend: the module is this test binary itself. proxy-wasm's exports
-//! (`proxy_on_*`) are plain `extern "C"` functions here, and the imports they call
-//! (`proxy_*`) are defined below, forwarding to the [`HostState`] of the host whose call
-//! is running on this thread.
+//! The native backend: the module is this test binary itself. Its entry points are
+//! proxylet's dispatcher (`proxylet::__private`, what the generated `proxy_on_*` exports
+//! call), and the imports the SDK calls (`proxy_*`, declared `extern "C"` in proxylet
+//! when its `testing` feature is on) are defined below, forwarding to the [`HostState`]
+//! of the host whose call is running on this thread.
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
-use super::state::{decode_map, encode_map, status, HostState};
-use super::{Backend, Trap};
-use crate::export::{Registration, VmLocals};
+use proxylet::__private::testkit::Vm;
+
+use crate::state::{decode_map, encode_map, status, HostState};
+use crate::{Backend, Registration, Trap};
 
 thread_local! {
     /// The host the module's imports talk to on this thread: the one whose call into the
@@ -54,7 +56,7 @@ fn with<R>(missing: R, f: impl FnOnce(&mut HostState) -> R) -> R {
 /// of contexts and callouts).
 pub(crate) struct Native {
     state: Rc<RefCell<HostState>>,
-    vm: VmLocals,
+    vm: Vm,
 }
 
 impl Native {
@@ -62,7 +64,7 @@ impl Native {
     pub(crate) fn new(state: Rc<RefCell<HostState>>, filters: &'static [Registration]) -> Self {
         Native {
             state,
-            vm: VmLocals::new(filters),
+            vm: Vm::new(filters),
         }
     }
 }
@@ -83,7 +85,7 @@ impl Native {
         let u = |i: usize| a.get(i).copied().unwrap_or(0) as u32;
         let z = |i: usize| a.get(i).copied().unwrap_or(0) as usize;
         let b = |i: usize| a.get(i).copied().unwrap_or(0) != 0;
-        use crate::dispatch as d;
+        use proxylet::__private as d;
         // The module's entry points, called as the exports would be (`proxylet::main!`).
         let result = {
             match export {
@@ -184,7 +186,7 @@ unsafe fn give(bytes: &[u8], data: *mut *mut u8, size: *mut usize) -> u32 {
     }
     // SAFETY: the module's allocator returns a buffer of at least `bytes.len()` bytes.
     unsafe {
-        let ptr = crate::dispatch::memory_allocate(bytes.len());
+        let ptr = proxylet::__private::memory_allocate(bytes.len());
         if ptr.is_null() && !bytes.is_empty() {
             return status::INTERNAL_FAILURE;
         }
@@ -206,13 +208,24 @@ fn done<T>(result: Result<T, u32>, then: impl FnOnce(T) -> u32) -> u32 {
 
 const NO_HOST: u32 = status::INTERNAL_FAILURE;
 
+/// Defines the imports, and [`link_imports`], which names each of them.
 macro_rules! shim {
-    ($(fn $name:ident($($arg:ident: $ty:ty),*) $body:block)*) => {$(
-        #[no_mangle]
-        #[doc(hidden)]
-        #[allow(unreachable_pub, clippy::missing_safety_doc)]
-        pub unsafe extern "C" fn $name($($arg: $ty),*) -> u32 $body
-    )*};
+    ($(fn $name:ident($($arg:ident: $ty:ty),*) $body:block)*) => {
+        $(
+            #[no_mangle]
+            #[doc(hidden)]
+            #[allow(unreachable_pub, clippy::missing_safety_doc)]
+            pub unsafe extern "C" fn $name($($arg: $ty),*) -> u32 $body
+        )*
+
+        /// Makes the linker keep the imports in a test binary that creates a native host.
+        /// proxylet reaches them only through `extern "C"` declarations, which do not
+        /// pull this crate's object files in; [`Host::native`](crate::Host::native) does,
+        /// by calling this.
+        pub(crate) fn link_imports() {
+            $(std::hint::black_box($name as *const ());)*
+        }
+    };
 }
 
 shim! {

@@ -1,15 +1,15 @@
-//! Runs a built proxylet (or any proxy-wasm 0.2.1) `.wasm` module behind the test host API
-//! of [`proxylet::testing`], so the module that ships is the one that is tested.
+//! The built module, behind the same API (feature `wasm`): runs a proxylet (or any
+//! proxy-wasm 0.2.1) `.wasm` module, so the module that ships is the one that is tested.
 //!
 //! The module runs in the [wasmi] interpreter (pure Rust, compiles in seconds) against the
 //! same emulated host as the native backend: the same [`HostState`], the same [`Host`],
-//! [`TestPlugin`](proxylet::testing::TestPlugin) and [`HttpStream`](proxylet::testing::HttpStream)
-//! assertions. What only the real module can show shows up here too:
+//! [`TestPlugin`](crate::TestPlugin) and [`HttpStream`](crate::HttpStream) assertions.
+//! What only the real module can show shows up here too:
 //!
 //! - a trap (a panic with `panic = "abort"`, `unreachable`, running out of fuel, an
-//!   out-of-bounds access) is reported as [`Verdict::Trapped`](proxylet::testing::Verdict)
-//!   or a [`Trap`](proxylet::testing::Trap), and the VM is dead from then on, like Envoy's
-//!   default `FAIL_CLOSED` (every later call answers `Trap("the VM trapped earlier")`);
+//!   out-of-bounds access) is reported as [`Verdict::Trapped`](crate::Verdict) or a
+//!   [`Trap`](crate::Trap), and the VM is dead from then on, like Envoy's default
+//!   `FAIL_CLOSED` (every later call answers `Trap("the VM trapped earlier")`);
 //! - what the module writes to stdout/stderr (`println!`, or the panic message of a module
 //!   without proxylet's panic hook) is logged at info/error level, as Envoy logs it;
 //! - execution is metered with wasmi fuel (about one unit per instruction): [`Fuel`] gives
@@ -21,12 +21,13 @@
 //! and runs the test body on the native host and on the built module:
 //!
 //! ```no_run
-//! use proxylet::testing::Verdict;
+//! use proxylet_testkit::Verdict;
 //!
-//! # static __PROXYLET_FILTERS: &[proxylet::testing::Registration] = &[];
+//! # #[proxylet::filter]
+//! # fn on_response_headers(headers: &mut proxylet::Headers) {}
 //! # fn main() {
 //! // in examples/add-header/src/tests/host.rs
-//! proxylet_wasm_host::for_each_backend("add-header", crate::__PROXYLET_FILTERS, |host| {
+//! proxylet_testkit::wasm::for_each_backend("add-header", proxylet_testkit::module!(), |host| {
 //!     let plugin = host.plugin("add_header").start().unwrap();
 //!     let mut stream = plugin.http_stream();
 //!     assert_eq!(stream.response_headers(&[(":status", "200")], true), Verdict::Continue);
@@ -36,16 +37,16 @@
 //! ```
 //!
 //! A failing assertion names the backend it failed on. The crate needs
-//! `proxylet-wasm-host` as a dev-dependency, and the test must link the filter natively:
-//! a unit test (`crate::__PROXYLET_FILTERS`, what `cargo proxylet new` writes), or an
-//! integration test of a crate that is also an `rlib`.
+//! `proxylet-testkit` with feature `wasm` as a dev-dependency, and the test must link the
+//! filter natively: a unit test (what `cargo proxylet new` writes), or an integration
+//! test of a crate that is also an `rlib`.
 //!
 //! # The module alone, with fuel
 //!
 //! ```no_run
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! let wasm = proxylet_wasm_host::build("add-header")?;
-//! let (host, fuel) = proxylet_wasm_host::load_metered(&wasm)?;
+//! let wasm = proxylet_testkit::wasm::build("add-header")?;
+//! let (host, fuel) = proxylet_testkit::wasm::load_metered(&wasm)?;
 //! let plugin = host.plugin("add_header").start()?;
 //! println!("start + configure: {} fuel", fuel.consumed());
 //! let (_, per_request) = fuel.measure(|| {
@@ -62,7 +63,6 @@
 //! The numbers are exact and repeat from run to run (the host's clock and WASI
 //! `random_get` are deterministic), but they count wasmi instructions, not time: compare
 //! two modules with them, do not read them as nanoseconds.
-#![warn(missing_docs, unreachable_pub)]
 
 mod backend;
 mod guest;
@@ -77,7 +77,7 @@ use std::path::{Path, PathBuf};
 use std::rc::Rc;
 use std::sync::{Arc, Mutex, OnceLock};
 
-use proxylet::testing::{Host, HostState, Registration};
+use crate::{Host, HostState, Registration};
 
 use backend::{Meter, WasmBackend};
 
@@ -132,7 +132,7 @@ pub fn load_metered(wasm: &[u8]) -> Result<(Host, Fuel), Error> {
     let state = Rc::new(RefCell::new(HostState::new()));
     let meter = Rc::new(Meter::default());
     let backend = WasmBackend::new(wasm, Rc::clone(&state), Rc::clone(&meter))?;
-    Ok((Host::with_backend(state, Box::new(backend)), Fuel { meter }))
+    Ok((Host::new(state, Box::new(backend)), Fuel { meter }))
 }
 
 /// The fuel meter of a loaded module: wasmi fuel, about one unit per executed wasm

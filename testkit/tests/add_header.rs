@@ -2,8 +2,8 @@
 //! what only the artifact has, fuel and a VM that dies. (The flagship's behavior is
 //! asserted on both backends by examples/add-header/src/tests/host.rs.)
 
-use proxylet::testing::{Host, Trap, Verdict};
-use proxylet_wasm_host::{build, load_metered, Fuel};
+use proxylet_testkit::wasm::{build, load_metered, Fuel};
+use proxylet_testkit::{Host, Trap, Verdict};
 
 fn metered_flagship() -> (Host, Fuel) {
     let wasm = build("add-header").unwrap_or_else(|e| panic!("{e}"));
