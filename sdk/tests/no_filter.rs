@@ -7,12 +7,12 @@ use proxylet_testkit::{module, Host, HttpStream, Level, Verdict};
 
 mod a {
     #[proxylet::filter(root_id = "a", export = false)]
-    pub fn on_request_headers(_headers: &proxylet::Headers) {}
+    pub fn on_request_headers(_headers: &proxylet::http::Headers) {}
 }
 
 mod b {
     #[proxylet::filter(root_id = "b", export = false)]
-    pub fn on_request_headers(_headers: &proxylet::Headers) {}
+    pub fn on_request_headers(_headers: &proxylet::http::Headers) {}
 }
 
 proxylet::main!(a::on_request_headers, b::on_request_headers);

@@ -24,7 +24,7 @@
 //! use proxylet_testkit::Verdict;
 //!
 //! # #[proxylet::filter]
-//! # fn on_response_headers(headers: &mut proxylet::Headers) {}
+//! # fn on_response_headers(headers: &mut proxylet::http::Headers) {}
 //! # fn main() {
 //! // in examples/add-header/src/tests/host.rs
 //! proxylet_testkit::wasm::for_each_backend("add-header", proxylet_testkit::module!(), |host| {
