@@ -99,7 +99,8 @@ fn entry_points(cli: &Cli, wasm: &std::path::Path) -> Vec<String> {
 
 /// Envoy calls only what a module exports, and each call into the VM costs: a module
 /// exports the entry points its filters' hooks need, whether it has one `#[filter]` or
-/// several listed in `main!` (here an HTTP and two TCP filters, one with a plugin). Plus
+/// several listed in `main!` (here an HTTP and two TCP filters, one with a plugin, `on_log`
+/// and `on_done`). Plus
 /// the first entry point of the other kind of stream, which Envoy calls only for a root id
 /// configured in the wrong kind of chain, to refuse it (`mixed-module`'s Envoy tests).
 #[test]
@@ -128,7 +129,9 @@ fn modules_export_only_the_entry_points_their_hooks_need() {
     assert_eq!(
         entry_points(&cli, &mixed),
         expect(&[
+            "proxy_on_done",
             "proxy_on_downstream_data",
+            "proxy_on_log",
             "proxy_on_new_connection",
             "proxy_on_queue_ready",
             "proxy_on_request_headers",

@@ -22,6 +22,8 @@ const HTTP: &[&str] = &[
     "response_trailers",
 ];
 const TCP: &[&str] = &[
+    "done",
+    "log",
     "plugin",
     "new_connection",
     "downstream_data",
@@ -60,10 +62,12 @@ pub(crate) fn expand(input: TokenStream) -> TokenStream {
     // connection of an HTTP filter before its first byte. Neither entry point is ever
     // called for a stream of the right kind, so it costs those nothing.
     let span = proc_macro2::Span::call_site();
+    // Groups of one kind only (`done`, `log` and `plugin` are both kinds').
+    let both = ["done", "log", "plugin"];
     let has = |groups: &[Ident], kind: &[&str]| {
         groups
             .iter()
-            .any(|g| *g != "plugin" && kind.iter().any(|k| g == k))
+            .any(|g| !both.iter().any(|b| g == b) && kind.iter().any(|k| g == k))
     };
     if has(&groups, TCP) {
         add(&mut groups, Ident::new("request_headers", span));

@@ -117,6 +117,8 @@ pub(crate) trait StreamContext: Context {
     fn on_downstream_close(&mut self, peer: PeerType);
     /// The upstream side closed.
     fn on_upstream_close(&mut self, peer: PeerType);
+    /// The connection is complete (access-log time).
+    fn on_log(&mut self) {}
 }
 
 /// Makes the root context of a new plugin.

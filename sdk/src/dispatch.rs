@@ -303,7 +303,10 @@ pub fn on_done(id: u32) -> bool {
 
 /// `proxy_on_log`.
 pub fn on_log(id: u32) {
-    http(id, (), |c| c.on_log());
+    match slot(id) {
+        Some(Slot::Tcp(_)) => tcp(id, (), (), |c| c.on_log()),
+        _ => http(id, (), |c| c.on_log()),
+    }
 }
 
 /// `proxy_on_delete`: forgets the context and the callouts it made (the host cancels

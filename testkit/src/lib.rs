@@ -1071,12 +1071,14 @@ impl TcpConnection {
         self.host.state().closed.iter().any(|(c, _)| *c == self.id)
     }
 
-    /// Both sides close: `on_downstream_close`, `on_upstream_close`, then done.
+    /// Both sides close: `on_downstream_close`, `on_upstream_close`, then the connection
+    /// is logged and done (as Envoy does: `on_log`, `on_done`).
     pub fn close(self) -> Result<(), Trap> {
         self.host
             .call(self.id, "proxy_on_downstream_connection_close", &[2])?;
         self.host
             .call(self.id, "proxy_on_upstream_connection_close", &[2])?;
+        self.host.call(self.id, "proxy_on_log", &[])?;
         self.host.call(self.id, "proxy_on_done", &[])?;
         self.host.call(self.id, "proxy_on_delete", &[]).map(drop)
     }

@@ -243,6 +243,11 @@ fn exported_hooks(filter: &Filter) -> Vec<Ident> {
     if filter.plugin.is_some() {
         groups.push("plugin");
     }
+    // A connection starts there: always exported for a TCP filter, so that even one
+    // made only of `on_log`/`on_done`-like hooks is known as TCP (`__hook_set!`).
+    if filter.kind == Kind::Tcp {
+        groups.push("new_connection");
+    }
     groups.sort_unstable();
     groups.dedup();
     groups.into_iter().map(|g| Ident::new(g, span)).collect()

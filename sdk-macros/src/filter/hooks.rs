@@ -110,6 +110,19 @@ pub(crate) const HOOKS: &[Hook] = &[
         provides: &[],
         acts: false,
     },
+    // The TCP `on_log` and `on_done`: a filter with a TCP-only hook gets these.
+    Hook {
+        name: "on_log",
+        kind: Kind::Tcp,
+        provides: &[],
+        acts: false,
+    },
+    Hook {
+        name: "on_done",
+        kind: Kind::Tcp,
+        provides: &[],
+        acts: false,
+    },
 ];
 
 /// SDK types that are hook parameters (never a config or plugin type), and what they are.
@@ -133,8 +146,17 @@ pub(crate) fn describe(provides: Provides, kind: Kind) -> &'static str {
     }
 }
 
+/// The hook named `name` (the HTTP one of `on_log` and `on_done`).
 pub(crate) fn find(name: &str) -> Option<&'static Hook> {
     HOOKS.iter().find(|hook| hook.name == name)
+}
+
+/// The hook named `name` of a filter of `kind`, or of the other kind if it has none.
+pub(crate) fn find_for(name: &str, kind: Kind) -> Option<&'static Hook> {
+    HOOKS
+        .iter()
+        .find(|hook| hook.name == name && hook.kind == kind)
+        .or_else(|| find(name))
 }
 
 /// The known hook closest to `name`, if it is close enough to be a typo.

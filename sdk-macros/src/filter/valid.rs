@@ -17,6 +17,7 @@ pub(crate) fn check(args: Args, item: syn::Item) -> syn::Result<Filter> {
         errors: &mut errors,
         plugin: args.plugin.as_ref(),
         config: None,
+        kind: filter_kind(&item),
     };
     let (item, self_ty, hook_fns) = match item {
         syn::Item::Fn(item) => {
@@ -152,6 +153,8 @@ struct Collect<'a> {
     errors: &'a mut Errors,
     plugin: Option<&'a Type>,
     config: Option<Type>,
+    /// The filter's kind, which picks the `on_log` and `on_done` hooks it gets.
+    kind: Kind,
 }
 
 impl Collect<'_> {
@@ -183,13 +186,16 @@ impl Collect<'_> {
         }
 
         let name = sig.ident.to_string();
-        let Some(hook) = hooks::find(&name) else {
+        let Some(hook) = hooks::find_for(&name, self.kind) else {
             let message = match hooks::did_you_mean(&name) {
                 Some(hook) => format!("unknown hook `{name}`; did you mean `{hook}`?"),
                 None => format!(
                     "unknown hook `{name}`; a `#[filter]` function is named after its hook: {}",
                     hooks::HOOKS
                         .iter()
+                        .filter(
+                            |hook| hooks::find(hook.name).is_some_and(|h| std::ptr::eq(h, *hook))
+                        )
                         .map(|hook| format!("`{}`", hook.name))
                         .collect::<Vec<_>>()
                         .join(", ")
@@ -329,6 +335,33 @@ impl Collect<'_> {
                 offered()
             )),
         }
+    }
+}
+
+/// The kind of filter `item` is: TCP when one of its hooks exists only for TCP, else HTTP.
+/// (`on_log` and `on_done` exist for both; a filter made of them alone is HTTP.)
+fn filter_kind(item: &syn::Item) -> Kind {
+    let tcp = |name: String| hooks::find(&name).is_some_and(|hook| hook.kind == Kind::Tcp);
+    match item {
+        syn::Item::Fn(item) => {
+            if tcp(item.sig.ident.to_string()) {
+                Kind::Tcp
+            } else {
+                Kind::Http
+            }
+        }
+        syn::Item::Impl(item) => {
+            let any_tcp = item.items.iter().any(|i| match i {
+                ImplItem::Fn(method) => tcp(method.sig.ident.to_string()),
+                _ => false,
+            });
+            if any_tcp {
+                Kind::Tcp
+            } else {
+                Kind::Http
+            }
+        }
+        _ => Kind::Http,
     }
 }
 

@@ -79,6 +79,10 @@ pub(crate) unsafe fn filter_destroy(connection: *const c_void) {
     });
     guard((), move || {
         if let Some(Ok(mut context)) = connection.context.as_ref().map(|c| c.try_borrow_mut()) {
+            // Envoy's dynamic modules have no access-log hook for connections: the
+            // connection is complete when it is destroyed, so `on_log` runs then, as in
+            // wasm after both sides closed.
+            context.on_log();
             context.on_done();
         }
         drop(connection);

@@ -16,7 +16,7 @@ use crate::plugin::Filter;
 ///
 /// A value of `Self` is created per connection. `#[proxylet::filter]` on a function named
 /// `on_new_connection`, `on_downstream_data`, `on_upstream_data`, `on_downstream_close` or
-/// `on_upstream_close` implements both traits.
+/// `on_upstream_close` (with, if wanted, `on_log` and `on_done`) implements both traits.
 pub trait TcpFilter: Filter {
     /// A downstream connection was accepted.
     fn on_new_connection(&mut self, cx: &mut TcpCx<'_, Self>) -> Action {
@@ -39,6 +39,15 @@ pub trait TcpFilter: Filter {
     }
     /// The upstream side closed.
     fn on_upstream_close(&mut self, cx: &mut TcpCx<'_, Self>) {
+        let _ = cx;
+    }
+    /// The connection is complete and about to be logged (access-log time), after both
+    /// sides closed.
+    fn on_log(&mut self, cx: &mut TcpCx<'_, Self>) {
+        let _ = cx;
+    }
+    /// The connection is done: the last hook, once, however it ended.
+    fn on_done(&mut self, cx: &mut TcpCx<'_, Self>) {
         let _ = cx;
     }
 }

@@ -76,7 +76,15 @@ fn apply<F: TcpFilter>(action: Action) -> HostAction {
     }
 }
 
-impl<F: TcpFilter> Context for NetStream<F> {}
+impl<F: TcpFilter> Context for NetStream<F> {
+    fn on_done(&mut self) -> bool {
+        self.run(true, |f, cx| {
+            f.on_done(cx);
+            Action::Continue
+        });
+        true
+    }
+}
 
 impl<F: TcpFilter> StreamContext for NetStream<F> {
     fn on_new_connection(&mut self) -> HostAction {
@@ -111,6 +119,13 @@ impl<F: TcpFilter> StreamContext for NetStream<F> {
     fn on_upstream_close(&mut self, _peer_type: PeerType) {
         self.run(true, |f, cx| {
             f.on_upstream_close(cx);
+            Action::Continue
+        });
+    }
+
+    fn on_log(&mut self) {
+        self.run(true, |f, cx| {
+            f.on_log(cx);
             Action::Continue
         });
     }
