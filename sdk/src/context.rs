@@ -103,6 +103,14 @@ pub(crate) trait HttpContext: Context {
     fn on_http_response_trailers(&mut self, num_trailers: usize) -> HostAction;
     /// The stream is complete (access-log time).
     fn on_log(&mut self) {}
+    /// The hooks that can do anything on this stream (`__private::hooks` bits; `on_done`'s
+    /// bit also stands for callout bookkeeping): a host may skip the others without
+    /// entering the context, since they would only answer `Continue`. Read once per
+    /// stream, right after it is made.
+    #[cfg_attr(any(target_family = "wasm", feature = "testing"), allow(dead_code))]
+    fn active_hooks(&self) -> u32 {
+        crate::__private::hooks::ALL
+    }
 }
 
 /// A TCP connection's context (proxy-wasm calls it a stream).

@@ -210,14 +210,12 @@ fn received_is_buffered(filter: *mut c_void, request: bool) -> bool {
     }
 }
 
-/// The body types that make up what a body hook sees, in order.
-fn body_parts(filter: *mut c_void, request: bool) -> Vec<u32> {
+/// The body types that make up what a body hook sees, in order (no allocation: body
+/// hooks run for every chunk).
+fn body_parts(filter: *mut c_void, request: bool) -> impl Iterator<Item = u32> {
     let (buffered, received) = body_types(request);
-    if received_is_buffered(filter, request) {
-        vec![received]
-    } else {
-        vec![buffered, received]
-    }
+    let buffered = (!received_is_buffered(filter, request)).then_some(buffered);
+    buffered.into_iter().chain([received])
 }
 
 /// The size of the body a body hook sees (0 outside a stream).
@@ -226,7 +224,6 @@ pub(crate) fn body_len(filter: *mut c_void, request: bool) -> usize {
         return 0;
     }
     body_parts(filter, request)
-        .into_iter()
         // SAFETY: `filter` is the live stream's handle.
         .map(|part| unsafe { abi::envoy_dynamic_module_callback_http_get_body_size(filter, part) })
         .sum()

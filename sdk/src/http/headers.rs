@@ -248,9 +248,10 @@ pub(crate) fn check_value(name: &[u8], value: &[u8]) -> Result<(), HeaderError> 
 }
 
 fn is_framing(name: &[u8]) -> bool {
+    // Lengths first: this runs on every header write, and most names match none of them.
     FRAMING
         .iter()
-        .any(|f| f.as_bytes().eq_ignore_ascii_case(name))
+        .any(|f| f.len() == name.len() && f.as_bytes().eq_ignore_ascii_case(name))
 }
 
 /// Checks a value of pseudo-header `PSEUDO[which]`.
@@ -321,7 +322,7 @@ pub(crate) fn check_write(
 ) -> Result<(), HeaderError> {
     // Envoy keeps `host` as `:authority` (one header under two names): appending to it
     // would make `host: a,b`. It follows the rule of `:authority`.
-    let host = name.eq_ignore_ascii_case(b"host");
+    let host = name.len() == 4 && name.eq_ignore_ascii_case(b"host");
     if name.first() == Some(&b':') || host {
         let legal = PSEUDO.iter().position(|(pseudo, at)| {
             *at == place

@@ -396,7 +396,35 @@ impl<F: HttpFilter> Context for HttpStream<F> {
     }
 }
 
+impl<F: HttpFilter> HttpStream<F> {
+    /// [`HttpContext::active_hooks`]: the hooks below that get past their first line.
+    const ACTIVE_HOOKS: u32 = {
+        let h = F::__HOOKS;
+        let mut active = h & (hooks::LOG | hooks::REQUEST_BODY | hooks::RESPONSE_BODY);
+        if h & hooks::REQUEST_HEADERS != 0 || buffered(F::REQUEST_BODY) {
+            active |= hooks::REQUEST_HEADERS;
+        }
+        if h & (hooks::REQUEST_TRAILERS | hooks::REQUEST_BODY) != 0 {
+            active |= hooks::REQUEST_TRAILERS;
+        }
+        if h & hooks::RESPONSE_HEADERS != 0 || buffered(F::RESPONSE_BODY) {
+            active |= hooks::RESPONSE_HEADERS;
+        }
+        if h & (hooks::RESPONSE_TRAILERS | hooks::RESPONSE_BODY) != 0 {
+            active |= hooks::RESPONSE_TRAILERS;
+        }
+        if h & hooks::DONE != 0 || F::__CALLOUTS {
+            active |= hooks::DONE;
+        }
+        active
+    };
+}
+
 impl<F: HttpFilter> HttpContext for HttpStream<F> {
+    fn active_hooks(&self) -> u32 {
+        Self::ACTIVE_HOOKS
+    }
+
     fn on_http_request_headers(&mut self, _num_headers: usize, end_of_stream: bool) -> HostAction {
         if F::__HOOKS & hooks::REQUEST_HEADERS == 0 && !buffered(F::REQUEST_BODY) {
             return HostAction::Continue;
@@ -636,5 +664,69 @@ impl HttpContext for NoFilter {
 
     fn on_http_response_trailers(&mut self, _num_trailers: usize) -> HostAction {
         self.refuse()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::ConfigError;
+    use crate::plugin::{Filter, PluginCx};
+
+    /// A filter with the hooks `HOOKS` and a request body in `REQUEST_BODY` mode.
+    struct Hooks<const HOOKS: u32, const BUFFERED: bool>;
+
+    impl<const HOOKS: u32, const BUFFERED: bool> Filter for Hooks<HOOKS, BUFFERED> {
+        const ROOT_ID: &'static str = "hooks";
+        type Config = ();
+        type Plugin = ();
+
+        fn configure(_raw: &[u8]) -> Result<(), ConfigError> {
+            Ok(())
+        }
+
+        fn plugin(_config: &(), _cx: &mut PluginCx<'_>) -> Result<(), ConfigError> {
+            Ok(())
+        }
+
+        fn new(_config: &(), _plugin: &()) -> Self {
+            Hooks
+        }
+    }
+
+    impl<const HOOKS: u32, const BUFFERED: bool> HttpFilter for Hooks<HOOKS, BUFFERED> {
+        const __HOOKS: u32 = HOOKS;
+        const __CALLOUTS: bool = false;
+        const REQUEST_BODY: BodyMode = if BUFFERED {
+            BodyMode::Buffered { max: 10 }
+        } else {
+            BodyMode::Streaming
+        };
+    }
+
+    #[test]
+    fn only_the_hooks_that_can_act_are_active() {
+        use hooks::*;
+        // The flagship: one hook; the others answer `Continue` at their first line.
+        assert_eq!(
+            HttpStream::<Hooks<RESPONSE_HEADERS, false>>::ACTIVE_HOOKS,
+            RESPONSE_HEADERS
+        );
+        // A body hook also runs for trailers (a buffered body ends there).
+        assert_eq!(
+            HttpStream::<Hooks<REQUEST_BODY, false>>::ACTIVE_HOOKS,
+            REQUEST_BODY | REQUEST_TRAILERS
+        );
+        // A buffered body holds its headers, hook or not.
+        assert_eq!(
+            HttpStream::<Hooks<REQUEST_BODY, true>>::ACTIVE_HOOKS,
+            REQUEST_HEADERS | REQUEST_BODY | REQUEST_TRAILERS
+        );
+        assert_eq!(
+            HttpStream::<Hooks<{ LOG | DONE }, false>>::ACTIVE_HOOKS,
+            LOG | DONE
+        );
+        // A filter written by hand keeps every hook.
+        assert_eq!(HttpStream::<Hooks<ALL, false>>::ACTIVE_HOOKS & 0xff, 0xff);
     }
 }

@@ -15,7 +15,8 @@ use super::abi::{
 use super::{
     callout_done, config_destroy, config_new, config_scheduled, filter_destroy, filter_new,
 };
-use super::{hook, network, status, Callout};
+use super::{hook, network, skips, status, Callout};
+use crate::__private::hooks;
 
 /// # Safety
 /// Called by Envoy with valid buffers.
@@ -65,6 +66,10 @@ pub unsafe extern "C" fn envoy_dynamic_module_on_http_filter_request_headers(
     end_of_stream: bool,
 ) -> u32 {
     // SAFETY: forwarded from Envoy.
+    if unsafe { skips(stream, hooks::REQUEST_HEADERS) } {
+        return 0;
+    }
+    // SAFETY: forwarded from Envoy.
     unsafe {
         hook(filter, stream, 0, 1, |c| {
             status(c.on_http_request_headers(0, end_of_stream))
@@ -80,6 +85,10 @@ pub unsafe extern "C" fn envoy_dynamic_module_on_http_filter_request_body(
     stream: *const c_void,
     end_of_stream: bool,
 ) -> u32 {
+    // SAFETY: forwarded from Envoy.
+    if unsafe { skips(stream, hooks::REQUEST_BODY) } {
+        return 0;
+    }
     // What Envoy buffered and the chunk that arrived.
     let size = crate::host::body_len(filter, true);
     // SAFETY: forwarded from Envoy. A pause buffers (`StopIterationAndBuffer`, 1).
@@ -98,6 +107,10 @@ pub unsafe extern "C" fn envoy_dynamic_module_on_http_filter_request_trailers(
     stream: *const c_void,
 ) -> u32 {
     // SAFETY: forwarded from Envoy.
+    if unsafe { skips(stream, hooks::REQUEST_TRAILERS) } {
+        return 0;
+    }
+    // SAFETY: forwarded from Envoy.
     unsafe {
         hook(filter, stream, 0, 1, |c| {
             status(c.on_http_request_trailers(0))
@@ -114,6 +127,10 @@ pub unsafe extern "C" fn envoy_dynamic_module_on_http_filter_response_headers(
     end_of_stream: bool,
 ) -> u32 {
     // SAFETY: forwarded from Envoy.
+    if unsafe { skips(stream, hooks::RESPONSE_HEADERS) } {
+        return 0;
+    }
+    // SAFETY: forwarded from Envoy.
     unsafe {
         hook(filter, stream, 0, 1, |c| {
             status(c.on_http_response_headers(0, end_of_stream))
@@ -129,6 +146,10 @@ pub unsafe extern "C" fn envoy_dynamic_module_on_http_filter_response_body(
     stream: *const c_void,
     end_of_stream: bool,
 ) -> u32 {
+    // SAFETY: forwarded from Envoy.
+    if unsafe { skips(stream, hooks::RESPONSE_BODY) } {
+        return 0;
+    }
     let size = crate::host::body_len(filter, false);
     // SAFETY: forwarded from Envoy.
     unsafe {
@@ -145,6 +166,10 @@ pub unsafe extern "C" fn envoy_dynamic_module_on_http_filter_response_trailers(
     filter: *mut c_void,
     stream: *const c_void,
 ) -> u32 {
+    // SAFETY: forwarded from Envoy.
+    if unsafe { skips(stream, hooks::RESPONSE_TRAILERS) } {
+        return 0;
+    }
     // SAFETY: forwarded from Envoy.
     unsafe {
         hook(filter, stream, 0, 1, |c| {

@@ -397,6 +397,9 @@ pub(crate) struct Stream {
     /// that ends the stream may complete it at once): `on_log` runs when that hook
     /// returns, instead of being lost to the busy context.
     completed_during_hook: Cell<bool>,
+    /// The context's [`HttpContext::active_hooks`]: Envoy's calls of the other hooks
+    /// return at once (see [`skips`]).
+    active: u32,
 }
 
 /// `envoy_dynamic_module_on_http_filter_new`. Never null: Envoy would call every hook
@@ -427,14 +430,29 @@ pub(crate) unsafe fn filter_new(config: *const c_void, filter: *mut c_void) -> *
              errors above)",
         )))
     });
+    let active = context
+        .try_borrow()
+        .map_or(crate::__private::hooks::ALL, |c| c.active_hooks());
     Box::into_raw(Box::new(Stream {
         config,
         context,
         failed: Cell::new(false),
         completed_during_hook: Cell::new(false),
+        active,
     }))
     .cast_const()
     .cast()
+}
+
+/// Whether hook `bit` (`filter::hooks`) of `stream` would do nothing but answer
+/// `Continue`: most filters implement one or two of the hooks Envoy calls on every
+/// stream, and the others then cost no scope, panic guard or host call.
+///
+/// # Safety
+/// `stream` must come from [`filter_new`] and be alive, or be null.
+pub(crate) unsafe fn skips(stream: *const c_void, bit: u32) -> bool {
+    // SAFETY: guaranteed by the caller.
+    unsafe { stream.cast::<Stream>().as_ref() }.is_some_and(|s| s.active & bit == 0)
 }
 
 /// `envoy_dynamic_module_on_http_filter_stream_complete`: `on_log`, now or, when Envoy
@@ -443,6 +461,10 @@ pub(crate) unsafe fn filter_new(config: *const c_void, filter: *mut c_void) -> *
 /// # Safety
 /// As [`hook`].
 pub(crate) unsafe fn stream_complete(filter: *mut c_void, stream: *const c_void) {
+    // SAFETY: forwarded from the caller.
+    if unsafe { skips(stream, crate::__private::hooks::LOG) } {
+        return;
+    }
     // SAFETY: Envoy passes back the pointer `filter_new` returned while the filter lives.
     if let Some(running) =
         unsafe { stream.cast::<Stream>().as_ref() }.filter(|s| s.context.try_borrow_mut().is_err())
@@ -469,8 +491,10 @@ pub(crate) unsafe fn filter_destroy(stream: *const c_void) {
         ..Scope::NONE
     });
     guard((), move || {
-        if let Ok(mut context) = stream.context.try_borrow_mut() {
-            context.on_done();
+        if stream.active & crate::__private::hooks::DONE != 0 {
+            if let Ok(mut context) = stream.context.try_borrow_mut() {
+                context.on_done();
+            }
         }
         drop(stream);
     });
