@@ -116,6 +116,9 @@ pub use plugin::{Filter, Plugin, PluginCx};
 /// | `on_downstream_close` | the TCP client side closed | |
 /// | `on_upstream_close` | the TCP upstream side closed | |
 ///
+/// `on_log` and `on_done` are the connection's in a filter with a TCP hook (they then take
+/// no `&mut Stream`).
+///
 /// Parameters are taken by type, in any order; `&Headers`, `&Body` and `&Data` work too.
 /// Every hook can also take `&C`, for any other type `C`: the plugin's configuration,
 /// which must implement `serde::Deserialize` (it is parsed once per configure, from
