@@ -71,7 +71,7 @@ impl Response {
 
     /// Adds a header.
     ///
-    /// Checked when the reply is sent, as [`Headers::try_append`](crate::Headers::try_append)
+    /// Checked when the reply is sent, as [`Headers::try_append`](crate::http::Headers::try_append)
     /// checks: the name must be a token, the value must hold no control byte but tab (no
     /// CR, LF, NUL, DEL), and neither a pseudo-header (the status is [`Response::new`]'s)
     /// nor a framing header (`content-length`, `transfer-encoding`, `connection`...: the

@@ -7,7 +7,7 @@ use std::time::Duration;
 use crate::host::{self, BufferType, HostError, MapType};
 use crate::http::headers::{self, HeaderError, HeaderName, HeaderValue};
 
-/// An HTTP request to send to a cluster with [`Stream::http_call`](crate::Stream::http_call).
+/// An HTTP request to send to a cluster with [`Stream::http_call`](crate::http::Stream::http_call).
 #[derive(Debug, Clone)]
 pub struct HttpCall {
     /// Borrowed for `get`/`post`: one allocation less per call.
@@ -57,7 +57,7 @@ impl HttpCall {
 
     /// Adds a header.
     ///
-    /// Checked when the call is made, as [`Headers::try_append`](crate::Headers::try_append)
+    /// Checked when the call is made, as [`Headers::try_append`](crate::http::Headers::try_append)
     /// checks: a name that is not a token, a value with a control byte other than tab
     /// (CR, LF, NUL, DEL...), a pseudo-header (the call's own `:method`, `:path` and
     /// `:authority` come from [`HttpCall::new`] and [`HttpCall::authority`]) or a framing

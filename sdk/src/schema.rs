@@ -331,7 +331,7 @@ pub const fn for_errors(schema: Option<&'static Schema>) -> Option<&'static Sche
 /// ```
 ///
 /// When a filter's config type implements `ConfigSchema`, `#[filter]` embeds its schema
-/// in the module ([`HttpFilter::CONFIG_SCHEMA`](crate::HttpFilter::CONFIG_SCHEMA)) and
+/// in the module ([`Filter::CONFIG_SCHEMA`](crate::Filter::CONFIG_SCHEMA)) and
 /// `cargo proxylet deploy` checks configurations against it.
 ///
 /// ```

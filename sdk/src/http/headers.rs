@@ -8,8 +8,8 @@ use crate::host::{self, HostError, MapType};
 
 /// Why a header was not read as asked or not written.
 ///
-/// Every write path of proxylet ([`Headers`], [`Response::header`](crate::Response::header),
-/// [`HttpCall::header`](crate::HttpCall::header), gRPC metadata) checks names and values
+/// Every write path of proxylet ([`Headers`], [`Response::header`](crate::http::Response::header),
+/// [`HttpCall::header`](crate::call::HttpCall::header), gRPC metadata) checks names and values
 /// before anything reaches the host: a header that would be invalid on the wire is an
 /// error, never bytes sent. The rules:
 ///
