@@ -71,6 +71,53 @@ impl HttpCall {
         self
     }
 
+    /// Adds every value of each header of `names` found in `headers`, in the order they
+    /// come there: the headers an external-auth call passes on, e.g.
+    /// `.forward(&stream.request_headers(), &["authorization", "cookie"])`.
+    ///
+    /// A name matches every spelling a CGI-style upstream would read as it
+    /// ([`HeaderName::same_for_cgi`]: ASCII case, and `_` for `-`), and each value of a
+    /// repeated header goes: a client that sends `X_User` next to `x-user` cannot hide one
+    /// from the service that judges what the upstream gets. A name `headers` lacks adds
+    /// nothing. Names are sent lowercase, as HTTP/2 requires and Envoy stores them.
+    ///
+    /// Each value is checked as by [`HttpCall::header`]. Pseudo-headers cannot be
+    /// forwarded: the call's own `:method`, `:path` and `:authority` come from
+    /// [`HttpCall::new`] and [`HttpCall::authority`] (to pass the request's host on, read
+    /// it and give it to `authority`), so naming one here, like `.header(":authority", …)`,
+    /// makes the call refused ([`CallError::InvalidHeader`]) rather than quietly altered.
+    ///
+    /// ```no_run
+    /// use proxylet::prelude::*;
+    /// use std::time::Duration;
+    ///
+    /// #[proxylet::filter]
+    /// fn on_request_headers(stream: &mut Stream) -> Action {
+    ///     let check = HttpCall::get("/check").forward(&stream.request_headers(), &["authorization", "cookie"]);
+    ///     stream.http_call("auth", check, Duration::from_millis(250), |result, _stream| match result {
+    ///         Ok(answer) if answer.status() == 200 => Action::Continue,
+    ///         _ => Action::reply(403, "denied\n"),
+    ///     })
+    /// }
+    /// ```
+    pub fn forward<N: AsRef<[u8]>>(mut self, headers: &crate::http::Headers, names: &[N]) -> Self {
+        let pseudo = |name: &N| name.as_ref().starts_with(b":");
+        for (name, value) in headers.all() {
+            let wanted = names
+                .iter()
+                .any(|n| !pseudo(n) && HeaderName::same_for_cgi(n, name.as_bytes()));
+            if wanted {
+                let name = String::from_utf8_lossy(name.as_bytes()).to_ascii_lowercase();
+                self.headers.push((name, value.into_bytes()));
+            }
+        }
+        for name in names.iter().filter(|n| pseudo(n)) {
+            let name = String::from_utf8_lossy(name.as_ref()).into_owned();
+            self.headers.push((name, Vec::new()));
+        }
+        self
+    }
+
     /// Sets the body.
     pub fn body(mut self, body: impl Into<Vec<u8>>) -> Self {
         self.body = body.into();

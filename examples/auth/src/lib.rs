@@ -327,7 +327,7 @@ fn on_request_headers(
     match checker {
         Checker::ApiKey { header, keys } => check_api_key(headers, header, keys),
         Checker::Jwt(jwt) => jwt.check(headers),
-        Checker::External(external) => ask_auth_service(headers, external, stream),
+        Checker::External(external) => Ok(ask_auth_service(headers, external, stream)),
     }
 }
 // ANCHOR_END: filter
@@ -662,22 +662,9 @@ pub struct External {
     copy_headers: Vec<HeaderName>,
 }
 
-fn ask_auth_service(
-    headers: &Headers,
-    external: &Rc<External>,
-    stream: &mut Stream<'_>,
-) -> Result<Action, HeaderError> {
-    let mut check = HttpCall::get(&external.path);
+fn ask_auth_service(headers: &Headers, external: &Rc<External>, stream: &mut Stream<'_>) -> Action {
     // Every value in every spelling, in order: the service judges what the upstream gets.
-    for (name, value) in headers.try_all()? {
-        let forwarded = external
-            .forward_headers
-            .iter()
-            .any(|f| HeaderName::same_for_cgi(f.as_bytes(), name.as_bytes()));
-        if let (true, Ok(name)) = (forwarded, name.to_str()) {
-            check = check.header(name.to_ascii_lowercase(), value.as_bytes());
-        }
-    }
+    let mut check = HttpCall::get(&external.path).forward(headers, &external.forward_headers);
     // What is being accessed, for services that decide per path.
     for (from, to) in [
         (":method", "x-original-method"),
@@ -690,12 +677,12 @@ fn ask_auth_service(
     // The stream pauses here; the callback runs when the service answers (or fails) and
     // its `Action` resumes the request or answers it.
     let this = Rc::clone(external);
-    Ok(stream.http_call(
+    stream.http_call(
         &external.cluster,
         check,
         external.timeout,
         move |result, stream| this.decide(result, stream),
-    ))
+    )
 }
 
 /// Headers of the service's non-2xx verdict passed to the client, and whether one may
