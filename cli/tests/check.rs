@@ -131,6 +131,11 @@ fn modules_export_only_the_entry_points_their_hooks_need() {
         expect(&[
             "proxy_on_done",
             "proxy_on_downstream_data",
+            "proxy_on_grpc_close",
+            "proxy_on_grpc_receive",
+            "proxy_on_grpc_receive_initial_metadata",
+            "proxy_on_grpc_receive_trailing_metadata",
+            "proxy_on_http_call_response",
             "proxy_on_log",
             "proxy_on_new_connection",
             "proxy_on_queue_ready",

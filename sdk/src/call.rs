@@ -154,6 +154,29 @@ impl HttpCall {
     }
 }
 
+/// Whether a callout sent at `sent_at_nanos` with `timeout` has run out its time: Envoy
+/// reports a timeout like any failure (no headers), so they are told apart by the clock.
+pub(crate) fn timed_out(sent_at_nanos: u64, timeout: Duration) -> bool {
+    let elapsed = host::current_time_nanos()
+        .unwrap_or(0)
+        .saturating_sub(sent_at_nanos);
+    let timeout_nanos = u64::try_from(timeout.as_nanos()).unwrap_or(u64::MAX);
+    elapsed.saturating_add(timeout_nanos / 10) >= timeout_nanos
+}
+
+/// What an HTTP callout's callback gets, from the host's answer (`None`: it failed).
+pub(crate) fn http_outcome(
+    response: Result<Option<CallResponse>, HostError>,
+    timed_out: bool,
+) -> Result<CallResponse, CallError> {
+    match response {
+        Ok(Some(response)) => Ok(response),
+        Ok(None) if timed_out => Err(CallError::Timeout),
+        Ok(None) => Err(CallError::Failed),
+        Err(error) => Err(CallError::Rejected(error)),
+    }
+}
+
 /// The response to an [`HttpCall`].
 #[derive(Clone)]
 pub struct CallResponse {

@@ -309,6 +309,18 @@ impl Dispatch {
 
 #[cfg(any(target_family = "wasm", feature = "testing"))]
 impl Context for Dispatch {
+    fn on_http_call_response(
+        &mut self,
+        token: u32,
+        num_headers: usize,
+        body_size: usize,
+        num_trailers: usize,
+    ) {
+        if let Some(root) = self.bound() {
+            root.on_http_call_response(token, num_headers, body_size, num_trailers);
+        }
+    }
+
     fn on_done(&mut self) -> bool {
         self.bound().is_none_or(|root| root.on_done())
     }

@@ -5,6 +5,9 @@
 use std::rc::Rc;
 use std::time::Duration;
 
+#[cfg(any(target_family = "wasm", feature = "testing"))]
+use crate::call::HttpCall;
+use crate::call::{CallError, CallResponse};
 use crate::config::ConfigError;
 use crate::context::{Child, Context, RootContext};
 use crate::host::{self, BufferType, HostError, LogLevel};
@@ -115,9 +118,22 @@ pub trait Plugin: Sized + 'static {
     }
 }
 
-/// What plugin-level code (plugin creation, `on_tick`, `on_queue_ready`) is given.
+/// What plugin-level code (plugin creation, `on_tick`, `on_queue_ready`, a plugin
+/// callout's callback) is given.
 pub struct PluginCx<'a> {
     pub(crate) root_id: &'a str,
+    /// The plugin's callouts waiting for an answer.
+    pub(crate) calls: &'a mut Vec<PluginCall>,
+}
+
+type PluginThen = Box<dyn FnOnce(Result<CallResponse, CallError>, &mut PluginCx<'_>)>;
+
+/// A callout made from plugin context, and what to do with its answer.
+pub(crate) struct PluginCall {
+    token: u32,
+    sent_at_nanos: u64,
+    timeout: Duration,
+    then: PluginThen,
 }
 
 impl PluginCx<'_> {
@@ -139,6 +155,42 @@ impl PluginCx<'_> {
     #[cfg(any(target_family = "wasm", feature = "testing"))]
     pub fn register_queue(&mut self, name: &str) -> Result<Queue, HostError> {
         Queue::register(name)
+    }
+
+    /// Sends an HTTP request to Envoy cluster `cluster` from plugin context: from
+    /// `on_tick`, plugin creation, a queue or another plugin callout's callback (what the
+    /// Go SDK calls `dispatch_call_on_tick`). `then` runs with the response or the failure,
+    /// as for [`Stream::http_call`](crate::http::Stream::http_call), and gets the plugin's
+    /// context again, so it can make the next call.
+    ///
+    /// No stream waits for it. If the host refuses to send the call, or the call is
+    /// invalid ([`CallError::InvalidHeader`]), `then` runs at once with the error.
+    /// Callouts still pending when the plugin goes away are dropped with it.
+    ///
+    /// Not on the native target: Envoy's dynamic modules make callouts only from a
+    /// stream, so a native build that calls it does not compile.
+    #[cfg(any(target_family = "wasm", feature = "testing"))]
+    pub fn http_call(
+        &mut self,
+        cluster: &str,
+        call: HttpCall,
+        timeout: Duration,
+        then: impl FnOnce(Result<CallResponse, CallError>, &mut PluginCx<'_>) + 'static,
+    ) {
+        match call.dispatch(cluster, timeout) {
+            Ok(token) => self.calls.push(PluginCall {
+                token,
+                sent_at_nanos: host::current_time_nanos().unwrap_or(0),
+                timeout,
+                then: Box::new(then),
+            }),
+            Err(error) => then(Err(error), self),
+        }
+    }
+
+    /// How many callouts of this plugin are waiting for an answer.
+    pub fn pending_calls(&self) -> usize {
+        self.calls.len()
     }
 
     /// The VM configuration (Envoy: `vm_config.configuration`), shared by every plugin of
@@ -168,6 +220,7 @@ pub(crate) trait Streams<F: Filter>: 'static {
 /// The root context of one plugin of filter `F`, whose streams kind `K` makes.
 pub(crate) struct PluginRoot<F: Filter, K: Streams<F>> {
     shared: Option<Rc<Shared<F>>>,
+    calls: Vec<PluginCall>,
     kind: std::marker::PhantomData<K>,
 }
 
@@ -176,18 +229,37 @@ impl<F: Filter, K: Streams<F>> PluginRoot<F, K> {
     pub(crate) fn boxed() -> Box<dyn RootContext> {
         Box::new(PluginRoot::<F, K> {
             shared: None,
+            calls: Vec::new(),
             kind: std::marker::PhantomData,
         })
     }
 
-    fn cx() -> PluginCx<'static> {
+    fn cx(calls: &mut Vec<PluginCall>) -> PluginCx<'_> {
         PluginCx {
             root_id: F::ROOT_ID,
+            calls,
         }
     }
 }
 
-impl<F: Filter, K: Streams<F>> Context for PluginRoot<F, K> {}
+impl<F: Filter, K: Streams<F>> Context for PluginRoot<F, K> {
+    fn on_http_call_response(
+        &mut self,
+        token: u32,
+        num_headers: usize,
+        body_size: usize,
+        _num_trailers: usize,
+    ) {
+        let Some(index) = self.calls.iter().position(|c| c.token == token) else {
+            return;
+        };
+        let call = self.calls.swap_remove(index);
+        let timed_out = crate::call::timed_out(call.sent_at_nanos, call.timeout);
+        let result =
+            crate::call::http_outcome(CallResponse::read(num_headers, body_size), timed_out);
+        (call.then)(result, &mut Self::cx(&mut self.calls));
+    }
+}
 
 impl<F: Filter, K: Streams<F>> RootContext for PluginRoot<F, K> {
     fn on_vm_start(&mut self, size: usize) -> bool {
@@ -205,7 +277,7 @@ impl<F: Filter, K: Streams<F>> RootContext for PluginRoot<F, K> {
         }
         let shared = plugin_configuration(F::ROOT_ID, size).and_then(|raw| {
             let config = F::configure(&raw)?;
-            let plugin = F::plugin(&config, &mut Self::cx())?;
+            let plugin = F::plugin(&config, &mut Self::cx(&mut self.calls))?;
             Ok(Shared { config, plugin })
         });
         match shared {
@@ -222,13 +294,17 @@ impl<F: Filter, K: Streams<F>> RootContext for PluginRoot<F, K> {
 
     fn on_tick(&mut self) {
         if let Some(shared) = &self.shared {
-            F::on_tick(&shared.plugin, &mut Self::cx());
+            F::on_tick(&shared.plugin, &mut Self::cx(&mut self.calls));
         }
     }
 
     fn on_queue_ready(&mut self, queue_id: u32) {
         if let Some(shared) = &self.shared {
-            F::on_queue_ready(&shared.plugin, Queue(queue_id), &mut Self::cx());
+            F::on_queue_ready(
+                &shared.plugin,
+                Queue(queue_id),
+                &mut Self::cx(&mut self.calls),
+            );
         }
     }
 

@@ -241,7 +241,8 @@ fn exported_hooks(filter: &Filter) -> Vec<Ident> {
         groups.push("callouts");
     }
     if filter.plugin.is_some() {
-        groups.push("plugin");
+        // Ticks and queues; and callouts, which a plugin can make from them.
+        groups.extend(["plugin", "callouts"]);
     }
     // A connection starts there: always exported for a TCP filter, so that even one
     // made only of `on_log`/`on_done`-like hooks is known as TCP (`__hook_set!`).

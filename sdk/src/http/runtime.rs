@@ -6,8 +6,8 @@ use std::rc::Rc;
 
 use crate::action::{Action, HookOutput, Response};
 use crate::call::{
-    grpc_close_status, read_grpc_metadata, read_grpc_response, CallError, CallResponse, GrpcError,
-    GrpcEvent, GrpcStream,
+    grpc_close_status, http_outcome, read_grpc_metadata, read_grpc_response, CallError,
+    CallResponse, GrpcError, GrpcEvent, GrpcStream,
 };
 use crate::context::{Child, Context, HostAction, HttpContext};
 use crate::host::{self, BufferType, HostError, LogLevel, MapType, StreamType};
@@ -206,12 +206,7 @@ impl<F: HttpFilter> HttpStream<F> {
             return;
         };
         let pending = self.state.pending.swap_remove(index);
-        let elapsed = host::current_time_nanos()
-            .unwrap_or(0)
-            .saturating_sub(pending.sent_at_nanos);
-        let timeout_nanos = u64::try_from(pending.timeout.as_nanos()).unwrap_or(u64::MAX);
-        // Envoy reports a timeout like any failure (no headers): tell them apart by time.
-        let timed_out = elapsed.saturating_add(timeout_nanos / 10) >= timeout_nanos;
+        let timed_out = crate::call::timed_out(pending.sent_at_nanos, pending.timeout);
         let mut stream = Stream {
             state: &mut self.state,
         };
@@ -303,15 +298,7 @@ impl<F: HttpFilter> Context for HttpStream<F> {
         }
         let response = CallResponse::read(num_headers, body_size);
         self.callback(token_id, |then, timed_out, stream| match then {
-            Then::Http(then) => {
-                let result = match response {
-                    Ok(Some(response)) => Ok(response),
-                    Ok(None) if timed_out == 1 => Err(CallError::Timeout),
-                    Ok(None) => Err(CallError::Failed),
-                    Err(error) => Err(CallError::Rejected(error)),
-                };
-                then(result, stream)
-            }
+            Then::Http(then) => then(http_outcome(response, timed_out == 1), stream),
             Then::Grpc(then) => then(
                 Err(GrpcError {
                     code: 13,
