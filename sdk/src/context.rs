@@ -103,6 +103,12 @@ pub(crate) trait HttpContext: Context {
     fn on_http_response_trailers(&mut self, num_trailers: usize) -> HostAction;
     /// The stream is complete (access-log time).
     fn on_log(&mut self) {}
+    /// Code outside the stream's hooks (a plugin, through a `StreamHandle`) decided what
+    /// the paused stream does: `action` applies as a hook's would, and `Continue` resumes
+    /// the direction that paused.
+    fn release(&mut self, action: crate::action::Action) {
+        let _ = action;
+    }
     /// The hooks that can do anything on this stream (`__private::hooks` bits; `on_done`'s
     /// bit also stands for callout bookkeeping): a host may skip the others without
     /// entering the context, since they would only answer `Continue`. Read once per

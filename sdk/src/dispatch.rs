@@ -396,6 +396,35 @@ pub fn on_upstream_connection_close(id: u32, peer: u32) {
     tcp(id, (), (), |c| c.on_upstream_close(peer));
 }
 
+/// The context whose hook is running (0: none).
+pub(crate) fn active() -> u32 {
+    ACTIVE.with(Cell::get)
+}
+
+/// Applies `action` to HTTP stream `id` from outside its hooks (`StreamHandle`): the
+/// stream is made the host's effective context for it, then the running one's again.
+/// `Err(NotFound)` when the stream is gone (or is not an HTTP stream).
+pub(crate) fn release(id: u32, action: crate::action::Action) -> Result<(), host::HostError> {
+    let Some(Slot::Http(context)) = slot(id) else {
+        return Err(host::HostError::new("StreamHandle (the stream is gone)", 1));
+    };
+    let Ok(mut context) = context.try_borrow_mut() else {
+        // Its own hook is running: the hook's return value decides.
+        return Err(host::HostError::new(
+            "StreamHandle (used inside its own stream's hook: return the action instead)",
+            2,
+        ));
+    };
+    let previous = ACTIVE.with(|a| a.replace(id));
+    host::set_effective_context(id)?;
+    context.release(action);
+    ACTIVE.with(|a| a.set(previous));
+    if previous != 0 {
+        host::set_effective_context(previous)?;
+    }
+    Ok(())
+}
+
 /// The context that made callout `token`, made effective for the host calls its callback
 /// makes; `remove`: the callout is over.
 fn caller(token: u32, remove: bool) -> Option<(u32, Call)> {

@@ -1,6 +1,7 @@
 //! What Envoy's dynamic modules ABI lacks is a compile error on the native target, naming
 //! the capability, never a runtime surprise: gRPC calls and streams, shared queues,
-//! foreign functions, writing properties and callouts from plugin context.
+//! foreign functions, writing properties, callouts from plugin context and stream
+//! handles.
 
 use proxylet_artifact::build::{workspace_root, CargoBuild};
 
@@ -23,6 +24,8 @@ fn every_capability_the_abi_lacks_is_a_compile_error_naming_it() {
         "no method named `grpc_call`",
         "no method named `grpc_stream`",
         "no method named `register_queue`",
+        "no method named `handle` found for mutable reference `&mut proxylet::http::Stream<'_>`",
+        "unresolved import `proxylet::http::StreamHandle`",
         "no method named `http_call` found for mutable reference `&mut proxylet::PluginCx<'_>`",
         "no function or associated item named `resolve` found for struct `proxylet::shared::Queue`",
         "unresolved import `proxylet::call::call_foreign_function`",

@@ -13,6 +13,8 @@ pub use headers::{HeaderError, HeaderName, HeaderValue, Headers};
 #[doc(hidden)]
 pub use runtime::finish;
 pub(crate) use runtime::{Http, NoFilter};
+#[cfg(any(target_family = "wasm", feature = "testing"))]
+pub use stream::StreamHandle;
 pub use stream::{HttpCx, Stream};
 
 use crate::__private::hooks;

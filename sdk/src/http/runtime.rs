@@ -412,6 +412,21 @@ impl<F: HttpFilter> HttpContext for HttpStream<F> {
         Self::ACTIVE_HOOKS
     }
 
+    fn release(&mut self, action: Action) {
+        if apply::<F>(action) != HostAction::Continue {
+            return;
+        }
+        let mut stream = Stream {
+            state: &mut self.state,
+        };
+        if let Err(error) = stream.resume() {
+            crate::logger::emit(
+                LogLevel::Warn,
+                &format!("{}: resuming the stream: {error}", F::ROOT_ID),
+            );
+        }
+    }
+
     fn on_http_request_headers(&mut self, _num_headers: usize, end_of_stream: bool) -> HostAction {
         if F::__HOOKS & hooks::REQUEST_HEADERS == 0 && !buffered(F::REQUEST_BODY) {
             return HostAction::Continue;

@@ -279,12 +279,51 @@ impl Stream<'_> {
         host::call_foreign_function("clear_route_cache", &[]).map(drop)
     }
 
+    /// A handle on this stream that outlives the hook: keep it (in the plugin, say), return
+    /// [`Action::Pause`], and release the stream later from plugin code, e.g. `on_tick` or
+    /// a plugin callout's callback, with [`StreamHandle::resume`] or
+    /// [`StreamHandle::reply`] (what the Go SDK's `postpone_requests` does).
+    ///
+    /// Not on the native target: a dynamic module acts on a stream only from its own
+    /// hooks, so a native build that calls it does not compile.
+    #[cfg(any(target_family = "wasm", feature = "testing"))]
+    pub fn handle(&self) -> StreamHandle {
+        StreamHandle {
+            id: crate::dispatch::active(),
+        }
+    }
+
     /// Resets the stream: the downstream gets no response at all.
     pub fn reset(&mut self) -> Result<(), HostError> {
         host::close_stream(match self.state.direction {
             Direction::Request => StreamType::HttpRequest,
             Direction::Response => StreamType::HttpResponse,
         })
+    }
+}
+
+/// A paused stream that code outside its hooks can release: see [`Stream::handle`].
+///
+/// A handle is only an id: a stream that ended meanwhile (the client went away, a
+/// timeout) is not kept alive by it, and releasing it is then an `Err` (`NotFound`), never
+/// an action on another stream.
+#[cfg(any(target_family = "wasm", feature = "testing"))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct StreamHandle {
+    id: u32,
+}
+
+#[cfg(any(target_family = "wasm", feature = "testing"))]
+impl StreamHandle {
+    /// Resumes the stream in the direction its hook paused.
+    pub fn resume(self) -> Result<(), HostError> {
+        crate::dispatch::release(self.id, Action::Continue)
+    }
+
+    /// Answers the stream with `response` in place of the upstream (checked as a hook's
+    /// reply is: an invalid one becomes the filter error).
+    pub fn reply(self, response: crate::http::Response) -> Result<(), HostError> {
+        crate::dispatch::release(self.id, Action::Reply(response))
     }
 }
 
