@@ -57,10 +57,11 @@ pub(crate) fn check(args: Args, item: syn::Item) -> syn::Result<Filter> {
                     &item.self_ty,
                     "this `#[filter] impl` has no hook method; name one after its hook, e.g. `fn on_request_headers(&mut self, headers: &mut Headers)`",
                 );
-            } else if item.items.is_empty() {
+            } else if item.items.is_empty() && args.plugin.is_none() {
+                // With a plugin type, an empty block is a filter of plugin hooks only.
                 cx.errors.push(
                     &item.self_ty,
-                    "this `#[filter] impl` has no hook method; add one, e.g. `fn on_request_headers(&mut self, headers: &mut Headers)`",
+                    "this `#[filter] impl` has no hook method; add one, e.g. `fn on_request_headers(&mut self, headers: &mut Headers)`, or give it `plugin = MyPlugin` for a filter of plugin hooks only",
                 );
             }
             let self_ty = (*item.self_ty).clone();
