@@ -415,8 +415,8 @@ pub(crate) fn release(id: u32, action: crate::action::Action) -> Result<(), host
             2,
         ));
     };
-    let previous = ACTIVE.with(|a| a.replace(id));
     host::set_effective_context(id)?;
+    let previous = ACTIVE.with(|a| a.replace(id));
     context.release(action);
     ACTIVE.with(|a| a.set(previous));
     if previous != 0 {
