@@ -42,6 +42,25 @@ pub fn get_i64(path: &[&str]) -> Option<i64> {
     ))
 }
 
+/// Map-valued property `path` (Envoy's `request.headers`, `response.headers`,
+/// `response.trailers`, …): its pairs, in order, names and values as bytes. `None` when it
+/// is absent, refused, or not a map.
+///
+/// The host sends maps in the proxy-wasm map format (a count, the sizes, then each name
+/// and value NUL-terminated); [`get`] returns those bytes as they are, this decodes them.
+/// A malformed buffer is `None`, never a trap. Envoy 1.40 joins the values of a repeated
+/// header into one entry, separated by commas.
+///
+/// ```no_run
+/// use proxylet::property;
+///
+/// let headers = property::get_map(&["request", "headers"]).unwrap_or_default();
+/// let has_cookie = headers.iter().any(|(name, _)| name == b"cookie");
+/// ```
+pub fn get_map(path: &[&str]) -> Option<Vec<(Vec<u8>, Vec<u8>)>> {
+    host::decode_map(&get(path)?)
+}
+
 /// Sets property `path` (e.g. filter state for later filters).
 ///
 /// Not on the native target (properties are read-only there): a native build that calls it
