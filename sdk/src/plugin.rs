@@ -39,6 +39,11 @@ pub trait Filter: Sized + 'static {
     #[doc(hidden)]
     const __VM_CONFIGURATION: bool = true;
 
+    /// Whether the plugin may make callouts (only a `plugin` type can); when false the
+    /// code that answers them is compiled out. Set by `#[filter]` only.
+    #[doc(hidden)]
+    const __PLUGIN_CALLOUTS: bool = true;
+
     /// The parsed configuration, shared by every stream of the plugin.
     type Config: 'static;
 
@@ -250,6 +255,9 @@ impl<F: Filter, K: Streams<F>> Context for PluginRoot<F, K> {
         body_size: usize,
         _num_trailers: usize,
     ) {
+        if !F::__PLUGIN_CALLOUTS {
+            return;
+        }
         let Some(index) = self.calls.iter().position(|c| c.token == token) else {
             return;
         };

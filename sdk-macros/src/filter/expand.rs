@@ -119,6 +119,7 @@ pub(crate) fn expand(filter: &Filter) -> TokenStream {
     };
 
     let body_modes = body_modes(filter, &private);
+    // Only a plugin type reads the VM configuration or makes plugin callouts.
     let vm_configuration = filter.plugin.is_some();
     let hook_bits = (filter.kind == Kind::Http).then(|| {
         let bits = filter.hooks.iter().map(|hook| {
@@ -156,6 +157,7 @@ pub(crate) fn expand(filter: &Filter) -> TokenStream {
             const ROOT_ID: &'static str = #root_id;
             #config_schema
             const __VM_CONFIGURATION: bool = #vm_configuration;
+            const __PLUGIN_CALLOUTS: bool = #vm_configuration;
             type Config = #config_ty;
             type Plugin = #plugin_ty;
 

@@ -413,7 +413,8 @@ impl<F: HttpFilter> HttpContext for HttpStream<F> {
     }
 
     fn release(&mut self, action: Action) {
-        if apply::<F>(action) != HostAction::Continue {
+        // Only a hook that takes `&mut Stream` can hand out a handle.
+        if !F::__CALLOUTS || apply::<F>(action) != HostAction::Continue {
             return;
         }
         let mut stream = Stream {
