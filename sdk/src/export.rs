@@ -138,13 +138,15 @@ fn root_factory(filters: &'static [Registration]) -> NewRoot {
 }
 
 /// The module-side state of one VM that lives in thread locals: the filters, the VM
-/// configuration and the log level. A wasm VM has them to itself; natively, the module
-/// is the test binary and one thread may run several test hosts, so the native backend
-/// keeps one `VmLocals` per host and swaps it in around each call into the module.
+/// configuration, which filters' `on_vm_start` ran, and the log level. A wasm VM has
+/// them to itself; natively, the module is the test binary and one thread may run
+/// several test hosts, so the native backend keeps one `VmLocals` per host and swaps it
+/// in around each call into the module.
 #[cfg(all(feature = "testing", not(target_family = "wasm")))]
 pub(crate) struct VmLocals {
     filters: &'static [Registration],
     vm_configuration: Vec<u8>,
+    vm_started: Vec<std::any::TypeId>,
     log_level: log::LevelFilter,
     dispatcher: crate::dispatch::Dispatcher,
 }
@@ -157,6 +159,7 @@ impl VmLocals {
         VmLocals {
             filters,
             vm_configuration: Vec::new(),
+            vm_started: Vec::new(),
             log_level: log::LevelFilter::Trace,
             dispatcher: crate::dispatch::Dispatcher::new(root_factory(filters)),
         }
@@ -168,6 +171,8 @@ impl VmLocals {
         self.filters = FILTERS.with(|f| f.replace(self.filters));
         crate::plugin::VM_CONFIGURATION
             .with(|c| std::mem::swap(&mut *c.borrow_mut(), &mut self.vm_configuration));
+        crate::plugin::VM_STARTED
+            .with(|s| std::mem::swap(&mut *s.borrow_mut(), &mut self.vm_started));
         crate::logger::swap_vm_level(&mut self.log_level);
         crate::dispatch::swap(&mut self.dispatcher);
     }

@@ -64,6 +64,14 @@ pub trait Filter: Sized + 'static {
     /// Creates the state of a new stream (HTTP) or connection (TCP).
     fn new(config: &Self::Config, plugin: &Self::Plugin) -> Self;
 
+    /// The VM started: runs once per VM for this filter, before its first plugin is
+    /// configured, with the VM configuration (see [`Plugin::on_vm_start`]). An `Err` is
+    /// logged and fails the VM start, so Envoy refuses the configuration.
+    fn on_vm_start(vm_configuration: &[u8]) -> Result<(), ConfigError> {
+        let _ = vm_configuration;
+        Ok(())
+    }
+
     /// The plugin's tick fired (see [`PluginCx::set_tick_period`]).
     fn on_tick(plugin: &Self::Plugin, cx: &mut PluginCx<'_>) {
         let _ = (plugin, cx);
@@ -111,6 +119,21 @@ pub trait Plugin: Sized + 'static {
     /// Creates the state after the configuration parsed; an `Err` rejects the
     /// configuration.
     fn new(config: &Self::Config, cx: &mut PluginCx<'_>) -> Result<Self, ConfigError>;
+
+    /// VM-level setup: runs once per VM, before the first plugin of its filter is
+    /// created, with the VM configuration (Envoy: `vm_config.configuration`; empty when
+    /// none was given). [`Plugin::new`] runs once per plugin, that is per configuration
+    /// and VM; put here what every plugin of the VM shares (a table parsed once, a
+    /// process-wide setting). An `Err` is logged and fails the VM start: Envoy refuses
+    /// the configuration.
+    ///
+    /// A VM is a worker's (and the main thread's) in wasm; natively there is none, and it
+    /// runs once per thread that builds a plugin of the filter, with an empty
+    /// configuration.
+    fn on_vm_start(vm_configuration: &[u8]) -> Result<(), ConfigError> {
+        let _ = vm_configuration;
+        Ok(())
+    }
 
     /// The tick set with [`PluginCx::set_tick_period`] fired.
     fn on_tick(&self, cx: &mut PluginCx<'_>) {
@@ -271,10 +294,30 @@ impl<F: Filter, K: Streams<F>> Context for PluginRoot<F, K> {
 
 impl<F: Filter, K: Streams<F>> RootContext for PluginRoot<F, K> {
     fn on_vm_start(&mut self, size: usize) -> bool {
-        if F::__VM_CONFIGURATION {
-            store_vm_configuration(size);
+        if !F::__VM_CONFIGURATION {
+            return true;
         }
-        true
+        store_vm_configuration(size);
+        let first = VM_STARTED.with(|started| {
+            let mut started = started.borrow_mut();
+            let filter = std::any::TypeId::of::<F>();
+            let first = !started.contains(&filter);
+            if first {
+                started.push(filter);
+            }
+            first
+        });
+        if !first {
+            return true;
+        }
+        let vm_configuration = VM_CONFIGURATION.with(|c| c.borrow().clone());
+        match F::on_vm_start(&vm_configuration) {
+            Ok(()) => true,
+            Err(error) => {
+                crate::logger::error(F::ROOT_ID, &error);
+                false
+            }
+        }
     }
 
     fn on_configure(&mut self, size: usize) -> bool {
@@ -331,6 +374,8 @@ thread_local! {
     // Per thread, like the dispatcher: a native test host starts a "VM" per `Host`, each
     // with its own VM configuration, in one process.
     pub(crate) static VM_CONFIGURATION: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+    /// The filters whose `on_vm_start` ran in this VM.
+    pub(crate) static VM_STARTED: std::cell::RefCell<Vec<std::any::TypeId>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 /// Reads the plugin configuration bytes of a configure call.

@@ -99,6 +99,9 @@ pub(crate) fn expand(filter: &Filter) -> TokenStream {
     };
     let plugin_hooks = filter.plugin.as_ref().map(|plugin| {
         quote! {
+            fn on_vm_start(vm_configuration: &[u8]) -> #private::Result<(), #private::ConfigError> {
+                <#plugin as #private::Plugin>::on_vm_start(vm_configuration)
+            }
             fn on_tick(plugin: &Self::Plugin, cx: &mut #private::PluginCx<'_>) {
                 <#plugin as #private::Plugin>::on_tick(plugin, cx)
             }
