@@ -227,29 +227,13 @@ pub const fn assert_unique_root_ids(ids: &[&str]) {
     while i < ids.len() {
         let mut j = i + 1;
         while j < ids.len() {
-            if const_str_eq(ids[i], ids[j]) {
+            if crate::schema::str_eq(ids[i], ids[j]) {
                 panic!("two filters of this module have the same root id; give each `#[filter(root_id = \"…\")]` its own");
             }
             j += 1;
         }
         i += 1;
     }
-}
-
-#[allow(clippy::indexing_slicing)]
-const fn const_str_eq(a: &str, b: &str) -> bool {
-    let (a, b) = (a.as_bytes(), b.as_bytes());
-    if a.len() != b.len() {
-        return false;
-    }
-    let mut i = 0;
-    while i < a.len() {
-        if a[i] != b[i] {
-            return false;
-        }
-        i += 1;
-    }
-    true
 }
 
 #[cfg(any(target_family = "wasm", feature = "testing"))]

@@ -34,15 +34,11 @@ pub trait Filter: Sized + 'static {
     /// `const CONFIG_SCHEMA: Option<&'static Schema> = Some(Config::SCHEMA);`.
     const CONFIG_SCHEMA: Option<&'static Schema> = None;
 
-    /// Whether the filter reads the VM configuration (through [`PluginCx`]); when false it
-    /// is not kept. Set by `#[filter]` only (only filters with a `plugin` type can read it).
+    /// Whether the filter has plugin code (a `plugin` type): only that reads the VM
+    /// configuration, starts with the VM and makes plugin callouts; when false, none of
+    /// that is kept or compiled in. Set by `#[filter]` only.
     #[doc(hidden)]
-    const __VM_CONFIGURATION: bool = true;
-
-    /// Whether the plugin may make callouts (only a `plugin` type can); when false the
-    /// code that answers them is compiled out. Set by `#[filter]` only.
-    #[doc(hidden)]
-    const __PLUGIN_CALLOUTS: bool = true;
+    const __PLUGIN: bool = true;
 
     /// The parsed configuration, shared by every stream of the plugin.
     type Config: 'static;
@@ -278,7 +274,7 @@ impl<F: Filter, K: Streams<F>> Context for PluginRoot<F, K> {
         body_size: usize,
         _num_trailers: usize,
     ) {
-        if !F::__PLUGIN_CALLOUTS {
+        if !F::__PLUGIN {
             return;
         }
         let Some(index) = self.calls.iter().position(|c| c.token == token) else {
@@ -294,7 +290,7 @@ impl<F: Filter, K: Streams<F>> Context for PluginRoot<F, K> {
 
 impl<F: Filter, K: Streams<F>> RootContext for PluginRoot<F, K> {
     fn on_vm_start(&mut self, size: usize) -> bool {
-        if !F::__VM_CONFIGURATION {
+        if !F::__PLUGIN {
             return true;
         }
         store_vm_configuration(size);

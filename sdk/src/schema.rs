@@ -1128,7 +1128,7 @@ const fn is_untagged(tagging: Tagging, variant: &Variant) -> bool {
 }
 
 /// `a == b`, in a `const fn`.
-const fn str_eq(a: &str, b: &str) -> bool {
+pub(crate) const fn str_eq(a: &str, b: &str) -> bool {
     let (a, b) = (a.as_bytes(), b.as_bytes());
     if a.len() != b.len() {
         return false;

@@ -122,8 +122,7 @@ pub(crate) fn expand(filter: &Filter) -> TokenStream {
     };
 
     let body_modes = body_modes(filter, &private);
-    // Only a plugin type reads the VM configuration or makes plugin callouts.
-    let vm_configuration = filter.plugin.is_some();
+    let has_plugin = filter.plugin.is_some();
     let hook_bits = (filter.kind == Kind::Http).then(|| {
         let bits = filter.hooks.iter().map(|hook| {
             let bit = Ident::new(
@@ -159,8 +158,7 @@ pub(crate) fn expand(filter: &Filter) -> TokenStream {
         impl #private::Filter for #self_ty {
             const ROOT_ID: &'static str = #root_id;
             #config_schema
-            const __VM_CONFIGURATION: bool = #vm_configuration;
-            const __PLUGIN_CALLOUTS: bool = #vm_configuration;
+            const __PLUGIN: bool = #has_plugin;
             type Config = #config_ty;
             type Plugin = #plugin_ty;
 
