@@ -1,7 +1,10 @@
 //! Outgoing calls: HTTP callouts, gRPC calls, foreign functions.
 
 use std::borrow::Cow;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::OnceLock;
+use std::task::{Context as TaskContext, Poll};
 use std::time::Duration;
 
 use crate::host::{self, BufferType, HostError, MapType};
@@ -343,6 +346,133 @@ impl std::error::Error for CallError {
             CallError::Rejected(error) => Some(error),
             CallError::InvalidHeader(error) => Some(error),
             _ => None,
+        }
+    }
+}
+
+/// The answer to a callout an async hook awaits, as the runtime stores it.
+pub(crate) enum Answer {
+    Http(Result<CallResponse, CallError>),
+    Grpc(Result<Vec<u8>, GrpcError>),
+}
+
+impl Answer {
+    fn http(self) -> Result<CallResponse, CallError> {
+        match self {
+            Answer::Http(result) => result,
+            Answer::Grpc(_) => Err(CallError::Failed),
+        }
+    }
+
+    fn grpc(self) -> Result<Vec<u8>, GrpcError> {
+        match self {
+            Answer::Grpc(result) => result,
+            Answer::Http(_) => Err(GrpcError {
+                code: 13,
+                message: "an HTTP response arrived for a gRPC call".into(),
+            }),
+        }
+    }
+}
+
+fn outside_stream() -> HostError {
+    HostError::new("a callout awaited outside its stream's hook", 2)
+}
+
+/// A callout on its way, from [`Stream::call`](crate::http::Stream::call) or
+/// [`Stream::call_grpc`](crate::http::Stream::call_grpc): `.await` it in an `async` hook
+/// for the answer, `T`.
+///
+/// The request left when the future was made. Dropping the future stops waiting: the
+/// answer, when it comes, is ignored (the host cannot take back a request it sent).
+#[must_use = "the call is sent; `.await` it to get its answer"]
+pub struct InFlight<T> {
+    state: Flight<T>,
+}
+
+enum Flight<T> {
+    /// Sent: waiting for the answer to this token.
+    Sent(u32),
+    /// Not sent: the answer is already known.
+    Known(T),
+    /// The answer was handed out.
+    Done,
+}
+
+impl<T> InFlight<T> {
+    pub(crate) fn sent(token: u32) -> Self {
+        InFlight {
+            state: Flight::Sent(token),
+        }
+    }
+
+    pub(crate) fn failed(answer: T) -> Self {
+        InFlight {
+            state: Flight::Known(answer),
+        }
+    }
+}
+
+impl<T> std::fmt::Debug for InFlight<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let state = match &self.state {
+            Flight::Sent(token) => format!("sent (token {token})"),
+            Flight::Known(_) => "answered".to_owned(),
+            Flight::Done => "done".to_owned(),
+        };
+        f.debug_struct("InFlight").field("state", &state).finish()
+    }
+}
+
+// No field is pinned: the future holds a token or a finished answer.
+impl<T> Unpin for InFlight<T> {}
+
+impl<T> InFlight<T> {
+    /// Polls for the answer, turned into `T` by `answer` (`outside`: when no stream's
+    /// runtime polls it).
+    fn poll_answer(&mut self, answer: fn(Answer) -> T, outside: fn() -> T) -> Poll<T> {
+        match std::mem::replace(&mut self.state, Flight::Done) {
+            Flight::Known(known) => Poll::Ready(known),
+            Flight::Sent(token) => {
+                match crate::http::task::polled().map(|s| s.take_answer(token)) {
+                    Some(Some(Some(answered))) => Poll::Ready(answer(answered)),
+                    Some(Some(None)) => {
+                        self.state = Flight::Sent(token);
+                        Poll::Pending
+                    }
+                    // Not this stream's callout, or not polled by a stream's runtime: a future
+                    // moved out of its hook (into a plugin, say) cannot be answered.
+                    Some(None) | None => Poll::Ready(outside()),
+                }
+            }
+            // Polled again after it was ready: nothing more will come.
+            Flight::Done => Poll::Pending,
+        }
+    }
+}
+
+impl Future for InFlight<Result<CallResponse, CallError>> {
+    type Output = Result<CallResponse, CallError>;
+
+    fn poll(mut self: Pin<&mut Self>, _cx: &mut TaskContext<'_>) -> Poll<Self::Output> {
+        self.poll_answer(Answer::http, || Err(CallError::Rejected(outside_stream())))
+    }
+}
+
+impl Future for InFlight<Result<Vec<u8>, GrpcError>> {
+    type Output = Result<Vec<u8>, GrpcError>;
+
+    fn poll(mut self: Pin<&mut Self>, _cx: &mut TaskContext<'_>) -> Poll<Self::Output> {
+        self.poll_answer(Answer::grpc, || Err(GrpcError::rejected(outside_stream())))
+    }
+}
+
+impl<T> Drop for InFlight<T> {
+    fn drop(&mut self) {
+        if let Flight::Sent(token) = self.state {
+            if let Some(state) = crate::http::task::polled() {
+                state.forget(token);
+            }
         }
     }
 }

@@ -25,6 +25,8 @@ pub(crate) struct HookFn {
     pub(crate) receiver: Option<bool>,
     /// The return type, if written.
     pub(crate) output: Option<syn::Type>,
+    /// `async fn`: its future runs as the stream's task.
+    pub(crate) is_async: bool,
 }
 
 /// The user's item, emitted unchanged.

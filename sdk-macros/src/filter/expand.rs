@@ -131,10 +131,7 @@ pub(crate) fn expand(filter: &Filter) -> TokenStream {
             );
             quote!(#private::hooks::#bit)
         });
-        let callouts = filter
-            .hooks
-            .iter()
-            .any(|h| h.params.contains(&ParamKind::Stream));
+        let callouts = waits(filter);
         quote! {
             const __HOOKS: u32 = 0 #(| #bits)*;
             const __CALLOUTS: bool = #callouts;
@@ -236,11 +233,7 @@ fn exported_hooks(filter: &Filter) -> Vec<Ident> {
             }
         }
     }
-    if filter
-        .hooks
-        .iter()
-        .any(|h| h.params.contains(&ParamKind::Stream))
-    {
+    if waits(filter) {
         groups.push("callouts");
     }
     if filter.plugin.is_some() {
@@ -255,6 +248,15 @@ fn exported_hooks(filter: &Filter) -> Vec<Ident> {
     groups.sort_unstable();
     groups.dedup();
     groups.into_iter().map(|g| Ident::new(g, span)).collect()
+}
+
+/// Whether a hook can make callouts or wait (`&mut Stream`, or `async`): the stream then
+/// needs the callout entry points and its bookkeeping.
+fn waits(filter: &Filter) -> bool {
+    filter
+        .hooks
+        .iter()
+        .any(|h| h.is_async || h.params.contains(&ParamKind::Stream))
 }
 
 fn body_modes(filter: &Filter, private: &TokenStream) -> TokenStream {
@@ -282,6 +284,9 @@ fn hook_method(
     cx_ty: &TokenStream,
 ) -> TokenStream {
     let name = Ident::new(hook.hook.name, hook.ident.span());
+    if hook.is_async {
+        return async_hook_method(hook, private, cx_ty, &name);
+    }
     let has_body = hook.hook.provides.contains(&Provides::Body);
     let tcp = filter.kind == Kind::Tcp;
     let args = hook.params.iter().map(|param| match (param, tcp) {
@@ -334,6 +339,44 @@ fn hook_method(
                 #parts
                 #call
             }
+        }
+    }
+}
+
+/// An `async fn` hook: the hook starts its future as the stream's task, which owns what
+/// the function borrows (checked: an HTTP hook that decides, a function, no body).
+fn async_hook_method(
+    hook: &HookFn,
+    private: &TokenStream,
+    cx_ty: &TokenStream,
+    name: &Ident,
+) -> TokenStream {
+    let args = hook.params.iter().map(|param| match param {
+        ParamKind::Headers { mutable: true } => quote!(parts.headers),
+        ParamKind::Headers { mutable: false } => quote!(&*parts.headers),
+        ParamKind::EndOfStream => quote!(parts.end_of_stream),
+        ParamKind::Stream => quote!(&mut stream),
+        ParamKind::Config => quote!(parts.config),
+        ParamKind::Plugin => quote!(parts.plugin),
+        // Refused by validation.
+        ParamKind::Body { .. } => quote!(()),
+    });
+    let ident = &hook.ident;
+    let finish = match &hook.output {
+        Some(ty) => quote_spanned!(ty.span()=> #private::finish::<Self>(output)),
+        None => quote!(#private::finish::<Self>(output)),
+    };
+    quote! {
+        fn #name(&mut self, cx: &mut #cx_ty) -> #private::Action {
+            let mut owned = cx.__owned();
+            cx.stream().__spawn(async move {
+                #[allow(unused_variables)]
+                let parts = owned.__parts();
+                #[allow(unused_mut, unused_variables)]
+                let mut stream = #private::Stream::__task();
+                let output = #ident(#(#args),*).await;
+                #finish
+            })
         }
     }
 }

@@ -161,12 +161,6 @@ struct Collect<'a> {
 impl Collect<'_> {
     /// Checks one hook function or method.
     fn hook_fn(&mut self, sig: &Signature, method: bool) -> Option<HookFn> {
-        if let Some(asyncness) = &sig.asyncness {
-            self.errors.push(
-                asyncness,
-                "a filter hook cannot be `async`: proxy-wasm calls hooks synchronously; return `Action::Pause` and resume from a callback instead",
-            );
-        }
         if !sig.generics.params.is_empty() || sig.generics.where_clause.is_some() {
             self.errors.push(
                 &sig.generics,
@@ -240,6 +234,9 @@ impl Collect<'_> {
                 format!("hook method `{name}` needs a receiver: `fn {name}(&mut self, …)`"),
             );
         }
+        if let Some(asyncness) = &sig.asyncness {
+            self.check_async(hook, asyncness, method, &params);
+        }
         let output = match &sig.output {
             ReturnType::Default => None,
             ReturnType::Type(_, ty) => Some((**ty).clone()),
@@ -261,7 +258,40 @@ impl Collect<'_> {
             params,
             receiver,
             output,
+            is_async: sig.asyncness.is_some(),
         })
+    }
+
+    /// Where an `async` hook can be: an HTTP hook that decides, written as a function,
+    /// whose parameters outlive the hook call.
+    fn check_async(
+        &mut self,
+        hook: &Hook,
+        asyncness: &syn::token::Async,
+        method: bool,
+        params: &[ParamKind],
+    ) {
+        if hook.kind == Kind::Tcp {
+            self.errors.push(
+                asyncness,
+                format!("`{}` of a TCP filter cannot be `async`; async hooks are HTTP hooks, so write it without `async`", hook.name),
+            );
+        } else if !hook.acts {
+            self.errors.push(
+                asyncness,
+                format!("`{}` cannot be `async`: it runs once the stream is over, when nothing can wait for it; remove `async`", hook.name),
+            );
+        } else if method {
+            self.errors.push(
+                asyncness,
+                "a hook method cannot be `async`: the filter's per-stream state cannot be held across `.await`; write the hook as a `#[filter] async fn`",
+            );
+        } else if params.iter().any(|p| matches!(p, ParamKind::Body { .. })) {
+            self.errors.push(
+                asyncness,
+                format!("an `async` hook cannot take the body: the host lends it only until the hook first waits; read what you need in a hook without `async` (`{}`), or wait in the headers hook", hook.name),
+            );
+        }
     }
 
     /// What a parameter of type `ty` receives in `hook`, or why it cannot.

@@ -401,7 +401,7 @@ fn same_for_cgi(a: &[u8], b: &[u8]) -> bool {
 /// }
 /// ```
 pub struct Headers {
-    map: MapType,
+    pub(crate) map: MapType,
 }
 
 impl Headers {

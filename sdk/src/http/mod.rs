@@ -6,6 +6,7 @@ mod body;
 pub(crate) mod headers;
 pub(crate) mod runtime;
 pub(crate) mod stream;
+pub(crate) mod task;
 
 pub use crate::action::Response;
 pub use body::{Body, BodyError};

@@ -6,7 +6,7 @@ use std::rc::Rc;
 
 use crate::action::{Action, HookOutput, Response};
 use crate::call::{
-    grpc_close_status, http_outcome, read_grpc_metadata, read_grpc_response, CallError,
+    grpc_close_status, http_outcome, read_grpc_metadata, read_grpc_response, Answer, CallError,
     CallResponse, GrpcError, GrpcEvent, GrpcStream,
 };
 use crate::context::{Child, Context, HostAction, HttpContext};
@@ -117,13 +117,10 @@ impl<F: HttpFilter> HttpStream<F> {
             return HostAction::Continue;
         };
         let mut cx = HttpCx {
-            config: &shared.config,
-            plugin: &shared.plugin,
+            shared,
             headers: Headers::new(map),
             end_of_stream: crate::action::EndOfStream(end_of_stream),
-            stream: Stream {
-                state: &mut self.state,
-            },
+            stream: Stream::new(&mut self.state),
         };
         let action = hook(filter, &mut cx);
         self.state.paused = action == Action::Pause;
@@ -201,24 +198,65 @@ impl<F: HttpFilter> HttpStream<F> {
         }
     }
 
-    fn callback(&mut self, token: u32, run: impl FnOnce(Then, u64, &mut Stream<'_>) -> Action) {
+    /// Hands the answer to callout `token` to what waits for it: its callback, or the
+    /// async hook that awaits it. `answer` reads it, given whether the call ran out its time.
+    fn callback(&mut self, token: u32, answer: impl FnOnce(bool) -> Answer) {
         let Some(index) = self.state.pending.iter().position(|p| p.token == token) else {
             return;
         };
-        let pending = self.state.pending.swap_remove(index);
-        let timed_out = crate::call::timed_out(pending.sent_at_nanos, pending.timeout);
-        let mut stream = Stream {
-            state: &mut self.state,
+        let Some(pending) = self.state.pending.get_mut(index) else {
+            return;
         };
-        let action = run(pending.then, u64::from(timed_out), &mut stream);
-        let direction = self.state.direction;
+        let timed_out = crate::call::timed_out(pending.sent_at_nanos, pending.timeout);
+        if let Then::Task(slot) = &mut pending.then {
+            *slot = Some(answer(timed_out));
+            self.wake();
+            return;
+        }
+        let pending = self.state.pending.swap_remove(index);
+        let mut stream = Stream::new(&mut self.state);
+        let action = match (pending.then, answer(timed_out)) {
+            (Then::Http(then), Answer::Http(result)) => then(result, &mut stream),
+            (Then::Grpc(then), Answer::Grpc(result)) => then(result, &mut stream),
+            (Then::Http(then), Answer::Grpc(_)) => then(Err(CallError::Failed), &mut stream),
+            (Then::Grpc(then), Answer::Http(_)) => then(
+                Err(GrpcError {
+                    code: 13,
+                    message: "an HTTP response arrived for a gRPC call".into(),
+                }),
+                &mut stream,
+            ),
+            (Then::Task(_), _) => return,
+        };
+        self.decided(action);
+    }
+
+    /// Polls the stream's async hooks after one of its events, and applies what those
+    /// that finished decided.
+    fn wake(&mut self) {
+        if self.state.tasks.is_empty() {
+            return;
+        }
+        super::task::wake(&mut self.state, |state, action| {
+            Self::apply_later(state, action);
+        });
+    }
+
+    /// Applies an action decided outside a hook (a callback, an async hook that finished):
+    /// `Continue` resumes the stream once nothing else of it is waiting.
+    fn decided(&mut self, action: Action) {
+        Self::apply_later(&mut self.state, action);
+    }
+
+    fn apply_later(state: &mut StreamState, action: Action) {
+        let direction = state.direction;
         match apply::<F>(action) {
-            HostAction::Continue if self.state.pending.is_empty() => {
+            HostAction::Continue if state.pending.is_empty() && state.tasks.is_empty() => {
                 let resumed = host::continue_stream(match direction {
                     Direction::Request => StreamType::HttpRequest,
                     Direction::Response => StreamType::HttpResponse,
                 });
-                self.state.paused = false;
+                state.paused = false;
                 if let Err(error) = resumed {
                     crate::logger::emit(
                         LogLevel::Warn,
@@ -258,17 +296,17 @@ impl<F: HttpFilter> HttpStream<F> {
         // more streams.
         let mut open = self.state.grpc_streams.swap_remove(index);
         let action = {
-            let mut stream = Stream {
-                state: &mut self.state,
-            };
+            let mut stream = Stream::new(&mut self.state);
             (open.on_event)(event, &GrpcStream::new(token), &mut stream)
         };
         if !closed {
             self.state.grpc_streams.push(open);
         }
         let direction = self.state.direction;
-        let resume =
-            action == Action::Continue && self.state.paused && self.state.pending.is_empty();
+        let resume = action == Action::Continue
+            && self.state.paused
+            && self.state.pending.is_empty()
+            && self.state.tasks.is_empty();
         apply::<F>(action);
         if resume {
             match host::continue_stream(match direction {
@@ -296,16 +334,11 @@ impl<F: HttpFilter> Context for HttpStream<F> {
         if !F::__CALLOUTS {
             return;
         }
-        let response = CallResponse::read(num_headers, body_size);
-        self.callback(token_id, |then, timed_out, stream| match then {
-            Then::Http(then) => then(http_outcome(response, timed_out == 1), stream),
-            Then::Grpc(then) => then(
-                Err(GrpcError {
-                    code: 13,
-                    message: "an HTTP response arrived for a gRPC call".into(),
-                }),
-                stream,
-            ),
+        self.callback(token_id, |timed_out| {
+            Answer::Http(http_outcome(
+                CallResponse::read(num_headers, body_size),
+                timed_out,
+            ))
         });
     }
 
@@ -313,10 +346,8 @@ impl<F: HttpFilter> Context for HttpStream<F> {
         if !F::__CALLOUTS {
             return;
         }
-        let result = read_grpc_response(status_code, response_size);
-        self.callback(token_id, |then, _, stream| match then {
-            Then::Grpc(then) => then(result, stream),
-            Then::Http(then) => then(Err(CallError::Failed), stream),
+        self.callback(token_id, |_| {
+            Answer::Grpc(read_grpc_response(status_code, response_size))
         });
     }
 
@@ -361,8 +392,7 @@ impl<F: HttpFilter> Context for HttpStream<F> {
     fn on_done(&mut self) -> bool {
         if F::__HOOKS & hooks::DONE == 0 {
             if F::__CALLOUTS {
-                self.state.pending.clear();
-                self.state.grpc_streams.clear();
+                self.forget_waiting();
             }
             return true;
         }
@@ -375,15 +405,23 @@ impl<F: HttpFilter> Context for HttpStream<F> {
                 Action::Continue
             },
         );
-        // Envoy cancels the stream's callouts and resets its gRPC streams when it is
-        // destroyed; drop their callbacks.
-        self.state.pending.clear();
-        self.state.grpc_streams.clear();
+        self.forget_waiting();
         true
     }
 }
 
 impl<F: HttpFilter> HttpStream<F> {
+    /// At the stream's end: Envoy cancels its callouts and resets its gRPC streams, so
+    /// their callbacks are dropped, and so are the async hooks still waiting (cancelled at
+    /// their `.await`).
+    fn forget_waiting(&mut self) {
+        let tasks = std::mem::take(&mut self.state.tasks);
+        self.state.pending.clear();
+        self.state.grpc_streams.clear();
+        // Last: dropping a hook's future may run the filter's `Drop` code.
+        drop(tasks);
+    }
+
     /// [`HttpContext::active_hooks`]: the hooks below that get past their first line.
     const ACTIVE_HOOKS: u32 = {
         let h = F::__HOOKS;
@@ -417,9 +455,7 @@ impl<F: HttpFilter> HttpContext for HttpStream<F> {
         if !F::__CALLOUTS || apply::<F>(action) != HostAction::Continue {
             return;
         }
-        let mut stream = Stream {
-            state: &mut self.state,
-        };
+        let mut stream = Stream::new(&mut self.state);
         if let Err(error) = stream.resume() {
             crate::logger::emit(
                 LogLevel::Warn,

@@ -4,9 +4,12 @@
 use std::time::Duration;
 
 use crate::action::{Action, EndOfStream};
-use crate::call::{CallError, CallResponse, GrpcError, GrpcEvent, GrpcStream, HttpCall};
+use crate::call::{
+    Answer, CallError, CallResponse, GrpcError, GrpcEvent, GrpcStream, HttpCall, InFlight,
+};
 use crate::host::{self, HostError, MapType, StreamType};
-use crate::plugin::Filter;
+use crate::plugin::{Filter, Shared};
+use std::rc::Rc;
 
 use super::{Headers, HttpFilter};
 
@@ -23,6 +26,9 @@ type GrpcThen = Box<dyn FnOnce(Result<Vec<u8>, GrpcError>, &mut Stream<'_>) -> A
 pub(crate) enum Then {
     Http(HttpThen),
     Grpc(GrpcThen),
+    /// Awaited by the stream's async hook ([`InFlight`]): the answer waits here until the
+    /// future takes it.
+    Task(Option<Answer>),
 }
 
 type OnGrpcEvent = Box<dyn FnMut(GrpcEvent, &GrpcStream, &mut Stream<'_>) -> Action>;
@@ -47,6 +53,8 @@ pub(crate) struct StreamState {
     pub(crate) grpc_streams: Vec<OpenGrpcStream>,
     /// Whether the last hook paused the stream and nothing resumed it since.
     pub(crate) paused: bool,
+    /// The async hooks still waiting (`super::task`).
+    pub(crate) tasks: Vec<super::task::Task>,
 }
 
 impl StreamState {
@@ -56,7 +64,38 @@ impl StreamState {
             direction: Direction::Request,
             grpc_streams: Vec::new(),
             paused: false,
+            tasks: Vec::new(),
         }
+    }
+
+    /// Records callout `token`, whose answer `then` gets.
+    fn wait(&mut self, token: u32, then: Then, timeout: Duration) {
+        self.pending.push(Pending {
+            token,
+            then,
+            sent_at_nanos: host::current_time_nanos().unwrap_or(0),
+            timeout,
+        });
+    }
+
+    /// The answer to callout `token` if it came (`Some(None)`: not yet; `None`: not a
+    /// callout of this stream's async hooks).
+    pub(crate) fn take_answer(&mut self, token: u32) -> Option<Option<Answer>> {
+        let index = self.pending.iter().position(|p| p.token == token)?;
+        match &mut self.pending.get_mut(index)?.then {
+            Then::Task(answer @ Some(_)) => {
+                let answer = answer.take();
+                self.pending.swap_remove(index);
+                Some(answer)
+            }
+            Then::Task(None) => Some(None),
+            _ => None,
+        }
+    }
+
+    /// Forgets callout `token` (its future was dropped: the answer is ignored).
+    pub(crate) fn forget(&mut self, token: u32) {
+        self.pending.retain(|p| p.token != token);
     }
 }
 
@@ -66,10 +105,47 @@ impl StreamState {
 /// Take it as a hook parameter (`stream: &mut Stream`) or from [`HttpCx::stream`]. (A TCP
 /// connection, which proxy-wasm also calls a stream, is [`crate::tcp`]'s business.)
 pub struct Stream<'a> {
-    pub(crate) state: &'a mut StreamState,
+    /// `None` in an async hook: the state is the one lent to the task being polled.
+    state: Option<&'a mut StreamState>,
+}
+
+impl<'a> Stream<'a> {
+    /// The stream of a hook.
+    pub(crate) fn new(state: &'a mut StreamState) -> Self {
+        Stream { state: Some(state) }
+    }
+}
+
+impl Stream<'static> {
+    /// The stream an async hook's future holds: it reaches the stream's state only while
+    /// the runtime polls the future.
+    #[doc(hidden)]
+    pub fn __task() -> Self {
+        Stream { state: None }
+    }
 }
 
 impl Stream<'_> {
+    fn state(&mut self) -> Option<&mut StreamState> {
+        match &mut self.state {
+            Some(state) => Some(state),
+            None => super::task::polled(),
+        }
+    }
+
+    /// Runs `future` as the rest of the current hook: the stream waits (the hook answers
+    /// [`Action::Pause`]) until it is ready, and its [`Action`] then applies as the hook's
+    /// would. Hidden: `#[filter] async fn` hooks are how users write it.
+    #[doc(hidden)]
+    pub fn __spawn(
+        &mut self,
+        future: impl std::future::Future<Output = Action> + 'static,
+    ) -> Action {
+        match self.state() {
+            Some(state) => super::task::spawn(state, Box::pin(future)),
+            None => Action::Reply(crate::http::Response::filter_error()),
+        }
+    }
     /// Sends an HTTP request to Envoy cluster `cluster` and pauses the stream; `then`
     /// runs with the response (or the failure) and its [`Action`] decides what happens
     /// to the stream: `Continue` resumes it, `Reply` answers in place of the upstream.
@@ -104,17 +180,56 @@ impl Stream<'_> {
         timeout: Duration,
         then: impl FnOnce(Result<CallResponse, CallError>, &mut Stream<'_>) -> Action + 'static,
     ) -> Action {
-        match call.dispatch(cluster, timeout) {
-            Ok(token) => {
-                self.state.pending.push(Pending {
-                    token,
-                    then: Then::Http(Box::new(then)),
-                    sent_at_nanos: host::current_time_nanos().unwrap_or(0),
-                    timeout,
-                });
+        match (call.dispatch(cluster, timeout), self.state()) {
+            (Ok(token), Some(state)) => {
+                state.wait(token, Then::Http(Box::new(then)), timeout);
                 Action::Pause
             }
-            Err(error) => then(Err(error), self),
+            (Ok(_), None) => then(Err(CallError::Rejected(outside())), self),
+            (Err(error), _) => then(Err(error), self),
+        }
+    }
+
+    /// Sends an HTTP request to Envoy cluster `cluster`, for an `async` hook to `.await`
+    /// the response (or the failure): [`Stream::http_call`] without the callback.
+    ///
+    /// The request is sent at once, so callouts started together run concurrently. The
+    /// future is `Err` as [`Stream::http_call`]'s callback would be: [`CallError::Timeout`]
+    /// after `timeout`, [`CallError::Failed`] when the cluster cannot answer,
+    /// [`CallError::Rejected`] when the host refuses the call (e.g. an unknown cluster),
+    /// [`CallError::InvalidHeader`] when the call is not valid (nothing is sent).
+    ///
+    /// If the stream ends first, the hook's future is dropped at its `.await`, and the
+    /// answer, when it comes, is ignored. Dropping the returned future also stops waiting
+    /// for the answer (the host cannot take back a request already sent).
+    ///
+    /// ```no_run
+    /// use proxylet::prelude::*;
+    /// use std::time::Duration;
+    ///
+    /// #[proxylet::filter]
+    /// async fn on_request_headers(headers: &mut Headers, stream: &mut Stream) -> Action {
+    ///     let check = HttpCall::get("/check").forward(headers, &["authorization"]);
+    ///     match stream.call("auth", check, Duration::from_millis(500)).await {
+    ///         Ok(answer) if answer.status() == 200 => Action::Continue,
+    ///         Ok(_) => Action::reply(403, "denied\n"),
+    ///         Err(_) => Action::reply(503, "auth unavailable\n"),
+    ///     }
+    /// }
+    /// ```
+    pub fn call(
+        &mut self,
+        cluster: &str,
+        call: HttpCall,
+        timeout: Duration,
+    ) -> InFlight<Result<CallResponse, CallError>> {
+        match (call.dispatch(cluster, timeout), self.state()) {
+            (Ok(token), Some(state)) => {
+                state.wait(token, Then::Task(None), timeout);
+                InFlight::sent(token)
+            }
+            (Ok(_), None) => InFlight::failed(Err(CallError::Rejected(outside()))),
+            (Err(error), _) => InFlight::failed(Err(error)),
         }
     }
 
@@ -141,17 +256,58 @@ impl Stream<'_> {
         timeout: Duration,
         then: impl FnOnce(Result<Vec<u8>, GrpcError>, &mut Stream<'_>) -> Action + 'static,
     ) -> Action {
-        match crate::call::dispatch_grpc(cluster, service, method, metadata, message, timeout) {
-            Ok(token) => {
-                self.state.pending.push(Pending {
-                    token,
-                    then: Then::Grpc(Box::new(then)),
-                    sent_at_nanos: host::current_time_nanos().unwrap_or(0),
-                    timeout,
-                });
+        match (
+            crate::call::dispatch_grpc(cluster, service, method, metadata, message, timeout),
+            self.state(),
+        ) {
+            (Ok(token), Some(state)) => {
+                state.wait(token, Then::Grpc(Box::new(then)), timeout);
                 Action::Pause
             }
-            Err(error) => then(Err(error), self),
+            (Ok(_), None) => then(Err(GrpcError::rejected(outside())), self),
+            (Err(error), _) => then(Err(error), self),
+        }
+    }
+
+    /// Calls gRPC method `service/method` on cluster `cluster`, for an `async` hook to
+    /// `.await` the serialized response (or the gRPC status): [`Stream::grpc_call`]
+    /// without the callback, sent at once and cancelled like [`Stream::call`].
+    ///
+    /// ```no_run
+    /// use proxylet::prelude::*;
+    /// use std::time::Duration;
+    ///
+    /// #[proxylet::filter]
+    /// async fn on_request_headers(stream: &mut Stream) -> Action {
+    ///     let timeout = Duration::from_millis(200);
+    ///     match stream.call_grpc("quota", "quota.Quota", "Take", &[], b"", timeout).await {
+    ///         Ok(_granted) => Action::Continue,
+    ///         Err(status) => Action::reply(429, format!("no quota: {status}\n")),
+    ///     }
+    /// }
+    /// ```
+    ///
+    /// Not on the native target, like [`Stream::grpc_call`].
+    #[cfg(any(target_family = "wasm", feature = "testing"))]
+    pub fn call_grpc(
+        &mut self,
+        cluster: &str,
+        service: &str,
+        method: &str,
+        metadata: &[(&str, &[u8])],
+        message: &[u8],
+        timeout: Duration,
+    ) -> InFlight<Result<Vec<u8>, GrpcError>> {
+        match (
+            crate::call::dispatch_grpc(cluster, service, method, metadata, message, timeout),
+            self.state(),
+        ) {
+            (Ok(token), Some(state)) => {
+                state.wait(token, Then::Task(None), timeout);
+                InFlight::sent(token)
+            }
+            (Ok(_), None) => InFlight::failed(Err(GrpcError::rejected(outside()))),
+            (Err(error), _) => InFlight::failed(Err(error)),
         }
     }
 
@@ -208,8 +364,9 @@ impl Stream<'_> {
         metadata: &[(&str, &[u8])],
         on_event: impl FnMut(GrpcEvent, &GrpcStream, &mut Stream<'_>) -> Action + 'static,
     ) -> Result<GrpcStream, HostError> {
+        let state = self.state().ok_or_else(outside)?;
         let token = crate::call::open_grpc_stream(cluster, service, method, metadata)?;
-        self.state.grpc_streams.push(OpenGrpcStream {
+        state.grpc_streams.push(OpenGrpcStream {
             token,
             on_event: Box::new(on_event),
         });
@@ -217,13 +374,13 @@ impl Stream<'_> {
     }
 
     /// How many gRPC streams of this HTTP stream have not closed yet.
-    pub fn open_grpc_streams(&self) -> usize {
-        self.state.grpc_streams.len()
+    pub fn open_grpc_streams(&mut self) -> usize {
+        self.state().map_or(0, |state| state.grpc_streams.len())
     }
 
     /// How many callouts of this stream are waiting for a response.
-    pub fn pending_calls(&self) -> usize {
-        self.state.pending.len()
+    pub fn pending_calls(&mut self) -> usize {
+        self.state().map_or(0, |state| state.pending.len())
     }
 
     /// The request headers (readable until the request is sent upstream, and at log time).
@@ -248,11 +405,12 @@ impl Stream<'_> {
 
     /// Resumes the stream paused by the current direction's hook.
     pub fn resume(&mut self) -> Result<(), HostError> {
-        host::continue_stream(match self.state.direction {
+        let state = self.state().ok_or_else(outside)?;
+        host::continue_stream(match state.direction {
             Direction::Request => StreamType::HttpRequest,
             Direction::Response => StreamType::HttpResponse,
         })?;
-        self.state.paused = false;
+        state.paused = false;
         Ok(())
     }
 
@@ -295,11 +453,18 @@ impl Stream<'_> {
 
     /// Resets the stream: the downstream gets no response at all.
     pub fn reset(&mut self) -> Result<(), HostError> {
-        host::close_stream(match self.state.direction {
+        let state = self.state().ok_or_else(outside)?;
+        host::close_stream(match state.direction {
             Direction::Request => StreamType::HttpRequest,
             Direction::Response => StreamType::HttpResponse,
         })
     }
+}
+
+/// A stream used where it has no state: an async hook's stream outside the runtime's poll,
+/// which proxylet never does.
+fn outside() -> HostError {
+    HostError::new("Stream (used outside its hook)", 2)
 }
 
 /// A paused stream that code outside its hooks can release: see [`Stream::handle`].
@@ -329,8 +494,7 @@ impl StreamHandle {
 
 /// What every HTTP hook of a hand-written [`HttpFilter`] is given.
 pub struct HttpCx<'a, F: HttpFilter> {
-    pub(crate) config: &'a <F as Filter>::Config,
-    pub(crate) plugin: &'a <F as Filter>::Plugin,
+    pub(crate) shared: &'a Rc<Shared<F>>,
     pub(crate) headers: Headers,
     pub(crate) end_of_stream: EndOfStream,
     pub(crate) stream: Stream<'a>,
@@ -345,12 +509,12 @@ impl<'a, F: HttpFilter> HttpCx<'a, F> {
 
     /// The plugin's configuration.
     pub fn config(&self) -> &'a <F as Filter>::Config {
-        self.config
+        &self.shared.config
     }
 
     /// The plugin's state.
     pub fn plugin(&self) -> &'a <F as Filter>::Plugin {
-        self.plugin
+        &self.shared.plugin
     }
 
     /// Whether this direction of the stream ends with this hook.
@@ -368,12 +532,52 @@ impl<'a, F: HttpFilter> HttpCx<'a, F> {
     pub fn __parts(&mut self) -> Parts<'_, 'a, F> {
         Parts {
             headers: &mut self.headers,
-            config: self.config,
-            plugin: self.plugin,
+            config: &self.shared.config,
+            plugin: &self.shared.plugin,
             end_of_stream: self.end_of_stream,
             stream: &mut self.stream,
         }
     }
+
+    /// What an async hook's future owns: the plugin's configuration and state, the hook's
+    /// header map and end of stream. Not public API.
+    #[doc(hidden)]
+    pub fn __owned(&self) -> Owned<F> {
+        Owned {
+            shared: Rc::clone(self.shared),
+            headers: Headers::new(self.headers.map),
+            end_of_stream: self.end_of_stream,
+        }
+    }
+}
+
+/// What an async hook's future owns (see [`HttpCx::__owned`]). Not public API.
+#[doc(hidden)]
+pub struct Owned<F: Filter> {
+    shared: Rc<Shared<F>>,
+    headers: Headers,
+    end_of_stream: EndOfStream,
+}
+
+impl<F: Filter> Owned<F> {
+    /// Everything at once, borrowed separately.
+    pub fn __parts(&mut self) -> OwnedParts<'_, F> {
+        OwnedParts {
+            headers: &mut self.headers,
+            end_of_stream: self.end_of_stream,
+            config: &self.shared.config,
+            plugin: &self.shared.plugin,
+        }
+    }
+}
+
+/// The pieces of an [`Owned`], borrowed separately. Not public API.
+#[doc(hidden)]
+pub struct OwnedParts<'a, F: Filter> {
+    pub headers: &'a mut Headers,
+    pub end_of_stream: EndOfStream,
+    pub config: &'a <F as Filter>::Config,
+    pub plugin: &'a <F as Filter>::Plugin,
 }
 
 /// The pieces of an [`HttpCx`], borrowed separately. Not public API.

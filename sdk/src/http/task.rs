@@ -1,0 +1,97 @@
+//! `async` hooks: each HTTP stream runs the futures of its async hooks as tasks, polled
+//! when the stream's own host events come (a callout's answer, its end), never by a
+//! thread of their own.
+//!
+//! A task's future holds an [`Stream`](super::Stream) without state; while the runtime
+//! polls it, the stream's state is lent to it through [`polled`], so a future needs no
+//! reference into the context that owns it. Wakers are not used: every event that can
+//! make a task ready is one the stream's context receives, and it polls the stream's
+//! tasks after each.
+
+use std::cell::Cell;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll, Waker};
+
+use crate::action::Action;
+
+use super::stream::StreamState;
+
+/// The future of one async hook: what the hook decides, once it can.
+pub(crate) type Task = Pin<Box<dyn Future<Output = Action>>>;
+
+thread_local! {
+    /// The state of the stream whose task is being polled (null: none). A VM runs one
+    /// hook at a time; natively each worker thread has its own.
+    static POLLED: Cell<*mut StreamState> = const { Cell::new(std::ptr::null_mut()) };
+}
+
+/// Lends a stream's state to the futures polled while it lives; restores the previous
+/// loan when dropped (also when a future panics).
+struct Lend {
+    previous: *mut StreamState,
+}
+
+impl Lend {
+    fn new(state: &mut StreamState) -> Self {
+        Lend {
+            previous: POLLED.with(|p| p.replace(state)),
+        }
+    }
+}
+
+impl Drop for Lend {
+    fn drop(&mut self) {
+        POLLED.with(|p| p.set(self.previous));
+    }
+}
+
+/// The state lent to the task being polled; `None` outside a poll.
+///
+/// The reference lives as long as the caller's borrow of its own handle (a `Stream` or an
+/// `InFlight`, only ever inside the polled future), and the runtime does not touch the
+/// state while it polls: it took the task out of it first.
+pub(crate) fn polled<'a>() -> Option<&'a mut StreamState> {
+    let state = POLLED.with(Cell::get);
+    // SAFETY: non-null only during `poll`, where it points to the state the runtime lent
+    // (`Lend`) and does not use until the poll returns; each use is a short reborrow by
+    // one handle method at a time (none of them calls user code while holding it).
+    unsafe { state.as_mut() }
+}
+
+/// Polls `task` once with `state` lent to it: its action if it is done, else it waits
+/// among the stream's tasks.
+fn poll(state: &mut StreamState, mut task: Task) -> Option<Action> {
+    let ready = {
+        let _lend = Lend::new(state);
+        task.as_mut().poll(&mut Context::from_waker(Waker::noop()))
+    };
+    match ready {
+        Poll::Ready(action) => Some(action),
+        Poll::Pending => {
+            state.tasks.push(task);
+            None
+        }
+    }
+}
+
+/// Starts an async hook: polled at once (a hook that never waits costs no pause), its
+/// action if it is done, else `Pause` until [`wake`] finishes it.
+pub(crate) fn spawn(state: &mut StreamState, task: Task) -> Action {
+    poll(state, task).unwrap_or(Action::Pause)
+}
+
+/// Polls the stream's waiting tasks after one of its events, and hands the action of each
+/// that finished to `finished`, in order.
+pub(crate) fn wake(state: &mut StreamState, mut finished: impl FnMut(&mut StreamState, Action)) {
+    // Each is taken out while it runs; one still waiting goes back at the end.
+    for _ in 0..state.tasks.len() {
+        if state.tasks.is_empty() {
+            break;
+        }
+        let task = state.tasks.remove(0);
+        if let Some(action) = poll(state, task) {
+            finished(state, action);
+        }
+    }
+}
