@@ -16,7 +16,6 @@
 //! configuration.
 
 use std::collections::BTreeMap;
-use std::rc::Rc;
 use std::time::{Duration, UNIX_EPOCH};
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -163,7 +162,7 @@ pub enum Checker {
     /// `mode: jwt`.
     Jwt(Jwt),
     /// `mode: external`. In an `Rc`: the callout's callback keeps its own handle.
-    External(Rc<External>),
+    External(External),
 }
 
 impl proxylet::Plugin for Checker {
@@ -271,14 +270,14 @@ impl proxylet::Plugin for Checker {
                     }
                     copy_headers.push(header);
                 }
-                Checker::External(Rc::new(External {
+                Checker::External(External {
                     cluster: c.cluster.clone(),
                     path: c.path.clone(),
                     timeout: Duration::from_millis(c.timeout_ms.get()),
                     on_error: c.on_error,
                     forward_headers,
                     copy_headers,
-                }))
+                })
             }
         })
     }
@@ -319,7 +318,7 @@ fn check_key(key: &str) -> Result<(), &'static str> {
 
 // ANCHOR: filter
 #[proxylet::filter(plugin = Checker)]
-fn on_request_headers(
+async fn on_request_headers(
     headers: &mut Headers,
     checker: &Checker,
     stream: &mut Stream<'_>,
@@ -327,7 +326,7 @@ fn on_request_headers(
     match checker {
         Checker::ApiKey { header, keys } => check_api_key(headers, header, keys),
         Checker::Jwt(jwt) => jwt.check(headers),
-        Checker::External(external) => Ok(ask_auth_service(headers, external, stream)),
+        Checker::External(external) => Ok(external.ask(headers, stream).await),
     }
 }
 // ANCHOR_END: filter
@@ -662,27 +661,24 @@ pub struct External {
     copy_headers: Vec<HeaderName>,
 }
 
-fn ask_auth_service(headers: &Headers, external: &Rc<External>, stream: &mut Stream<'_>) -> Action {
-    // Every value in every spelling, in order: the service judges what the upstream gets.
-    let mut check = HttpCall::get(&external.path).forward(headers, &external.forward_headers);
-    // What is being accessed, for services that decide per path.
-    for (from, to) in [
-        (":method", "x-original-method"),
-        (":path", "x-original-path"),
-    ] {
-        if let Some(value) = headers.get(from) {
-            check = check.header(to, value.as_bytes());
+impl External {
+    /// Asks the service about the request, and acts on its verdict.
+    async fn ask(&self, headers: &mut Headers, stream: &mut Stream<'_>) -> Action {
+        // Every value in every spelling, in order: the service judges what the upstream gets.
+        let mut check = HttpCall::get(&self.path).forward(headers, &self.forward_headers);
+        // What is being accessed, for services that decide per path.
+        for (from, to) in [
+            (":method", "x-original-method"),
+            (":path", "x-original-path"),
+        ] {
+            if let Some(value) = headers.get(from) {
+                check = check.header(to, value.as_bytes());
+            }
         }
+        // The request waits here until the service answers (or fails, or times out).
+        let answer = stream.call(&self.cluster, check, self.timeout).await;
+        self.decide(answer, headers)
     }
-    // The stream pauses here; the callback runs when the service answers (or fails) and
-    // its `Action` resumes the request or answers it.
-    let this = Rc::clone(external);
-    stream.http_call(
-        &external.cluster,
-        check,
-        external.timeout,
-        move |result, stream| this.decide(result, stream),
-    )
 }
 
 /// Headers of the service's non-2xx verdict passed to the client, and whether one may
@@ -700,11 +696,11 @@ pub const VERDICT_HEADERS: [(&str, bool); 7] = [
 ];
 
 impl External {
-    fn decide(&self, result: Result<CallResponse, CallError>, stream: &mut Stream<'_>) -> Action {
+    fn decide(&self, result: Result<CallResponse, CallError>, request: &mut Headers) -> Action {
         let reason = match result {
             Ok(answer) => match answer.status() {
                 200..=299 => match self.copied(&answer) {
-                    Ok(copied) => return self.pass(stream, &copied, None),
+                    Ok(copied) => return self.pass(request, &copied, None),
                     Err(why) => {
                         log::warn!(
                             "the auth service's {} is no verdict: {why}",
@@ -752,7 +748,7 @@ impl External {
                     .body("auth service unavailable\n")
                     .details(format!("auth_service_{reason}")),
             ),
-            OnError::Allow => self.pass(stream, &[], Some(&reason)),
+            OnError::Allow => self.pass(request, &[], Some(&reason)),
         }
     }
 
@@ -785,15 +781,14 @@ impl External {
     /// client sent, then set from `copied` (and `x-auth-error: reason`).
     fn pass(
         &self,
-        stream: &mut Stream<'_>,
+        request: &mut Headers,
         copied: &[(&HeaderName, HeaderValue)],
         reason: Option<&str>,
     ) -> Action {
-        let mut request = stream.request_headers();
         let result = (|| {
-            remove_every_spelling(&mut request, &HeaderName::from(AUTH_ERROR_HEADER))?;
+            remove_every_spelling(request, &HeaderName::from(AUTH_ERROR_HEADER))?;
             for name in &self.copy_headers {
-                remove_every_spelling(&mut request, name)?;
+                remove_every_spelling(request, name)?;
             }
             for (name, value) in copied {
                 request.try_set(*name, value)?;
