@@ -617,6 +617,88 @@ impl GrpcStream {
     }
 }
 
+#[cfg(any(target_family = "wasm", feature = "testing"))]
+/// A gRPC stream whose events an `async` hook awaits, from
+/// [`Stream::grpc_events`](crate::http::Stream::grpc_events) (wasm only).
+///
+/// Dropping it resets the gRPC stream: nothing would read what the server sends.
+#[derive(Debug)]
+pub struct GrpcEvents {
+    stream: GrpcStream,
+    /// The close was read: the host is done with the stream.
+    closed: bool,
+}
+
+#[cfg(any(target_family = "wasm", feature = "testing"))]
+impl GrpcEvents {
+    pub(crate) fn new(token: u32) -> Self {
+        GrpcEvents {
+            stream: GrpcStream::new(token),
+            closed: false,
+        }
+    }
+
+    /// The stream, to send messages on, half-close or cancel.
+    pub fn stream(&self) -> GrpcStream {
+        self.stream
+    }
+
+    /// The next event, in the order the server sent them; `None` once
+    /// [`GrpcEvent::Closed`] was read (or when no stream's runtime polls it).
+    pub fn next(&mut self) -> NextEvent<'_> {
+        NextEvent { events: self }
+    }
+}
+
+#[cfg(any(target_family = "wasm", feature = "testing"))]
+impl Drop for GrpcEvents {
+    fn drop(&mut self) {
+        if self.closed {
+            return;
+        }
+        let token = self.stream.token;
+        if let Some(state) = crate::http::task::polled() {
+            state.forget_grpc_stream(token);
+        }
+        // Nobody reads it any more. `NotFound` when the host already dropped it (the HTTP
+        // stream ended).
+        let _ = host::grpc_cancel(token);
+    }
+}
+
+#[cfg(any(target_family = "wasm", feature = "testing"))]
+/// The future of [`GrpcEvents::next`].
+#[derive(Debug)]
+#[must_use = "`.await` it for the event"]
+pub struct NextEvent<'a> {
+    events: &'a mut GrpcEvents,
+}
+
+#[cfg(any(target_family = "wasm", feature = "testing"))]
+impl Future for NextEvent<'_> {
+    type Output = Option<GrpcEvent>;
+
+    fn poll(mut self: Pin<&mut Self>, _cx: &mut TaskContext<'_>) -> Poll<Option<GrpcEvent>> {
+        if self.events.closed {
+            return Poll::Ready(None);
+        }
+        let token = self.events.stream.token;
+        match crate::http::task::polled().and_then(|s| s.next_grpc_event(token)) {
+            Some(None) => Poll::Pending,
+            Some(Some(event)) => {
+                if matches!(event, GrpcEvent::Closed(_)) {
+                    self.events.closed = true;
+                }
+                Poll::Ready(Some(event))
+            }
+            None => {
+                self.events.closed = true;
+                Poll::Ready(None)
+            }
+        }
+    }
+}
+
 /// What the server sent on a [`GrpcStream`], in this order: initial metadata, any number
 /// of messages, trailing metadata, and last the close with the status. A server that
 /// answers with a status alone (a "trailers-only" response) sends no message and may

@@ -13,7 +13,7 @@ use crate::context::{Child, Context, HostAction, HttpContext};
 use crate::host::{self, BufferType, HostError, LogLevel, MapType, StreamType};
 use crate::plugin::{Active, Streams};
 
-use super::stream::{Direction, StreamState, Then};
+use super::stream::{Direction, OnEvent, StreamState, Then};
 use super::{Body, BodyMode, Headers, HttpCx, HttpFilter, Stream};
 use crate::__private::hooks;
 
@@ -295,9 +295,18 @@ impl<F: HttpFilter> HttpStream<F> {
         // Out of the list while it runs: the handler gets `&mut Stream`, which can open
         // more streams.
         let mut open = self.state.grpc_streams.swap_remove(index);
-        let action = {
-            let mut stream = Stream::new(&mut self.state);
-            (open.on_event)(event, &GrpcStream::new(token), &mut stream)
+        let action = match &mut open.on_event {
+            OnEvent::Handler(on_event) => {
+                let mut stream = Stream::new(&mut self.state);
+                on_event(event, &GrpcStream::new(token), &mut stream)
+            }
+            OnEvent::Task(events) => {
+                // The async hook reading it takes the event, the close included.
+                events.push_back(event);
+                self.state.grpc_streams.push(open);
+                self.wake();
+                return;
+            }
         };
         if !closed {
             self.state.grpc_streams.push(open);

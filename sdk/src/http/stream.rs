@@ -36,7 +36,16 @@ type OnGrpcEvent = Box<dyn FnMut(GrpcEvent, &GrpcStream, &mut Stream<'_>) -> Act
 /// A gRPC stream of this HTTP stream, and what to do with its events.
 pub(crate) struct OpenGrpcStream {
     pub(crate) token: u32,
-    pub(crate) on_event: OnGrpcEvent,
+    pub(crate) on_event: OnEvent,
+}
+
+/// Who gets a gRPC stream's events.
+pub(crate) enum OnEvent {
+    /// A handler, run for each.
+    Handler(OnGrpcEvent),
+    /// An async hook ([`GrpcEvents`](crate::call::GrpcEvents)): they wait here until it
+    /// takes them, in order.
+    Task(std::collections::VecDeque<GrpcEvent>),
 }
 
 pub(crate) struct Pending {
@@ -96,6 +105,25 @@ impl StreamState {
     /// Forgets callout `token` (its future was dropped: the answer is ignored).
     pub(crate) fn forget(&mut self, token: u32) {
         self.pending.retain(|p| p.token != token);
+    }
+
+    /// The next event of gRPC stream `token` for an async hook (`Some(None)`: none yet;
+    /// `None`: no such stream, e.g. it closed and its last event was taken).
+    pub(crate) fn next_grpc_event(&mut self, token: u32) -> Option<Option<GrpcEvent>> {
+        let index = self.grpc_streams.iter().position(|s| s.token == token)?;
+        let OnEvent::Task(events) = &mut self.grpc_streams.get_mut(index)?.on_event else {
+            return None;
+        };
+        let event = events.pop_front();
+        if matches!(event, Some(GrpcEvent::Closed(_))) {
+            self.grpc_streams.swap_remove(index);
+        }
+        Some(event)
+    }
+
+    /// Forgets gRPC stream `token` (its reader was dropped).
+    pub(crate) fn forget_grpc_stream(&mut self, token: u32) {
+        self.grpc_streams.retain(|s| s.token != token);
     }
 }
 
@@ -368,9 +396,54 @@ impl Stream<'_> {
         let token = crate::call::open_grpc_stream(cluster, service, method, metadata)?;
         state.grpc_streams.push(OpenGrpcStream {
             token,
-            on_event: Box::new(on_event),
+            on_event: OnEvent::Handler(Box::new(on_event)),
         });
         Ok(GrpcStream::new(token))
+    }
+
+    /// Opens a gRPC stream like [`Stream::grpc_stream`], for an `async` hook to `.await`
+    /// its events one by one with [`GrpcEvents::next`](crate::call::GrpcEvents::next);
+    /// send with [`GrpcEvents::stream`](crate::call::GrpcEvents::stream).
+    ///
+    /// Dropping the returned value resets the gRPC stream (nothing would read it); so does
+    /// the end of the HTTP stream.
+    ///
+    /// ```no_run
+    /// use proxylet::prelude::*;
+    ///
+    /// #[proxylet::filter]
+    /// async fn on_request_headers(headers: &mut Headers, stream: &mut Stream) -> Action {
+    ///     let Ok(mut chat) = stream.grpc_events("grpc", "chat.Chat", "Talk", &[]) else {
+    ///         return Action::reply(503, "chat unavailable\n");
+    ///     };
+    ///     let _ = chat.stream().send_last(b"hello");
+    ///     while let Some(event) = chat.next().await {
+    ///         match event {
+    ///             GrpcEvent::Message(message) => headers.set("x-chat", message),
+    ///             GrpcEvent::Closed(Err(status)) => return Action::reply(502, format!("{status}\n")),
+    ///             _ => {}
+    ///         }
+    ///     }
+    ///     Action::Continue
+    /// }
+    /// ```
+    ///
+    /// Not on the native target, like [`Stream::grpc_stream`].
+    #[cfg(any(target_family = "wasm", feature = "testing"))]
+    pub fn grpc_events(
+        &mut self,
+        cluster: &str,
+        service: &str,
+        method: &str,
+        metadata: &[(&str, &[u8])],
+    ) -> Result<crate::call::GrpcEvents, HostError> {
+        let state = self.state().ok_or_else(outside)?;
+        let token = crate::call::open_grpc_stream(cluster, service, method, metadata)?;
+        state.grpc_streams.push(OpenGrpcStream {
+            token,
+            on_event: OnEvent::Task(std::collections::VecDeque::new()),
+        });
+        Ok(crate::call::GrpcEvents::new(token))
     }
 
     /// How many gRPC streams of this HTTP stream have not closed yet.
