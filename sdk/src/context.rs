@@ -77,6 +77,11 @@ pub(crate) trait RootContext: Context {
     }
     /// The context of a new stream (HTTP) or connection (TCP) of this plugin.
     fn new_context(&self) -> Child;
+    /// Whether the plugin's streams can wait for its tick or its queues (async hooks): the
+    /// dispatcher then keeps which plugin each stream is of.
+    fn streams_wait(&self) -> bool {
+        false
+    }
 }
 
 /// The context a plugin makes for a stream or a connection.
@@ -109,6 +114,9 @@ pub(crate) trait HttpContext: Context {
     fn release(&mut self, action: crate::action::Action) {
         let _ = action;
     }
+    /// What an async hook of the stream awaits may be ready (its time came, its queue has
+    /// items): poll them.
+    fn wake(&mut self) {}
     /// The hooks that can do anything on this stream (`__private::hooks` bits; `on_done`'s
     /// bit also stands for callout bookkeeping): a host may skip the others without
     /// entering the context, since they would only answer `Continue`. Read once per

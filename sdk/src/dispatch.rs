@@ -44,6 +44,34 @@ pub(crate) struct Dispatcher {
     contexts: Vec<(u32, Slot)>,
     /// Callout token → the context that made it. Envoy answers on the plugin's context.
     calls: Vec<(u32, u32, Call)>,
+    /// Streams → their plugin, for the streams that wait on their plugin's tick.
+    parents: Vec<(u32, u32)>,
+    /// Streams waiting for a time (`Stream::sleep`); their plugin's tick wakes them.
+    timers: Vec<Timer>,
+    /// The plugins whose tick period proxylet shortened for timers.
+    ticking: Vec<Ticking>,
+    /// Streams waiting for a queue's items (`Queue::recv`): (queue, stream).
+    queue_waiters: Vec<(u32, u32)>,
+    /// The queues this VM registered: only their owner hears that they have items.
+    registered_queues: Vec<u32>,
+}
+
+/// A stream asleep until `deadline` (host clock, nanoseconds).
+#[derive(Clone, Copy)]
+struct Timer {
+    deadline: u64,
+    stream: u32,
+    plugin: u32,
+}
+
+/// A plugin's tick: the period its code asked for, when its `on_tick` is next due, and
+/// the period the host was told (shorter while a stream of the plugin sleeps).
+#[derive(Clone, Copy)]
+struct Ticking {
+    plugin: u32,
+    asked_ms: u32,
+    next_due: u64,
+    told_ms: u32,
 }
 
 impl Dispatcher {
@@ -272,8 +300,12 @@ pub fn on_context_create(id: u32, parent: u32) {
         Child::Http(context) => Slot::Http(context),
         Child::Tcp(context) => Slot::Tcp(context),
     };
+    let waits = plugin.streams_wait();
     drop(plugin);
     insert(id, child);
+    if waits {
+        adopt(id, parent);
+    }
 }
 
 /// `proxy_on_vm_start`.
@@ -286,14 +318,244 @@ pub fn on_configure(id: u32, size: usize) -> bool {
     root(id, false, |c| c.on_configure(size))
 }
 
-/// `proxy_on_tick`.
+/// `proxy_on_tick`: wakes the plugin's streams whose time came, then runs the plugin's
+/// `on_tick` when its own period is due.
 pub fn on_tick(id: u32) {
-    root(id, (), |c| c.on_tick());
+    let now = host::current_time_nanos().unwrap_or(0);
+    let found = DISPATCHER.with(|d| {
+        let mut d = d.try_borrow_mut().ok()?;
+        let ticking = d.ticking.iter().find(|t| t.plugin == id).copied()?;
+        let sleeping = d.timers.iter().any(|t| t.plugin == id);
+        let due: Vec<u32> = d
+            .timers
+            .iter()
+            .filter(|t| t.plugin == id && t.deadline <= now)
+            .map(|t| t.stream)
+            .collect();
+        d.timers.retain(|t| t.plugin != id || t.deadline > now);
+        Some((ticking, sleeping, due))
+    });
+    let Some((ticking, sleeping, due)) = found else {
+        // The tick is the plugin's own, as it asked.
+        root(id, (), |c| c.on_tick());
+        return;
+    };
+    for stream in due {
+        wake(stream);
+    }
+    if let Err(error) = host::set_effective_context(id) {
+        debug(&format!("a tick: {error}"));
+        return;
+    }
+    // Without sleeping streams the host ticks at the plugin's own period; with them, the
+    // plugin's tick is due at its time (within the host's millisecond).
+    let own =
+        ticking.asked_ms != 0 && (!sleeping || now.saturating_add(1_000_000) >= ticking.next_due);
+    if own {
+        DISPATCHER.with(|d| {
+            if let Ok(mut d) = d.try_borrow_mut() {
+                if let Some(t) = d.ticking.iter_mut().find(|t| t.plugin == id) {
+                    t.next_due = now.saturating_add(u64::from(t.asked_ms) * 1_000_000);
+                }
+            }
+        });
+        root(id, (), |c| c.on_tick());
+    }
+    retune(id, now);
 }
 
-/// `proxy_on_queue_ready`.
+/// Tells the host plugin `id`'s tick period, if it changed: the one its code asked for,
+/// shortened to the nearest deadline of its sleeping streams. The plugin must be the
+/// host's effective context.
+fn retune(id: u32, now: u64) {
+    let told = DISPATCHER.with(|d| {
+        let mut d = d.try_borrow_mut().ok()?;
+        let nearest = d
+            .timers
+            .iter()
+            .filter(|t| t.plugin == id)
+            .map(|t| millis_until(now, t.deadline))
+            .min();
+        let ticking = d.ticking.iter_mut().find(|t| t.plugin == id)?;
+        // The plugin's own tick comes at its time, whatever the timers did to the period.
+        let own = (ticking.asked_ms != 0).then(|| millis_until(now, ticking.next_due));
+        let period = match (nearest, own) {
+            (None, None) => 0,
+            (Some(at), None) | (None, Some(at)) => at,
+            (Some(nearest), Some(own)) => nearest.min(own),
+        };
+        let period = u32::try_from(period).unwrap_or(u32::MAX);
+        if period == ticking.told_ms {
+            return None;
+        }
+        ticking.told_ms = period;
+        Some(period)
+    });
+    if let Some(period) = told {
+        if let Err(error) = host::set_tick_period_millis(period) {
+            debug(&format!("setting the tick period: {error}"));
+        }
+    }
+}
+
+/// Whole milliseconds from `now` to `deadline` (nanoseconds), at least one.
+fn millis_until(now: u64, deadline: u64) -> u64 {
+    deadline.saturating_sub(now).div_ceil(1_000_000).max(1)
+}
+
+/// The tick period plugin code asked for (`PluginCx::set_tick_period`), kept so that the
+/// timers of the plugin's streams can shorten the host's period and restore it.
+pub(crate) fn set_tick_period(millis: u32) -> Result<(), host::HostError> {
+    let plugin = ACTIVE.with(Cell::get);
+    let now = host::current_time_nanos().unwrap_or(0);
+    let recorded = DISPATCHER.with(|d| {
+        let mut d = d.try_borrow_mut().ok()?;
+        let next_due = now.saturating_add(u64::from(millis) * 1_000_000);
+        match d.ticking.iter_mut().find(|t| t.plugin == plugin) {
+            Some(ticking) => {
+                ticking.asked_ms = millis;
+                ticking.next_due = next_due;
+            }
+            None => d.ticking.push(Ticking {
+                plugin,
+                asked_ms: millis,
+                next_due,
+                told_ms: 0,
+            }),
+        }
+        Some(())
+    });
+    if recorded.is_none() {
+        return host::set_tick_period_millis(millis);
+    }
+    // Told again even when unchanged: the host restarts its timer, as when asked directly.
+    DISPATCHER.with(|d| {
+        if let Ok(mut d) = d.try_borrow_mut() {
+            if let Some(t) = d.ticking.iter_mut().find(|t| t.plugin == plugin) {
+                t.told_ms = u32::MAX;
+            }
+        }
+    });
+    retune(plugin, now);
+    Ok(())
+}
+
+/// Wakes the stream running when its host clock reaches `deadline` (nanoseconds), through
+/// its plugin's tick. `Err` outside a stream's hook.
+pub(crate) fn wake_at(deadline: u64) -> Result<(), host::HostError> {
+    let stream = ACTIVE.with(Cell::get);
+    let now = host::current_time_nanos().unwrap_or(0);
+    let plugin = DISPATCHER.with(|d| {
+        let mut d = d.try_borrow_mut().ok()?;
+        let plugin = d
+            .parents
+            .iter()
+            .find(|(s, _)| *s == stream)
+            .map(|(_, p)| *p)?;
+        if !d
+            .timers
+            .iter()
+            .any(|t| t.stream == stream && t.deadline == deadline)
+        {
+            d.timers.push(Timer {
+                deadline,
+                stream,
+                plugin,
+            });
+        }
+        if !d.ticking.iter().any(|t| t.plugin == plugin) {
+            d.ticking.push(Ticking {
+                plugin,
+                asked_ms: 0,
+                next_due: u64::MAX,
+                told_ms: 0,
+            });
+        }
+        Some(plugin)
+    });
+    let Some(plugin) = plugin else {
+        return Err(host::HostError::new(
+            "Stream::sleep (outside a stream's hook)",
+            2,
+        ));
+    };
+    // The tick period belongs to the plugin: set it as the plugin.
+    host::set_effective_context(plugin)?;
+    retune(plugin, now);
+    host::set_effective_context(stream)
+}
+
+/// Records that stream `stream` (running) is a stream of `plugin`, for its timers.
+fn adopt(stream: u32, plugin: u32) {
+    DISPATCHER.with(|d| {
+        if let Ok(mut d) = d.try_borrow_mut() {
+            d.parents.push((stream, plugin));
+        }
+    });
+}
+
+/// Polls the async hooks of HTTP stream `id` (its timer came, its queue has items), with
+/// the stream as the host's effective context.
+fn wake(id: u32) {
+    if let Err(error) = host::set_effective_context(id) {
+        debug(&format!("waking a stream: {error}"));
+        return;
+    }
+    http(id, (), |c| c.wake());
+}
+
+/// Wakes the stream running when queue `queue`, which this VM registered, has items.
+/// `Err` when this VM did not register it: its owner alone hears of new items.
+pub(crate) fn wake_on_queue(queue: u32) -> Result<(), host::HostError> {
+    let stream = ACTIVE.with(Cell::get);
+    DISPATCHER.with(|d| {
+        let mut d = d
+            .try_borrow_mut()
+            .map_err(|_| host::HostError::new("Queue::recv", 2))?;
+        if !d.registered_queues.contains(&queue) {
+            return Err(host::HostError::new(
+                "Queue::recv (a queue this VM did not register: only its owner is told of items)",
+                2,
+            ));
+        }
+        if !d.queue_waiters.contains(&(queue, stream)) {
+            d.queue_waiters.push((queue, stream));
+        }
+        Ok(())
+    })
+}
+
+/// Records a queue this VM registered.
+pub(crate) fn registered_queue(queue: u32) {
+    DISPATCHER.with(|d| {
+        if let Ok(mut d) = d.try_borrow_mut() {
+            if !d.registered_queues.contains(&queue) {
+                d.registered_queues.push(queue);
+            }
+        }
+    });
+}
+
+/// `proxy_on_queue_ready`: the plugin's `on_queue_ready`, then the streams that await the
+/// queue's items, in the order they began to wait.
 pub fn on_queue_ready(id: u32, queue: u32) {
     root(id, (), |c| c.on_queue_ready(queue));
+    let waiting: Vec<u32> = DISPATCHER.with(|d| {
+        let Ok(mut d) = d.try_borrow_mut() else {
+            return Vec::new();
+        };
+        let waiting = d
+            .queue_waiters
+            .iter()
+            .filter(|(q, _)| *q == queue)
+            .map(|(_, s)| *s)
+            .collect();
+        d.queue_waiters.retain(|(q, _)| *q != queue);
+        waiting
+    });
+    for stream in waiting {
+        wake(stream);
+    }
 }
 
 /// `proxy_on_done`.
@@ -316,6 +578,13 @@ pub fn on_delete(id: u32) {
         let mut d = d.try_borrow_mut().ok()?;
         let removed = d.remove(id);
         d.calls.retain(|(_, context, _)| *context != id);
+        if !d.parents.is_empty() {
+            d.parents
+                .retain(|(stream, plugin)| *stream != id && *plugin != id);
+            d.timers.retain(|t| t.stream != id && t.plugin != id);
+            d.ticking.retain(|t| t.plugin != id);
+            d.queue_waiters.retain(|(_, stream)| *stream != id);
+        }
         removed
     });
     // Dropped here, outside the table's borrow: a `Drop` in the filter's state may call

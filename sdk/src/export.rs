@@ -339,6 +339,10 @@ impl RootContext for Dispatch {
         }
     }
 
+    fn streams_wait(&self) -> bool {
+        matches!(self, Dispatch::Bound(root) if root.streams_wait())
+    }
+
     fn new_context(&self) -> Child {
         match self {
             Dispatch::Bound(root) => root.new_context(),

@@ -169,7 +169,11 @@ impl PluginCx<'_> {
     /// Makes the host call `on_tick` every `period` (zero stops it). Envoy's resolution
     /// is milliseconds.
     pub fn set_tick_period(&mut self, period: Duration) -> Result<(), HostError> {
-        host::set_tick_period_millis(u32::try_from(period.as_millis()).unwrap_or(u32::MAX))
+        let millis = u32::try_from(period.as_millis()).unwrap_or(u32::MAX);
+        #[cfg(any(target_family = "wasm", feature = "testing"))]
+        return crate::dispatch::set_tick_period(millis);
+        #[cfg(not(any(target_family = "wasm", feature = "testing")))]
+        host::set_tick_period_millis(millis)
     }
 
     /// Registers a shared queue this plugin receives `on_queue_ready` for.
@@ -237,6 +241,8 @@ pub(crate) type Active<F> = Option<(F, Rc<Shared<F>>)>;
 /// How a kind of filter makes the context of a new stream or connection. Implemented by
 /// the kind's marker (`http::Http`, `tcp::Tcp`), which picks the kind's context.
 pub(crate) trait Streams<F: Filter>: 'static {
+    /// Whether the streams can wait on their plugin (async hooks).
+    const WAIT: bool = false;
     /// The context of a new stream or connection with `active`.
     fn new_context(active: Active<F>) -> Child;
 }
@@ -353,6 +359,10 @@ impl<F: Filter, K: Streams<F>> RootContext for PluginRoot<F, K> {
                 &mut Self::cx(&mut self.calls),
             );
         }
+    }
+
+    fn streams_wait(&self) -> bool {
+        K::WAIT
     }
 
     fn new_context(&self) -> Child {

@@ -115,7 +115,9 @@ impl Queue {
     /// not compile.
     #[cfg(any(target_family = "wasm", feature = "testing"))]
     pub fn register(name: &str) -> Result<Queue, HostError> {
-        host::register_shared_queue(name).map(Queue)
+        let queue = host::register_shared_queue(name)?;
+        crate::dispatch::registered_queue(queue);
+        Ok(Queue(queue))
     }
 
     /// Finds the queue `name` registered by the VM `vm_id`; `None` when there is none.
@@ -137,8 +139,67 @@ impl Queue {
         host::dequeue_shared_queue(self.0)
     }
 
+    /// Waits for the queue's next item, for an `async` hook to `.await`: the item at once
+    /// if there is one, else when the host says the queue has items (and another reader,
+    /// `on_queue_ready` included, has not taken them first: then it waits on).
+    ///
+    /// Only the VM that registered a queue hears of its items, so this is for a queue
+    /// registered here ([`Queue::register`]); on another (a [`Queue::resolve`]d one) it
+    /// is `Err` at once rather than a wait that never ends. If the stream ends first, the
+    /// hook is dropped at its `.await` and takes nothing.
+    ///
+    /// ```no_run
+    /// use proxylet::prelude::*;
+    ///
+    /// #[proxylet::filter]
+    /// async fn on_request_headers(headers: &mut Headers) -> Result<Action, proxylet::HostError> {
+    ///     let queue = Queue::register("grants")?;
+    ///     let grant = queue.recv().await?;
+    ///     headers.set("x-grant", grant);
+    ///     Ok(Action::Continue)
+    /// }
+    /// ```
+    ///
+    /// Not on the native target, like every queue operation but `enqueue`.
+    #[cfg(any(target_family = "wasm", feature = "testing"))]
+    pub fn recv(&self) -> Recv {
+        Recv { queue: self.0 }
+    }
+
     /// The host's id of the queue.
     pub fn id(&self) -> u32 {
         self.0
+    }
+}
+
+/// The future of [`Queue::recv`].
+#[cfg(any(target_family = "wasm", feature = "testing"))]
+#[derive(Debug)]
+#[must_use = "`.await` it for the item"]
+pub struct Recv {
+    queue: u32,
+}
+
+#[cfg(any(target_family = "wasm", feature = "testing"))]
+impl std::future::Future for Recv {
+    type Output = Result<Vec<u8>, HostError>;
+
+    fn poll(
+        self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        use std::task::Poll;
+        match host::dequeue_shared_queue(self.queue) {
+            Ok(Some(item)) => Poll::Ready(Ok(item)),
+            Ok(None) if !crate::http::task::polling() => Poll::Ready(Err(HostError::new(
+                "Queue::recv (awaited outside a stream's async hook)",
+                2,
+            ))),
+            Ok(None) => match crate::dispatch::wake_on_queue(self.queue) {
+                Ok(()) => Poll::Pending,
+                Err(error) => Poll::Ready(Err(error)),
+            },
+            Err(error) => Poll::Ready(Err(error)),
+        }
     }
 }

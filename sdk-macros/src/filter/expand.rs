@@ -236,6 +236,10 @@ fn exported_hooks(filter: &Filter) -> Vec<Ident> {
     if waits(filter) {
         groups.push("callouts");
     }
+    // An async hook's sleeps and queue reads are woken by the plugin's tick and queues.
+    if filter.hooks.iter().any(|h| h.is_async) {
+        groups.push("plugin");
+    }
     if filter.plugin.is_some() {
         // Ticks and queues; and callouts, which a plugin can make from them.
         groups.extend(["plugin", "callouts"]);

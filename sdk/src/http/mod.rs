@@ -17,6 +17,7 @@ pub(crate) use runtime::{Http, NoFilter};
 #[cfg(any(target_family = "wasm", feature = "testing"))]
 pub use stream::StreamHandle;
 pub use stream::{HttpCx, Stream};
+pub use task::Sleep;
 
 use crate::__private::hooks;
 use crate::action::Action;

@@ -21,6 +21,8 @@ use crate::__private::hooks;
 pub(crate) struct Http;
 
 impl<F: HttpFilter> Streams<F> for Http {
+    const WAIT: bool = F::__CALLOUTS;
+
     fn new_context(active: Active<F>) -> Child {
         Child::Http(Rc::new(RefCell::new(HttpStream::<F> {
             active,
@@ -457,6 +459,12 @@ impl<F: HttpFilter> HttpStream<F> {
 impl<F: HttpFilter> HttpContext for HttpStream<F> {
     fn active_hooks(&self) -> u32 {
         Self::ACTIVE_HOOKS
+    }
+
+    fn wake(&mut self) {
+        if F::__CALLOUTS {
+            HttpStream::wake(self);
+        }
     }
 
     fn release(&mut self, action: Action) {

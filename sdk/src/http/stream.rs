@@ -446,6 +446,34 @@ impl Stream<'_> {
         Ok(crate::call::GrpcEvents::new(token))
     }
 
+    /// Waits `duration`, for an `async` hook to `.await`: a backoff before a retry, a
+    /// delay that slows a client down. The stream stays paused meanwhile; if it ends
+    /// first, the hook is dropped at its `.await`.
+    ///
+    /// The wait is at least `duration` by the host's clock. In wasm the plugin's tick
+    /// wakes the stream (proxylet shortens the tick period while streams sleep, and
+    /// `on_tick` still runs at the period the plugin asked for); natively a timer of the
+    /// module wakes it on its worker. If the host has no timer to give, the wait ends at
+    /// once, with a warning in the log.
+    ///
+    /// ```no_run
+    /// use proxylet::prelude::*;
+    /// use std::time::Duration;
+    ///
+    /// #[proxylet::filter]
+    /// async fn on_request_headers(headers: &mut Headers, stream: &mut Stream) -> Action {
+    ///     if headers.get("x-tarpit").is_some() {
+    ///         stream.sleep(Duration::from_secs(2)).await;
+    ///     }
+    ///     Action::Continue
+    /// }
+    /// ```
+    pub fn sleep(&mut self, duration: Duration) -> super::task::Sleep {
+        let now = host::current_time_nanos().unwrap_or(0);
+        let nanos = u64::try_from(duration.as_nanos()).unwrap_or(u64::MAX);
+        super::task::Sleep::until(now.saturating_add(nanos))
+    }
+
     /// How many gRPC streams of this HTTP stream have not closed yet.
     pub fn open_grpc_streams(&mut self) -> usize {
         self.state().map_or(0, |state| state.grpc_streams.len())

@@ -14,6 +14,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
 
 use crate::action::Action;
+use crate::host::{self, HostError, LogLevel};
 
 use super::stream::StreamState;
 
@@ -59,6 +60,11 @@ pub(crate) fn polled<'a>() -> Option<&'a mut StreamState> {
     unsafe { state.as_mut() }
 }
 
+/// Whether a stream's task is being polled.
+pub(crate) fn polling() -> bool {
+    !POLLED.with(Cell::get).is_null()
+}
+
 /// Polls `task` once with `state` lent to it: its action if it is done, else it waits
 /// among the stream's tasks.
 fn poll(state: &mut StreamState, mut task: Task) -> Option<Action> {
@@ -92,6 +98,50 @@ pub(crate) fn wake(state: &mut StreamState, mut finished: impl FnMut(&mut Stream
         let task = state.tasks.remove(0);
         if let Some(action) = poll(state, task) {
             finished(state, action);
+        }
+    }
+}
+
+/// Has the stream whose task is polled woken when the host clock reaches `deadline`.
+fn wake_at(deadline: u64) -> Result<(), HostError> {
+    #[cfg(any(target_family = "wasm", feature = "testing"))]
+    return crate::dispatch::wake_at(deadline);
+    #[cfg(not(any(target_family = "wasm", feature = "testing")))]
+    crate::native::wake_at(deadline)
+}
+
+/// The future of [`Stream::sleep`](super::Stream::sleep): ready once the host's clock
+/// reaches its deadline.
+#[derive(Debug)]
+#[must_use = "`.await` it to wait"]
+pub struct Sleep {
+    deadline: u64,
+}
+
+impl Sleep {
+    pub(crate) fn until(deadline: u64) -> Self {
+        Sleep { deadline }
+    }
+}
+
+impl Future for Sleep {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<()> {
+        // A clock or a timer the host refuses ends the wait rather than holding the
+        // stream forever; so does a sleep awaited outside a stream's async hook.
+        let Ok(now) = host::current_time_nanos() else {
+            return Poll::Ready(());
+        };
+        if now >= self.deadline || !polling() {
+            return Poll::Ready(());
+        }
+        match wake_at(self.deadline) {
+            Ok(()) => Poll::Pending,
+            Err(error) => {
+                crate::logger::emit(LogLevel::Warn, &format!("sleep: no timer: {error}"));
+                Poll::Ready(())
+            }
         }
     }
 }

@@ -14,6 +14,7 @@ use super::abi::{
 };
 use super::{
     callout_done, config_destroy, config_new, config_scheduled, filter_destroy, filter_new,
+    scheduled,
 };
 use super::{hook, network, skips, status, Callout};
 use crate::__private::hooks;
@@ -270,13 +271,18 @@ pub extern "C" fn envoy_dynamic_module_on_http_filter_http_stream_reset(
 ) {
 }
 
-/// The scheduler: proxylet commits no event, so none arrives.
+/// A deadline of an async hook came (`native::timers`).
+///
+/// # Safety
+/// Called by Envoy with a live stream from `filter_new`.
 #[no_mangle]
-pub extern "C" fn envoy_dynamic_module_on_http_filter_scheduled(
-    _filter: *mut c_void,
-    _stream: *const c_void,
+pub unsafe extern "C" fn envoy_dynamic_module_on_http_filter_scheduled(
+    filter: *mut c_void,
+    stream: *const c_void,
     _event_id: u64,
 ) {
+    // SAFETY: forwarded from Envoy.
+    unsafe { scheduled(filter, stream) }
 }
 
 /// A tick (`native::ticks`), on Envoy's main thread.

@@ -21,6 +21,7 @@ pub(crate) mod abi;
 mod exports;
 mod network;
 mod ticks;
+mod timers;
 
 use std::cell::{Cell, RefCell};
 use std::ffi::{c_char, c_void};
@@ -144,6 +145,8 @@ pub(crate) struct Scope {
     pub(crate) callout: *const Callout,
     /// The plugin is a network filter's (`filter` is a connection's handle).
     pub(crate) network: bool,
+    /// The HTTP stream whose hook runs (what `filter_new` returned), or null.
+    pub(crate) stream: *const Stream,
 }
 
 impl Scope {
@@ -153,6 +156,7 @@ impl Scope {
         loading: false,
         callout: null(),
         network: false,
+        stream: null(),
     };
 
     /// The configuration, if a plugin is running.
@@ -400,6 +404,11 @@ pub(crate) struct Stream {
     /// The context's [`HttpContext::active_hooks`]: Envoy's calls of the other hooks
     /// return at once (see [`skips`]).
     active: u32,
+    /// The stream's scheduler, made when an async hook first sleeps (`wake_at`).
+    scheduler: std::cell::OnceCell<Option<std::sync::Arc<timers::Scheduler>>>,
+    /// The deadline a timer is set for (0: none): a hook polled again before it comes
+    /// sets no second one.
+    armed: Cell<u64>,
 }
 
 /// `envoy_dynamic_module_on_http_filter_new`. Never null: Envoy would call every hook
@@ -439,6 +448,8 @@ pub(crate) unsafe fn filter_new(config: *const c_void, filter: *mut c_void) -> *
         failed: Cell::new(false),
         completed_during_hook: Cell::new(false),
         active,
+        scheduler: std::cell::OnceCell::new(),
+        armed: Cell::new(0),
     }))
     .cast_const()
     .cast()
@@ -491,6 +502,9 @@ pub(crate) unsafe fn filter_destroy(stream: *const c_void) {
         ..Scope::NONE
     });
     guard((), move || {
+        if let Some(Some(scheduler)) = stream.scheduler.get() {
+            scheduler.delete();
+        }
         if stream.active & crate::__private::hooks::DONE != 0 {
             if let Ok(mut context) = stream.context.try_borrow_mut() {
                 context.on_done();
@@ -522,6 +536,7 @@ pub(crate) unsafe fn hook<R: Copy>(
     let _scope = enter(Scope {
         filter,
         config: stream.config,
+        stream,
         ..Scope::NONE
     });
     let result = run_hook(
@@ -592,6 +607,45 @@ pub(crate) unsafe fn config_scheduled(config: *const c_void) {
             plugin.on_tick();
         };
     });
+}
+
+/// Has the stream whose hook runs woken at `deadline` (host clock, nanoseconds): its
+/// scheduler's event then runs [`scheduled`]. `Err` outside a stream's hook, or when no
+/// timer can run.
+pub(crate) fn wake_at(deadline: u64) -> Result<(), crate::host::HostError> {
+    let unavailable = || crate::host::HostError::new("Stream::sleep", 2);
+    let scope = scope();
+    // SAFETY: a scope's stream is the one whose hook runs: alive for the scope.
+    let stream = unsafe { scope.stream.as_ref() }.ok_or_else(unavailable)?;
+    let scheduler = stream
+        .scheduler
+        // SAFETY: `scope.filter` is the running stream's handle, on its worker.
+        .get_or_init(|| unsafe { timers::Scheduler::new(scope.filter) })
+        .as_ref()
+        .ok_or_else(unavailable)?;
+    if stream.armed.get() == deadline {
+        return Ok(());
+    }
+    let now = crate::host::current_time_nanos()?;
+    let wait = std::time::Duration::from_nanos(deadline.saturating_sub(now));
+    if !timers::wake_after(scheduler, wait) {
+        return Err(unavailable());
+    }
+    stream.armed.set(deadline);
+    Ok(())
+}
+
+/// `envoy_dynamic_module_on_http_filter_scheduled`: a deadline of the stream came.
+///
+/// # Safety
+/// As [`hook`].
+pub(crate) unsafe fn scheduled(filter: *mut c_void, stream: *const c_void) {
+    // SAFETY: forwarded from the caller.
+    if let Some(stream) = unsafe { stream.cast::<Stream>().as_ref() } {
+        stream.armed.set(0);
+    }
+    // SAFETY: forwarded from the caller.
+    unsafe { hook(filter, stream, (), (), |context| context.wake()) }
 }
 
 /// Runs the callback of callout `id` with its answer in scope.
