@@ -18,6 +18,7 @@ pub(crate) fn expand(filter: &Filter) -> TokenStream {
     // The user's item, and for a function the type that carries its impl.
     let (item, carrier) = match &filter.item {
         Item::Fn(item) => {
+            let item = &with_stream_lifetime(item);
             let vis = &item.vis;
             let ident = &item.sig.ident;
             let carrier = quote! {
@@ -383,4 +384,31 @@ fn async_hook_method(
             })
         }
     }
+}
+
+/// An `async fn` hook whose `&mut Stream` parameter is written without its lifetime, as
+/// in a plain hook, gets `Stream<'_>`: Rust refuses the elided form in an `async fn`
+/// (E0726), and hooks read the same either way.
+fn with_stream_lifetime(item: &syn::ItemFn) -> syn::ItemFn {
+    let mut item = item.clone();
+    if item.sig.asyncness.is_none() {
+        return item;
+    }
+    for input in &mut item.sig.inputs {
+        let syn::FnArg::Typed(typed) = input else {
+            continue;
+        };
+        let syn::Type::Reference(reference) = &mut *typed.ty else {
+            continue;
+        };
+        let syn::Type::Path(path) = &mut *reference.elem else {
+            continue;
+        };
+        if let Some(last) = path.path.segments.last_mut() {
+            if last.ident == "Stream" && last.arguments.is_none() {
+                last.arguments = syn::PathArguments::AngleBracketed(syn::parse_quote!(<'_>));
+            }
+        }
+    }
+    item
 }
