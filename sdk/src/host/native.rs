@@ -23,6 +23,7 @@ use crate::native::abi::{
     envoy_dynamic_module_type_module_http_header as ModuleHeader,
 };
 use crate::native::{envoy_bytes, scope, Callout, Metric};
+use crate::property::{MetadataSource, Struct, Value};
 
 const NOT_FOUND: u32 = 1;
 const BAD_ARGUMENT: u32 = 2;
@@ -621,6 +622,177 @@ pub(crate) fn get_property(path: &[&str]) -> Result<Option<Vec<u8>>, HostError> 
                 flag(filter, id, &mut value).then(|| vec![u8::from(value)])
             }
         })
+    }
+}
+
+/// The ABI's name for a metadata source.
+fn metadata_source(source: MetadataSource) -> abi::envoy_dynamic_module_type_metadata_source {
+    match source {
+        MetadataSource::Route => abi::envoy_dynamic_module_type_metadata_source_Route,
+        MetadataSource::Cluster => abi::envoy_dynamic_module_type_metadata_source_Cluster,
+        MetadataSource::UpstreamHost => abi::envoy_dynamic_module_type_metadata_source_Host,
+        MetadataSource::Dynamic => abi::envoy_dynamic_module_type_metadata_source_Dynamic,
+    }
+}
+
+const NO_BUFFER: EnvoyBuffer = EnvoyBuffer {
+    ptr: null(),
+    length: 0,
+};
+
+/// The strings Envoy lists into a vector of `count` buffers (`fill`); they live until
+/// the hook returns.
+fn envoy_strings(count: usize, fill: impl FnOnce(*mut EnvoyBuffer) -> bool) -> Vec<String> {
+    if count == 0 {
+        return Vec::new();
+    }
+    let mut buffers = vec![NO_BUFFER; count];
+    if !fill(buffers.as_mut_ptr()) {
+        return Vec::new();
+    }
+    buffers
+        .into_iter()
+        // SAFETY: Envoy filled the buffers with its own strings, alive during the hook.
+        .filter_map(|b| String::from_utf8(unsafe { envoy_bytes(b) }.to_vec()).ok())
+        .collect()
+}
+
+/// The stream whose hook runs, for a metadata call; `None` in a network filter, whose
+/// ABI lists no metadata.
+fn metadata_stream() -> Result<Option<*mut c_void>, HostError> {
+    if scope().network {
+        return Ok(None);
+    }
+    stream("envoy_dynamic_module_callback_http_get_metadata_keys").map(Some)
+}
+
+/// The namespaces of the `source` metadata.
+pub(crate) fn get_metadata_namespaces(source: MetadataSource) -> Result<Vec<String>, HostError> {
+    let Some(filter) = metadata_stream()? else {
+        return Ok(Vec::new());
+    };
+    let source = metadata_source(source);
+    // SAFETY: `filter` is the live stream's handle; the vector has `count` entries.
+    unsafe {
+        let count =
+            abi::envoy_dynamic_module_callback_http_get_metadata_namespaces_count(filter, source);
+        Ok(envoy_strings(count, |out| {
+            abi::envoy_dynamic_module_callback_http_get_metadata_namespaces(filter, source, out)
+        }))
+    }
+}
+
+/// Namespace `namespace` of the `source` metadata, key by key: strings, numbers, bools
+/// and lists of those (what the ABI reads); other values are left out.
+pub(crate) fn get_metadata(
+    source: MetadataSource,
+    namespace: &str,
+) -> Result<Option<Struct>, HostError> {
+    let Some(filter) = metadata_stream()? else {
+        return Ok(None);
+    };
+    let abi_source = metadata_source(source);
+    let ns = buffer(namespace.as_bytes());
+    // SAFETY: `filter` is the live stream's handle; the vector has `count` entries.
+    let keys = unsafe {
+        let count =
+            abi::envoy_dynamic_module_callback_http_get_metadata_keys_count(filter, abi_source, ns);
+        envoy_strings(count, |out| {
+            abi::envoy_dynamic_module_callback_http_get_metadata_keys(filter, abi_source, ns, out)
+        })
+    };
+    // No keys: an empty namespace, or none at all.
+    if keys.is_empty()
+        && !get_metadata_namespaces(source)?
+            .iter()
+            .any(|n| n == namespace)
+    {
+        return Ok(None);
+    }
+    let mut fields = Struct::new();
+    for key in keys {
+        match metadata_value(filter, abi_source, ns, &key) {
+            Some(value) => {
+                fields.insert(key, value);
+            }
+            None => log::debug!(
+                "{source} metadata `{namespace}`: `{key}` is a struct, a null or a list holding \
+                 one, which Envoy's dynamic modules ABI does not read"
+            ),
+        }
+    }
+    Ok(Some(fields))
+}
+
+/// One metadata value: a string, number or bool, or a list of those.
+fn metadata_value(
+    filter: *mut c_void,
+    source: abi::envoy_dynamic_module_type_metadata_source,
+    ns: ModuleBuffer,
+    key: &str,
+) -> Option<Value> {
+    let key = buffer(key.as_bytes());
+    // SAFETY: `filter` is the live stream's handle; out-pointers are valid; a string lives
+    // until the hook returns.
+    unsafe {
+        let mut text = NO_BUFFER;
+        if abi::envoy_dynamic_module_callback_http_get_metadata_string(
+            filter, source, ns, key, &mut text,
+        ) {
+            return String::from_utf8(envoy_bytes(text).to_vec())
+                .ok()
+                .map(Value::String);
+        }
+        let mut number = 0f64;
+        if abi::envoy_dynamic_module_callback_http_get_metadata_number(
+            filter,
+            source,
+            ns,
+            key,
+            &mut number,
+        ) {
+            return Some(crate::proto::number_value(number));
+        }
+        let mut flag = false;
+        if abi::envoy_dynamic_module_callback_http_get_metadata_bool(
+            filter, source, ns, key, &mut flag,
+        ) {
+            return Some(Value::Bool(flag));
+        }
+        let mut len = 0usize;
+        if !abi::envoy_dynamic_module_callback_http_get_metadata_list_size(
+            filter, source, ns, key, &mut len,
+        ) {
+            return None;
+        }
+        let mut values = Vec::new();
+        for index in 0..len {
+            let mut text = NO_BUFFER;
+            let mut number = 0f64;
+            let mut flag = false;
+            let value = if abi::envoy_dynamic_module_callback_http_get_metadata_list_string(
+                filter, source, ns, key, index, &mut text,
+            ) {
+                Value::String(String::from_utf8(envoy_bytes(text).to_vec()).ok()?)
+            } else if abi::envoy_dynamic_module_callback_http_get_metadata_list_number(
+                filter,
+                source,
+                ns,
+                key,
+                index,
+                &mut number,
+            ) {
+                crate::proto::number_value(number)
+            } else if abi::envoy_dynamic_module_callback_http_get_metadata_list_bool(
+                filter, source, ns, key, index, &mut flag,
+            ) {
+                Value::Bool(flag)
+            } else {
+                return None;
+            };
+            values.push(value);
+        }
+        Some(Value::Array(values))
     }
 }
 
