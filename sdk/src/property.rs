@@ -288,9 +288,9 @@ pub fn dynamic_metadata(namespace: &str) -> Option<Struct> {
     metadata(MetadataSource::Dynamic, namespace)
 }
 
-/// The namespaces the `source` metadata has, in the host's order; empty when it has
-/// none (or there is no route, cluster or host yet), or the host refuses (logged at
-/// debug).
+/// The namespaces the `source` metadata has, sorted (Envoy keeps them in a hash map,
+/// in no stable order); empty when it has none (or there is no route, cluster or host
+/// yet), or the host refuses (logged at debug).
 ///
 /// ```no_run
 /// use proxylet::property::{self, MetadataSource};
@@ -301,7 +301,10 @@ pub fn dynamic_metadata(namespace: &str) -> Option<Struct> {
 /// ```
 pub fn metadata_namespaces(source: MetadataSource) -> Vec<String> {
     match host::get_metadata_namespaces(source) {
-        Ok(names) => names,
+        Ok(mut names) => {
+            names.sort_unstable();
+            names
+        }
         Err(error) => {
             log::debug!("listing {source} metadata namespaces: {error}");
             Vec::new()

@@ -711,7 +711,7 @@ pub(crate) fn get_metadata(
     }
     let mut fields = Struct::new();
     for key in keys {
-        match metadata_value(filter, abi_source, ns, &key) {
+        match metadata_value(filter, abi_source, namespace, &key) {
             Some(value) => {
                 fields.insert(key, value);
             }
@@ -724,75 +724,219 @@ pub(crate) fn get_metadata(
     Ok(Some(fields))
 }
 
-/// One metadata value: a string, number or bool, or a list of those.
+/// The kinds of metadata value the ABI reads, each with its own getter.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    Text,
+    Number,
+    Flag,
+    List,
+}
+
+/// What a metadata key held when last read.
+#[derive(Clone, Debug, Default)]
+struct Seen {
+    /// Its kind; `None` when no getter read it (a struct, a null, a list holding one).
+    kind: Option<Kind>,
+    /// A list's elements' kinds.
+    elements: Vec<Kind>,
+    /// Reads skipped since an unreadable key was last probed.
+    skipped: u32,
+}
+
+/// What metadata keys held, per worker thread. Envoy 1.40 logs every getter that misses
+/// (`key rps is not a string`, at error level), so each value is probed first as what it
+/// was before, and a key no getter reads is probed again only every
+/// `REPROBE_UNREADABLE` reads: route and cluster metadata change only with the
+/// configuration, and a steady request flow logs nothing. Bounded: cleared when full.
+type Kinds = std::collections::HashMap<(u32, String, String), Seen>;
+
+thread_local! {
+    static KINDS: std::cell::RefCell<Kinds> = std::cell::RefCell::new(Kinds::new());
+}
+
+const MAX_KINDS: usize = 1024;
+const REPROBE_UNREADABLE: u32 = 64;
+
+/// `first`, then the other kinds of `all`, in order.
+fn probe_order(first: Option<Kind>, all: &[Kind]) -> Vec<Kind> {
+    let mut order: Vec<Kind> = first.into_iter().collect();
+    order.extend(all.iter().copied().filter(|k| Some(*k) != first));
+    order
+}
+
+/// One metadata value: a string, number or bool, or a list of those; `None` for
+/// anything else (a struct, a null, a list holding one).
 fn metadata_value(
     filter: *mut c_void,
     source: abi::envoy_dynamic_module_type_metadata_source,
-    ns: ModuleBuffer,
+    namespace: &str,
     key: &str,
 ) -> Option<Value> {
-    let key = buffer(key.as_bytes());
-    // SAFETY: `filter` is the live stream's handle; out-pointers are valid; a string lives
-    // until the hook returns.
-    unsafe {
-        let mut text = NO_BUFFER;
-        if abi::envoy_dynamic_module_callback_http_get_metadata_string(
-            filter, source, ns, key, &mut text,
-        ) {
-            return String::from_utf8(envoy_bytes(text).to_vec())
-                .ok()
-                .map(Value::String);
-        }
-        let mut number = 0f64;
-        if abi::envoy_dynamic_module_callback_http_get_metadata_number(
-            filter,
-            source,
-            ns,
-            key,
-            &mut number,
-        ) {
-            return Some(crate::proto::number_value(number));
-        }
-        let mut flag = false;
-        if abi::envoy_dynamic_module_callback_http_get_metadata_bool(
-            filter, source, ns, key, &mut flag,
-        ) {
-            return Some(Value::Bool(flag));
-        }
-        let mut len = 0usize;
-        if !abi::envoy_dynamic_module_callback_http_get_metadata_list_size(
-            filter, source, ns, key, &mut len,
-        ) {
+    let cache_key = (source, namespace.to_owned(), key.to_owned());
+    let mut seen = KINDS.with(|k| k.borrow().get(&cache_key).cloned());
+    if let Some(unreadable) = seen.as_mut().filter(|s| s.kind.is_none()) {
+        if unreadable.skipped < REPROBE_UNREADABLE {
+            unreadable.skipped += 1;
+            let skipped = unreadable.skipped;
+            KINDS.with(|k| {
+                if let Some(entry) = k.borrow_mut().get_mut(&cache_key) {
+                    entry.skipped = skipped;
+                }
+            });
             return None;
         }
-        let mut values = Vec::new();
-        for index in 0..len {
-            let mut text = NO_BUFFER;
-            let mut number = 0f64;
-            let mut flag = false;
-            let value = if abi::envoy_dynamic_module_callback_http_get_metadata_list_string(
-                filter, source, ns, key, index, &mut text,
-            ) {
-                Value::String(String::from_utf8(envoy_bytes(text).to_vec()).ok()?)
-            } else if abi::envoy_dynamic_module_callback_http_get_metadata_list_number(
-                filter,
-                source,
-                ns,
-                key,
-                index,
-                &mut number,
-            ) {
-                crate::proto::number_value(number)
-            } else if abi::envoy_dynamic_module_callback_http_get_metadata_list_bool(
-                filter, source, ns, key, index, &mut flag,
-            ) {
-                Value::Bool(flag)
-            } else {
-                return None;
-            };
-            values.push(value);
+    }
+    let previous = seen.unwrap_or_default();
+    let ns = buffer(namespace.as_bytes());
+    let key_buffer = buffer(key.as_bytes());
+    let mut now = Seen::default();
+    let mut value = None;
+    for kind in probe_order(
+        previous.kind,
+        &[Kind::Text, Kind::Number, Kind::Flag, Kind::List],
+    ) {
+        // SAFETY: `filter` is the live stream's handle, inside its hook.
+        let read =
+            unsafe { metadata_kind(filter, source, ns, key_buffer, kind, &previous.elements) };
+        if let Some((read, elements)) = read {
+            now.kind = Some(kind);
+            now.elements = elements;
+            value = read;
+            break;
         }
-        Some(Value::Array(values))
+    }
+    KINDS.with(|k| {
+        let mut kinds = k.borrow_mut();
+        if kinds.len() >= MAX_KINDS {
+            kinds.clear();
+        }
+        kinds.insert(cache_key, now);
+    });
+    value
+}
+
+/// The value of `key` if it is of `kind`, with a list's elements' kinds: `None` when it
+/// is not of `kind`, `Some((None, _))` when it is but cannot be read (a list holding
+/// something else, text that is not UTF-8).
+///
+/// # Safety
+/// `filter` is the live stream's handle, and the hook has not returned.
+unsafe fn metadata_kind(
+    filter: *mut c_void,
+    source: abi::envoy_dynamic_module_type_metadata_source,
+    ns: ModuleBuffer,
+    key: ModuleBuffer,
+    kind: Kind,
+    elements: &[Kind],
+) -> Option<(Option<Value>, Vec<Kind>)> {
+    // SAFETY: as the caller promised; out-pointers are valid; a string lives until the
+    // hook returns.
+    unsafe {
+        match kind {
+            Kind::List => {
+                let mut len = 0usize;
+                if !abi::envoy_dynamic_module_callback_http_get_metadata_list_size(
+                    filter, source, ns, key, &mut len,
+                ) {
+                    return None;
+                }
+                let mut values = Vec::new();
+                let mut kinds = Vec::new();
+                for index in 0..len {
+                    // Each element as the same element was before, else as the one before it.
+                    let hint = elements.get(index).or(kinds.last()).copied();
+                    let element = probe_order(hint, &[Kind::Text, Kind::Number, Kind::Flag])
+                        .into_iter()
+                        .find_map(|kind| {
+                            scalar(filter, source, ns, key, Some(index), kind)
+                                .map(|value| (kind, value))
+                        });
+                    match element {
+                        Some((kind, Some(value))) => {
+                            kinds.push(kind);
+                            values.push(value);
+                        }
+                        _ => return Some((None, kinds)),
+                    }
+                }
+                Some((Some(Value::Array(values)), kinds))
+            }
+            scalar_kind => {
+                scalar(filter, source, ns, key, None, scalar_kind).map(|value| (value, Vec::new()))
+            }
+        }
+    }
+}
+
+/// A string, number or bool: of `key` itself, or of its list's element `index`. `None`
+/// when it is not of `kind`; `Some(None)` for text that is not UTF-8.
+///
+/// # Safety
+/// `filter` is the live stream's handle, and the hook has not returned.
+unsafe fn scalar(
+    filter: *mut c_void,
+    source: abi::envoy_dynamic_module_type_metadata_source,
+    ns: ModuleBuffer,
+    key: ModuleBuffer,
+    index: Option<usize>,
+    kind: Kind,
+) -> Option<Option<Value>> {
+    // SAFETY: as the caller promised; out-pointers are valid; a string lives until the
+    // hook returns.
+    unsafe {
+        match kind {
+            Kind::Text => {
+                let mut text = NO_BUFFER;
+                let found = match index {
+                    None => abi::envoy_dynamic_module_callback_http_get_metadata_string(
+                        filter, source, ns, key, &mut text,
+                    ),
+                    Some(i) => abi::envoy_dynamic_module_callback_http_get_metadata_list_string(
+                        filter, source, ns, key, i, &mut text,
+                    ),
+                };
+                found.then(|| {
+                    String::from_utf8(envoy_bytes(text).to_vec())
+                        .ok()
+                        .map(Value::String)
+                })
+            }
+            Kind::Number => {
+                let mut number = 0f64;
+                let found = match index {
+                    None => abi::envoy_dynamic_module_callback_http_get_metadata_number(
+                        filter,
+                        source,
+                        ns,
+                        key,
+                        &mut number,
+                    ),
+                    Some(i) => abi::envoy_dynamic_module_callback_http_get_metadata_list_number(
+                        filter,
+                        source,
+                        ns,
+                        key,
+                        i,
+                        &mut number,
+                    ),
+                };
+                found.then(|| Some(crate::proto::number_value(number)))
+            }
+            Kind::Flag => {
+                let mut flag = false;
+                let found = match index {
+                    None => abi::envoy_dynamic_module_callback_http_get_metadata_bool(
+                        filter, source, ns, key, &mut flag,
+                    ),
+                    Some(i) => abi::envoy_dynamic_module_callback_http_get_metadata_list_bool(
+                        filter, source, ns, key, i, &mut flag,
+                    ),
+                };
+                found.then_some(Some(Value::Bool(flag)))
+            }
+            Kind::List => None, // the ABI reads no list inside a list
+        }
     }
 }
 
