@@ -49,6 +49,7 @@ use crate::host::{self, HostError};
 ///
 /// Metadata numbers are doubles in Envoy: an integral one within ±2^53 is an integer here
 /// (`8080`, not `8080.0`, so it deserializes into `u16`), a NaN or infinity is `null`.
+#[doc(inline)]
 pub use serde_json::Value;
 
 /// One metadata namespace: its keys and their [`Value`]s, sorted by key (a

@@ -568,7 +568,9 @@ impl Host {
             other => panic!("metadata namespace `{namespace}` must be an object, not `{other}`"),
         }
         let encoded = proxylet::__private::encode_metadata(
-            namespaces.iter().map(|(name, fields)| (name.as_str(), fields)),
+            namespaces
+                .iter()
+                .map(|(name, fields)| (name.as_str(), fields)),
         );
         let key = path.join("\0").into_bytes();
         state.properties.insert(key, encoded);
