@@ -6,10 +6,10 @@
 //! ```no_run
 //! use proxylet::property;
 //!
-//! let path = property::request_path();            // Option<String>
-//! let peer = property::source_address();          // Option<String>, "10.0.0.1:5432"
-//! let raw = property::get(&["request", "headers"]);  // Option<Vec<u8>>
-//! let acme = property::route_metadata("acme");       // Option<Struct>: the route's `filter_metadata.acme`
+//! let path = property::request_path();             // Option<String>
+//! let peer = property::source_address();           // Option<String>, "10.0.0.1:5432"
+//! let raw = property::get(&["connection", "id"]);  // Option<Vec<u8>>
+//! let acme = property::route_metadata("acme");     // Option<Struct>: the route's metadata `acme`
 //! ```
 //!
 //! # Metadata
@@ -22,9 +22,8 @@
 //! shorthands, [`metadata_namespaces`] lists what is there.
 //!
 //! ```no_run
-//! use proxylet::property::{self, MetadataSource, Value};
-//!
 //! use proxylet::prelude::*;
+//! use proxylet::property::{self, MetadataSource, Value};
 //!
 //! #[derive(Deserialize)]
 //! struct Limits { rps: u32, burst: Option<u32> }
