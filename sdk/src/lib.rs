@@ -68,6 +68,7 @@ pub mod metrics;
 mod native;
 mod plugin;
 pub mod property;
+mod proto;
 mod runtime_config;
 pub mod schema;
 pub mod shared;
@@ -325,6 +326,9 @@ pub mod __private {
     pub use crate::{
         __export_filters, __export_hooks, __export_native, ABI_VERSION, RUNTIME_CONFIG_SECTION,
     };
+    /// The test host serves metadata where the wasm host reads it, serialized as Envoy does.
+    #[cfg(feature = "testing")]
+    pub use crate::{host::metadata_path, proto::encode_metadata};
     pub use crate::{Action, EndOfStream, Filter, HookOutput, Plugin, PluginCx};
     pub use proxylet_macros::__hook_set;
     /// Bits of `HttpFilter::__HOOKS` (generated code only).

@@ -57,6 +57,8 @@ pub mod state;
 pub mod wasm;
 
 use std::cell::{Cell, RefCell};
+
+use proxylet::property::{MetadataSource, Value};
 use std::rc::Rc;
 use std::time::Duration;
 
@@ -522,6 +524,56 @@ impl Host {
             .properties
             .get(path.join("\0").as_bytes())
             .cloned()
+    }
+
+    /// Sets namespace `namespace` of the `source` metadata (route, cluster, upstream host
+    /// or the stream's dynamic metadata) to `fields`, a JSON object, for the filter to read
+    /// with [`proxylet::property::metadata`] and its shorthands. The host serves it as
+    /// Envoy does: the whole `envoy.config.core.v3.Metadata`, serialized, at the
+    /// source's property (`xds.route_metadata`, ...); other namespaces of the source are
+    /// kept. `Value::Null` removes the namespace.
+    ///
+    /// ```
+    /// # use proxylet::prelude::*;
+    /// use proxylet::property::{self, MetadataSource, Value};
+    /// # #[proxylet::filter(root_id = "tier")]
+    /// # fn on_request_headers(headers: &mut Headers) {
+    /// #     let tier = property::route_metadata("acme").and_then(|m| m.get("tier").cloned());
+    /// #     headers.set("x-tier", tier.as_ref().and_then(Value::as_str).unwrap_or("none"));
+    /// # }
+    /// # fn main() {
+    /// let host = proxylet_testkit::Host::native(proxylet_testkit::module!());
+    /// let fields: Value = serde_json::from_str(r#"{"tier": "gold", "rps": 100}"#).unwrap();
+    /// host.set_metadata(MetadataSource::Route, "acme", fields);
+    /// # let plugin = host.plugin("tier").start().unwrap();
+    /// # let mut stream = plugin.http_stream();
+    /// # stream.request_headers(&[(":path", "/")], true);
+    /// # assert_eq!(stream.request_header("x-tier").as_deref(), Some(&b"gold"[..]));
+    /// # }
+    /// ```
+    ///
+    /// # Panics
+    /// When `fields` is neither an object nor null (metadata namespaces are structs).
+    pub fn set_metadata(&self, source: MetadataSource, namespace: &str, fields: Value) {
+        let path = proxylet::__private::metadata_path(source);
+        let mut state = self.state();
+        let namespaces = state.metadata.entry(source).or_default();
+        match fields {
+            Value::Object(fields) => {
+                namespaces.insert(namespace.to_owned(), fields);
+            }
+            Value::Null => {
+                namespaces.remove(namespace);
+            }
+            other => panic!("metadata namespace `{namespace}` must be an object, not `{other}`"),
+        }
+        let encoded = proxylet::__private::encode_metadata(
+            namespaces
+                .iter()
+                .map(|(name, fields)| (name.as_str(), fields)),
+        );
+        let key = path.join("\0").into_bytes();
+        state.properties.insert(key, encoded);
     }
 
     /// Registers a foreign function the filter can call.

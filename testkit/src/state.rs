@@ -183,6 +183,9 @@ pub struct HostState {
     maps: HashMap<(u32, u32), Pairs>,
     buffers: HashMap<(u32, u32), Vec<u8>>,
     pub(crate) properties: BTreeMap<Vec<u8>, Vec<u8>>,
+    /// The metadata namespaces set by tests, by source (served serialized as properties).
+    pub(crate) metadata:
+        HashMap<proxylet::property::MetadataSource, BTreeMap<String, proxylet::property::Struct>>,
     shared: BTreeMap<String, (Vec<u8>, u32)>,
     next_cas: u32,
     pub(crate) queues: Vec<(String, String, VecDeque<Vec<u8>>, u32)>,

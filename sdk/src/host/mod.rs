@@ -74,6 +74,7 @@ impl std::error::Error for HostError {}
 
 pub(crate) const OK: u32 = 0;
 pub(crate) const NOT_FOUND: u32 = 1;
+pub(crate) const PARSE_FAILURE: u32 = 4;
 pub(crate) const EMPTY: u32 = 7;
 pub(crate) const CAS_MISMATCH: u32 = 8;
 
@@ -135,6 +136,20 @@ pub(crate) use wasm::*;
 mod native;
 #[cfg(not(any(target_family = "wasm", feature = "testing")))]
 pub(crate) use native::*;
+
+/// The proxy-wasm property holding the `source` metadata: Envoy answers it with the
+/// serialized `envoy.config.core.v3.Metadata` (its `serializeValue` of a message).
+// `pub` for `__private` (the test host, feature `testing`); crate-internal otherwise.
+#[allow(unreachable_pub)]
+pub fn metadata_path(source: crate::property::MetadataSource) -> &'static [&'static str] {
+    use crate::property::MetadataSource;
+    match source {
+        MetadataSource::Route => &["xds", "route_metadata"],
+        MetadataSource::Cluster => &["xds", "cluster_metadata"],
+        MetadataSource::UpstreamHost => &["xds", "upstream_host_metadata"],
+        MetadataSource::Dynamic => &["metadata"],
+    }
+}
 
 /// Header pairs as the host hands them out.
 pub(crate) type Pairs = Vec<(Vec<u8>, Vec<u8>)>;

@@ -23,6 +23,7 @@ use crate::native::abi::{
     envoy_dynamic_module_type_module_http_header as ModuleHeader,
 };
 use crate::native::{envoy_bytes, scope, Callout, Metric};
+use crate::property::{MetadataSource, Struct, Value};
 
 const NOT_FOUND: u32 = 1;
 const BAD_ARGUMENT: u32 = 2;
@@ -621,6 +622,321 @@ pub(crate) fn get_property(path: &[&str]) -> Result<Option<Vec<u8>>, HostError> 
                 flag(filter, id, &mut value).then(|| vec![u8::from(value)])
             }
         })
+    }
+}
+
+/// The ABI's name for a metadata source.
+fn metadata_source(source: MetadataSource) -> abi::envoy_dynamic_module_type_metadata_source {
+    match source {
+        MetadataSource::Route => abi::envoy_dynamic_module_type_metadata_source_Route,
+        MetadataSource::Cluster => abi::envoy_dynamic_module_type_metadata_source_Cluster,
+        MetadataSource::UpstreamHost => abi::envoy_dynamic_module_type_metadata_source_Host,
+        MetadataSource::Dynamic => abi::envoy_dynamic_module_type_metadata_source_Dynamic,
+    }
+}
+
+const NO_BUFFER: EnvoyBuffer = EnvoyBuffer {
+    ptr: null(),
+    length: 0,
+};
+
+/// The strings Envoy lists into a vector of `count` buffers (`fill`); they live until
+/// the hook returns.
+fn envoy_strings(count: usize, fill: impl FnOnce(*mut EnvoyBuffer) -> bool) -> Vec<String> {
+    if count == 0 {
+        return Vec::new();
+    }
+    let mut buffers = vec![NO_BUFFER; count];
+    if !fill(buffers.as_mut_ptr()) {
+        return Vec::new();
+    }
+    buffers
+        .into_iter()
+        // SAFETY: Envoy filled the buffers with its own strings, alive during the hook.
+        .filter_map(|b| String::from_utf8(unsafe { envoy_bytes(b) }.to_vec()).ok())
+        .collect()
+}
+
+/// The stream whose hook runs, for a metadata call; `None` in a network filter, whose
+/// ABI lists no metadata.
+fn metadata_stream() -> Result<Option<*mut c_void>, HostError> {
+    if scope().network {
+        return Ok(None);
+    }
+    stream("envoy_dynamic_module_callback_http_get_metadata_keys").map(Some)
+}
+
+/// The namespaces of the `source` metadata.
+pub(crate) fn get_metadata_namespaces(source: MetadataSource) -> Result<Vec<String>, HostError> {
+    let Some(filter) = metadata_stream()? else {
+        return Ok(Vec::new());
+    };
+    let source = metadata_source(source);
+    // SAFETY: `filter` is the live stream's handle; the vector has `count` entries.
+    unsafe {
+        let count =
+            abi::envoy_dynamic_module_callback_http_get_metadata_namespaces_count(filter, source);
+        Ok(envoy_strings(count, |out| {
+            abi::envoy_dynamic_module_callback_http_get_metadata_namespaces(filter, source, out)
+        }))
+    }
+}
+
+/// Namespace `namespace` of the `source` metadata, key by key: strings, numbers, bools
+/// and lists of those (what the ABI reads); other values are left out.
+pub(crate) fn get_metadata(
+    source: MetadataSource,
+    namespace: &str,
+) -> Result<Option<Struct>, HostError> {
+    let Some(filter) = metadata_stream()? else {
+        return Ok(None);
+    };
+    let abi_source = metadata_source(source);
+    let ns = buffer(namespace.as_bytes());
+    // SAFETY: `filter` is the live stream's handle; the vector has `count` entries.
+    let keys = unsafe {
+        let count =
+            abi::envoy_dynamic_module_callback_http_get_metadata_keys_count(filter, abi_source, ns);
+        envoy_strings(count, |out| {
+            abi::envoy_dynamic_module_callback_http_get_metadata_keys(filter, abi_source, ns, out)
+        })
+    };
+    // No keys: an empty namespace, or none at all.
+    if keys.is_empty()
+        && !get_metadata_namespaces(source)?
+            .iter()
+            .any(|n| n == namespace)
+    {
+        return Ok(None);
+    }
+    let mut fields = Struct::new();
+    for key in keys {
+        match metadata_value(filter, abi_source, namespace, &key) {
+            Some(value) => {
+                fields.insert(key, value);
+            }
+            None => log::debug!(
+                "{source} metadata `{namespace}`: `{key}` is a struct, a null or a list holding \
+                 one, which Envoy's dynamic modules ABI does not read"
+            ),
+        }
+    }
+    Ok(Some(fields))
+}
+
+/// The kinds of metadata value the ABI reads, each with its own getter.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    Text,
+    Number,
+    Flag,
+    List,
+}
+
+/// What a metadata key held when last read.
+#[derive(Clone, Debug, Default)]
+struct Seen {
+    /// Its kind; `None` when no getter read it (a struct, a null, a list holding one).
+    kind: Option<Kind>,
+    /// A list's elements' kinds.
+    elements: Vec<Kind>,
+    /// Reads skipped since an unreadable key was last probed.
+    skipped: u32,
+}
+
+/// What metadata keys held, per worker thread. Envoy 1.40 logs every getter that misses
+/// (`key rps is not a string`, at error level), so each value is probed first as what it
+/// was before, and a key no getter reads is probed again only every
+/// `REPROBE_UNREADABLE` reads: route and cluster metadata change only with the
+/// configuration, and a steady request flow logs nothing. Bounded: cleared when full.
+type Kinds = std::collections::HashMap<(u32, String, String), Seen>;
+
+thread_local! {
+    static KINDS: std::cell::RefCell<Kinds> = std::cell::RefCell::new(Kinds::new());
+}
+
+const MAX_KINDS: usize = 1024;
+const REPROBE_UNREADABLE: u32 = 64;
+
+/// `first`, then the other kinds of `all`, in order.
+fn probe_order(first: Option<Kind>, all: &[Kind]) -> Vec<Kind> {
+    let mut order: Vec<Kind> = first.into_iter().collect();
+    order.extend(all.iter().copied().filter(|k| Some(*k) != first));
+    order
+}
+
+/// One metadata value: a string, number or bool, or a list of those; `None` for
+/// anything else (a struct, a null, a list holding one).
+fn metadata_value(
+    filter: *mut c_void,
+    source: abi::envoy_dynamic_module_type_metadata_source,
+    namespace: &str,
+    key: &str,
+) -> Option<Value> {
+    let cache_key = (source, namespace.to_owned(), key.to_owned());
+    let mut seen = KINDS.with(|k| k.borrow().get(&cache_key).cloned());
+    if let Some(unreadable) = seen.as_mut().filter(|s| s.kind.is_none()) {
+        if unreadable.skipped < REPROBE_UNREADABLE {
+            unreadable.skipped += 1;
+            let skipped = unreadable.skipped;
+            KINDS.with(|k| {
+                if let Some(entry) = k.borrow_mut().get_mut(&cache_key) {
+                    entry.skipped = skipped;
+                }
+            });
+            return None;
+        }
+    }
+    let previous = seen.unwrap_or_default();
+    let ns = buffer(namespace.as_bytes());
+    let key_buffer = buffer(key.as_bytes());
+    let mut now = Seen::default();
+    let mut value = None;
+    for kind in probe_order(
+        previous.kind,
+        &[Kind::Text, Kind::Number, Kind::Flag, Kind::List],
+    ) {
+        // SAFETY: `filter` is the live stream's handle, inside its hook.
+        let read =
+            unsafe { metadata_kind(filter, source, ns, key_buffer, kind, &previous.elements) };
+        if let Some((read, elements)) = read {
+            now.kind = Some(kind);
+            now.elements = elements;
+            value = read;
+            break;
+        }
+    }
+    KINDS.with(|k| {
+        let mut kinds = k.borrow_mut();
+        if kinds.len() >= MAX_KINDS {
+            kinds.clear();
+        }
+        kinds.insert(cache_key, now);
+    });
+    value
+}
+
+/// The value of `key` if it is of `kind`, with a list's elements' kinds: `None` when it
+/// is not of `kind`, `Some((None, _))` when it is but cannot be read (a list holding
+/// something else, text that is not UTF-8).
+///
+/// # Safety
+/// `filter` is the live stream's handle, and the hook has not returned.
+unsafe fn metadata_kind(
+    filter: *mut c_void,
+    source: abi::envoy_dynamic_module_type_metadata_source,
+    ns: ModuleBuffer,
+    key: ModuleBuffer,
+    kind: Kind,
+    elements: &[Kind],
+) -> Option<(Option<Value>, Vec<Kind>)> {
+    // SAFETY: as the caller promised; out-pointers are valid; a string lives until the
+    // hook returns.
+    unsafe {
+        match kind {
+            Kind::List => {
+                let mut len = 0usize;
+                if !abi::envoy_dynamic_module_callback_http_get_metadata_list_size(
+                    filter, source, ns, key, &mut len,
+                ) {
+                    return None;
+                }
+                let mut values = Vec::new();
+                let mut kinds = Vec::new();
+                for index in 0..len {
+                    // Each element as the same element was before, else as the one before it.
+                    let hint = elements.get(index).or(kinds.last()).copied();
+                    let element = probe_order(hint, &[Kind::Text, Kind::Number, Kind::Flag])
+                        .into_iter()
+                        .find_map(|kind| {
+                            scalar(filter, source, ns, key, Some(index), kind)
+                                .map(|value| (kind, value))
+                        });
+                    match element {
+                        Some((kind, Some(value))) => {
+                            kinds.push(kind);
+                            values.push(value);
+                        }
+                        _ => return Some((None, kinds)),
+                    }
+                }
+                Some((Some(Value::Array(values)), kinds))
+            }
+            scalar_kind => {
+                scalar(filter, source, ns, key, None, scalar_kind).map(|value| (value, Vec::new()))
+            }
+        }
+    }
+}
+
+/// A string, number or bool: of `key` itself, or of its list's element `index`. `None`
+/// when it is not of `kind`; `Some(None)` for text that is not UTF-8.
+///
+/// # Safety
+/// `filter` is the live stream's handle, and the hook has not returned.
+unsafe fn scalar(
+    filter: *mut c_void,
+    source: abi::envoy_dynamic_module_type_metadata_source,
+    ns: ModuleBuffer,
+    key: ModuleBuffer,
+    index: Option<usize>,
+    kind: Kind,
+) -> Option<Option<Value>> {
+    // SAFETY: as the caller promised; out-pointers are valid; a string lives until the
+    // hook returns.
+    unsafe {
+        match kind {
+            Kind::Text => {
+                let mut text = NO_BUFFER;
+                let found = match index {
+                    None => abi::envoy_dynamic_module_callback_http_get_metadata_string(
+                        filter, source, ns, key, &mut text,
+                    ),
+                    Some(i) => abi::envoy_dynamic_module_callback_http_get_metadata_list_string(
+                        filter, source, ns, key, i, &mut text,
+                    ),
+                };
+                found.then(|| {
+                    String::from_utf8(envoy_bytes(text).to_vec())
+                        .ok()
+                        .map(Value::String)
+                })
+            }
+            Kind::Number => {
+                let mut number = 0f64;
+                let found = match index {
+                    None => abi::envoy_dynamic_module_callback_http_get_metadata_number(
+                        filter,
+                        source,
+                        ns,
+                        key,
+                        &mut number,
+                    ),
+                    Some(i) => abi::envoy_dynamic_module_callback_http_get_metadata_list_number(
+                        filter,
+                        source,
+                        ns,
+                        key,
+                        i,
+                        &mut number,
+                    ),
+                };
+                found.then(|| Some(crate::proto::number_value(number)))
+            }
+            Kind::Flag => {
+                let mut flag = false;
+                let found = match index {
+                    None => abi::envoy_dynamic_module_callback_http_get_metadata_bool(
+                        filter, source, ns, key, &mut flag,
+                    ),
+                    Some(i) => abi::envoy_dynamic_module_callback_http_get_metadata_list_bool(
+                        filter, source, ns, key, i, &mut flag,
+                    ),
+                };
+                found.then_some(Some(Value::Bool(flag)))
+            }
+            Kind::List => None, // the ABI reads no list inside a list
+        }
     }
 }
 

@@ -5,9 +5,10 @@
 use std::ptr::{null, null_mut};
 
 use super::{
-    decode_map, encode_map, tagged_name, BufferType, HostError, LogLevel, MapType, Pairs,
-    StreamType, EMPTY, NOT_FOUND, OK,
+    decode_map, encode_map, metadata_path, tagged_name, BufferType, HostError, LogLevel, MapType,
+    Pairs, StreamType, EMPTY, NOT_FOUND, OK, PARSE_FAILURE,
 };
+use crate::property::{MetadataSource, Struct};
 
 mod ffi {
     #[link(wasm_import_module = "env")]
@@ -395,6 +396,34 @@ pub(crate) fn get_property(path: &[&str]) -> Result<Option<Vec<u8>>, HostError> 
         NOT_FOUND => Ok(None),
         other => Err(HostError::new("proxy_get_property", other)),
     }
+}
+
+/// The `source` metadata as the host serialized it; `None` when absent.
+fn metadata_bytes(source: MetadataSource) -> Result<Option<Vec<u8>>, HostError> {
+    get_property(metadata_path(source))
+}
+
+/// A metadata property that does not decode.
+const MALFORMED_METADATA: HostError = HostError::new("proxy_get_property", PARSE_FAILURE);
+
+/// Namespace `namespace` of the `source` metadata; `None` when absent.
+pub(crate) fn get_metadata(
+    source: MetadataSource,
+    namespace: &str,
+) -> Result<Option<Struct>, HostError> {
+    let Some(bytes) = metadata_bytes(source)? else {
+        return Ok(None);
+    };
+    crate::proto::metadata_namespace(&bytes, namespace).ok_or(MALFORMED_METADATA)
+}
+
+/// The namespaces of the `source` metadata.
+pub(crate) fn get_metadata_namespaces(source: MetadataSource) -> Result<Vec<String>, HostError> {
+    let Some(bytes) = metadata_bytes(source)? else {
+        return Ok(Vec::new());
+    };
+    let namespaces = crate::proto::metadata_namespaces(&bytes).ok_or(MALFORMED_METADATA)?;
+    Ok(namespaces.into_iter().map(|(name, _)| name).collect())
 }
 
 /// Replaces `size` bytes at `start` of a host buffer (a body chunk, connection data) with `data`.
