@@ -27,6 +27,7 @@ pages! {
     capabilities_bodies = "capabilities/bodies.md";
     capabilities_local_replies = "capabilities/local-replies.md";
     capabilities_callouts = "capabilities/callouts.md";
+    capabilities_async = "capabilities/async.md";
     capabilities_grpc = "capabilities/grpc.md";
     capabilities_metrics = "capabilities/metrics.md";
     capabilities_shared_data = "capabilities/shared-data.md";

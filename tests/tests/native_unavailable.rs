@@ -1,7 +1,7 @@
 //! What Envoy's dynamic modules ABI lacks is a compile error on the native target, naming
 //! the capability, never a runtime surprise: gRPC calls and streams, shared queues,
 //! foreign functions, writing properties, callouts from plugin context and stream
-//! handles.
+//! handles, and what async hooks would await of those.
 
 use proxylet_artifact::build::{workspace_root, CargoBuild};
 
@@ -23,6 +23,9 @@ fn every_capability_the_abi_lacks_is_a_compile_error_naming_it() {
     for named in [
         "no method named `grpc_call`",
         "no method named `grpc_stream`",
+        "no method named `call_grpc`",
+        "no method named `grpc_events`",
+        "no method named `recv` found for struct `proxylet::shared::Queue`",
         "no method named `register_queue`",
         "no method named `handle` found for mutable reference `&mut proxylet::http::Stream<'_>`",
         "unresolved import `proxylet::http::StreamHandle`",
