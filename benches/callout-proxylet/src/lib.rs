@@ -37,23 +37,18 @@ impl Default for Check {
 }
 
 #[proxylet::filter]
-fn on_request_headers(headers: &Headers, config: &Check, stream: &mut Stream<'_>) -> Action {
+async fn on_request_headers(headers: &Headers, config: &Check, stream: &mut Stream) -> Action {
     let mut call = HttpCall::get(config.path.as_str());
     if let Some(value) = headers.get(&config.header) {
         call = call.header(config.header.as_str(), value.as_bytes());
     }
     let timeout = Duration::from_millis(config.timeout_ms);
-    stream.http_call(
-        &config.cluster,
-        call,
-        timeout,
-        |answer, _stream| match answer {
-            Ok(response) if response.status() == 200 => Action::Continue,
-            _ => Action::Reply(
-                Response::new(403)
-                    .header("content-type", "text/plain")
-                    .body("denied\n"),
-            ),
-        },
-    )
+    match stream.call(&config.cluster, call, timeout).await {
+        Ok(response) if response.status() == 200 => Action::Continue,
+        _ => Action::Reply(
+            Response::new(403)
+                .header("content-type", "text/plain")
+                .body("denied\n"),
+        ),
+    }
 }
