@@ -64,16 +64,15 @@ pub(crate) fn expand(filter: &Filter) -> TokenStream {
     // by autoref specialization: `parse` resolves where the type is concrete.
     let configure = match parse_target {
         Some((ty, span)) => {
-            let parse =
-                quote_spanned!(span=> (&#private::FormatProbe::<#ty>(#private::PhantomData)).parse);
-            quote! {
+            // Spanned on the user's type as a whole, so an unmet `Deserialize` bound
+            // blames it. Only a schema with tagged enums is walked for errors: decided at
+            // compile time, so other modules do not carry the walk.
+            quote_spanned! {span=>
                 #[allow(unused_imports)]
                 use #private::{NoDefault as _, ViaDefault as _, ParseText as _, ParseBytes as _, ParseJson as _};
-                #parse(
+                (&#private::FormatProbe::<#ty>(#private::PhantomData)).parse(
                     raw,
                     (&#private::Probe::<#ty>(#private::PhantomData)).default_fn(),
-                    // Only a schema with tagged enums is walked for errors: decided at
-                    // compile time, so other modules do not carry the walk.
                     const { #private::schema_for_errors(<Self as #private::Filter>::CONFIG_SCHEMA) },
                 )
             }

@@ -316,6 +316,16 @@ impl Collect<'_> {
                         elem.to_token_stream()
                     ));
                 }
+                if let Some(owned) = unsized_config(elem) {
+                    return Err(format!(
+                        "the config is owned by the plugin; take `&{owned}` ({})",
+                        if owned == "String" {
+                            "the configuration text as is"
+                        } else {
+                            "the configuration bytes as they are"
+                        }
+                    ));
+                }
                 match &self.config {
                     Some(existing) if existing.to_token_stream().to_string() != elem.to_token_stream().to_string() => {
                         Err(format!(
@@ -336,6 +346,18 @@ impl Collect<'_> {
                 offered()
             )),
         }
+    }
+}
+
+/// The owned config type to take instead of a borrowed one (`str`, `[u8]`).
+fn unsized_config(ty: &Type) -> Option<&'static str> {
+    match ty {
+        Type::Path(path) if path.qself.is_none() && path.path.is_ident("str") => Some("String"),
+        Type::Slice(slice) => match &*slice.elem {
+            Type::Path(path) if path.qself.is_none() && path.path.is_ident("u8") => Some("Vec<u8>"),
+            _ => None,
+        },
+        _ => None,
     }
 }
 
