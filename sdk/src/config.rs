@@ -4,10 +4,10 @@
 //! `BytesValue` arrives byte for byte; a `Struct` arrives as its JSON form). proxylet reads
 //! those bytes once per configure into the filter's config type ([`ConfigFormat`]):
 //!
-//! | config type | the configuration is | empty configuration |
+//! | config type (what a hook takes) | the configuration is | empty configuration |
 //! |---|---|---|
-//! | `String` | UTF-8 text, as is ([`from_text`]); other bytes are refused | `""` |
-//! | `Vec<u8>` | bytes, as they are (NUL and non-UTF-8 included) | empty |
+//! | `String` (`&str` or `&String`) | UTF-8 text, as is ([`from_text`]); other bytes are refused | `""` |
+//! | `Vec<u8>` (`&[u8]` or `&Vec<u8>`) | bytes, as they are (NUL and non-UTF-8 included) | empty |
 //! | any other [`serde::Deserialize`] type | JSON ([`from_json`]) | `Default::default()`, or refused without `Default` |
 //!
 //! When reading fails, the error names the field and what was expected, is logged, and
@@ -19,8 +19,8 @@
 //!
 //! // The configuration text as is: `configuration: {"@type": ".../StringValue", value: "…"}`.
 //! #[proxylet::filter(root_id = "banner", export = false)]
-//! fn on_response_headers(headers: &mut Headers, banner: &String) {
-//!     headers.set("x-banner", banner.as_str());
+//! fn on_response_headers(headers: &mut Headers, banner: &str) {
+//!     headers.set("x-banner", banner);
 //! }
 //! ```
 

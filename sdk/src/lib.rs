@@ -121,7 +121,8 @@ pub use plugin::{Filter, Plugin, PluginCx};
 ///
 /// Parameters are taken by type, in any order; `&Headers`, `&Body` and `&Data` work too.
 /// Every hook can also take `&C`, for any other type `C`: the plugin's configuration,
-/// read once per configure: a `String` is the configuration text as is, a `Vec<u8>` its
+/// read once per configure: a `String` is the configuration text as is (take it as `&str`),
+/// a `Vec<u8>` its
 /// bytes as they are, and any other type must implement `serde::Deserialize` and is parsed
 /// from JSON; and `&P`, the plugin state of `plugin = P`. A filter's hooks are all HTTP or
 /// all TCP. A misspelled hook name is a compile error with a suggestion.
@@ -140,8 +141,10 @@ pub use plugin::{Filter, Plugin, PluginCx};
 /// so Envoy rejects the listener.
 ///
 /// Two config types take the configuration unparsed ([`config::ConfigFormat`]): `String`
+/// (a hook takes `&str` or `&String`)
 /// gets the text as is (empty when none was given; bytes that are not UTF-8 are refused,
-/// naming the offset), and `Vec<u8>` gets the bytes as they are (a `BytesValue` carries
+/// naming the offset), and `Vec<u8>` (`&[u8]` or `&Vec<u8>`) gets the bytes as they are
+/// (a `BytesValue` carries
 /// any). The module records it, and `cargo proxylet` then passes `--config` through
 /// unchanged instead of checking it as JSON.
 ///
@@ -150,7 +153,7 @@ pub use plugin::{Filter, Plugin, PluginCx};
 ///
 /// /// The configuration is a list of path prefixes, one a line.
 /// #[proxylet::filter(root_id = "deny_prefixes", export = false)]
-/// fn on_request_headers(headers: &mut Headers, prefixes: &String) -> Action {
+/// fn on_request_headers(headers: &mut Headers, prefixes: &str) -> Action {
 ///     let Some(path) = headers.get(":path") else { return Action::Continue };
 ///     let denied = prefixes
 ///         .lines()
