@@ -468,6 +468,8 @@ mod tests {
     }
 
     #[test]
+    // The borrows are the expansion's: by value picks text or bytes, the autoref JSON.
+    #[allow(clippy::needless_borrow)]
     fn the_config_type_picks_the_format_and_the_parse() {
         #[allow(unused_imports)]
         use super::format_probe::{
