@@ -20,6 +20,7 @@
 //! ```
 #![warn(missing_docs)]
 
+use std::collections::BTreeMap;
 use std::fmt;
 
 pub mod build;
@@ -32,7 +33,8 @@ use serde::{Deserialize, Serialize};
 pub const RUNTIME_CONFIG_SECTION: &str = "proxylet.runtime_config";
 
 /// The custom section holding the filters' config schemas: one line per filter,
-/// `{"rootId":"add_header","schema":{…}}`, each ending with a newline.
+/// `{"rootId":"add_header","schema":{…}}`, each ending with a newline; a filter whose
+/// configuration is text or bytes has `{"rootId":"banner","format":"text"}` instead.
 pub const CONFIG_SCHEMA_SECTION: &str = "proxylet.config_schema";
 
 /// `runtime-config.json`, as wasme defined it.
@@ -54,12 +56,65 @@ pub struct RuntimeConfig {
 pub struct RootIds {
     /// Every root id the module answers to.
     pub root_ids: Vec<String>,
+    /// The filters that read their configuration as something other than JSON, by root
+    /// id (`"configFormats": {"banner": "text"}`; proxylet's addition to wasme's format,
+    /// absent when every filter takes JSON).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub config_formats: BTreeMap<String, ConfigFormat>,
+}
+
+/// How a filter reads its configuration (the SDK's `proxylet::config::ConfigFormat`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ConfigFormat {
+    /// JSON, parsed into the filter's config type (checked against its config schema).
+    #[default]
+    Json,
+    /// UTF-8 text, taken as is (a `String` config).
+    Text,
+    /// Bytes, taken as they are (a `Vec<u8>` config).
+    Bytes,
+}
+
+impl fmt::Display for ConfigFormat {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ConfigFormat::Json => "json",
+            ConfigFormat::Text => "text",
+            ConfigFormat::Bytes => "bytes",
+        })
+    }
 }
 
 impl RuntimeConfig {
     /// The JSON text, as written beside the `.wasm`.
     pub fn to_json(&self) -> String {
         serde_json::to_string(self).unwrap_or_default()
+    }
+
+    /// How filter `root_id` reads its configuration; an empty `root_id` (Envoy's default)
+    /// means the module's only filter. JSON when the module says nothing else.
+    ///
+    /// ```
+    /// use proxylet_artifact::{ConfigFormat, RuntimeConfig};
+    ///
+    /// let config: RuntimeConfig = serde_json::from_str(
+    ///     r#"{"type":"envoy_proxy","abiVersions":["v0.2.1"],
+    ///         "config":{"rootIds":["banner","add_header"],"configFormats":{"banner":"text"}}}"#,
+    /// ).unwrap();
+    /// assert_eq!(config.config_format("banner"), ConfigFormat::Text);
+    /// assert_eq!(config.config_format("add_header"), ConfigFormat::Json);
+    /// ```
+    pub fn config_format(&self, root_id: &str) -> ConfigFormat {
+        let root_id = match (root_id, self.config.root_ids.as_slice()) {
+            ("", [only]) => only.as_str(),
+            _ => root_id,
+        };
+        self.config
+            .config_formats
+            .get(root_id)
+            .copied()
+            .unwrap_or_default()
     }
 }
 
@@ -185,11 +240,13 @@ pub fn runtime_config(wasm: &[u8]) -> Result<RuntimeConfig, Error> {
 /// assert_eq!(schemas, [("add_header".to_owned(), serde_json::json!({"type": "object"}))]);
 /// ```
 pub fn config_schemas(wasm: &[u8]) -> Result<Vec<(String, serde_json::Value)>, Error> {
+    // A filter whose configuration is not JSON has a line with its `format` and no
+    // schema: skipped here (see `RuntimeConfig::config_format`).
     #[derive(Deserialize)]
     #[serde(rename_all = "camelCase")]
     struct Line {
         root_id: String,
-        schema: serde_json::Value,
+        schema: Option<serde_json::Value>,
     }
 
     let mut out = Vec::new();
@@ -204,7 +261,9 @@ pub fn config_schemas(wasm: &[u8]) -> Result<Vec<(String, serde_json::Value)>, E
             }
             let line: Line =
                 serde_json::from_slice(line).map_err(|e| Error::BadConfigSchema(e.to_string()))?;
-            out.push((line.root_id, line.schema));
+            if let Some(schema) = line.schema {
+                out.push((line.root_id, schema));
+            }
         }
     }
     Ok(out)
@@ -328,6 +387,33 @@ mod tests {
         assert_eq!(config_schema_for(&wasm, "other").unwrap(), None);
         // Two schemas: an empty root id cannot choose.
         assert_eq!(config_schema_for(&wasm, "").unwrap(), None);
+    }
+
+    #[test]
+    fn lines_of_text_and_bytes_configs_have_no_schema() {
+        let wasm = module_with_schemas(
+            b"{\"rootId\":\"banner\",\"format\":\"text\"}\n\
+              {\"rootId\":\"auth\",\"schema\":{\"type\":\"object\"}}\n",
+        );
+        assert_eq!(
+            config_schemas(&wasm).unwrap(),
+            [("auth".to_owned(), serde_json::json!({"type": "object"}))]
+        );
+        assert_eq!(config_schema_for(&wasm, "banner").unwrap(), None);
+    }
+
+    #[test]
+    fn config_formats_default_to_json_and_are_left_out_when_all_are() {
+        let json = r#"{"type":"envoy_proxy","abiVersions":["v0.2.1"],"config":{"rootIds":["blob"],"configFormats":{"blob":"bytes"}}}"#;
+        let config: RuntimeConfig = serde_json::from_str(json).unwrap();
+        assert_eq!(config.config_format("blob"), ConfigFormat::Bytes);
+        assert_eq!(config.config_format(""), ConfigFormat::Bytes);
+        assert_eq!(config.config_format("other"), ConfigFormat::Json);
+        assert_eq!(config.to_json(), json);
+        let wasme = r#"{"type":"envoy_proxy","abiVersions":["v0.2.1"],"config":{"rootIds":["a"]}}"#;
+        let config: RuntimeConfig = serde_json::from_str(wasme).unwrap();
+        assert_eq!(config.config_format("a"), ConfigFormat::Json);
+        assert_eq!(config.to_json(), wasme);
     }
 
     #[test]

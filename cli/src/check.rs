@@ -14,6 +14,9 @@
 //! version it announces and how that was read ([`crate::native`]), its platform, root ids
 //! and config schemas.
 
+use std::collections::BTreeMap;
+
+use proxylet_artifact::ConfigFormat;
 use serde_json::{json, Value};
 
 use crate::wasm::{imports_and_exports, Import, Kind};
@@ -144,6 +147,9 @@ pub struct Report {
     pub root_ids: Option<Vec<String>>,
     /// The config schemas the module carries, as `(root id, schema)`.
     pub config_schemas: Vec<(String, Value)>,
+    /// The filters that read their configuration as text or bytes, by root id (from the
+    /// runtime config); the others take JSON.
+    pub config_formats: BTreeMap<String, ConfigFormat>,
     /// Every import, with `true` when it is outside proxy-wasm 0.2.1 + WASI preview 1.
     pub imports: Vec<(Import, bool)>,
     /// Exported function names.
@@ -166,6 +172,7 @@ impl Report {
             "abiVersions": self.abi_versions,
             "rootIds": self.root_ids,
             "configSchemas": self.config_schemas.iter().cloned().collect::<serde_json::Map<_, _>>(),
+            "configFormats": self.config_formats,
             "imports": self.imports.iter().map(|(i, flagged)| json!({
                 "module": i.module, "name": i.name, "kind": i.kind.as_str(), "flagged": flagged,
             })).collect::<Vec<_>>(),
@@ -255,8 +262,12 @@ pub fn check(wasm: &[u8]) -> Result<Report> {
         });
     }
 
+    let mut config_formats = BTreeMap::new();
     let root_ids = match proxylet_artifact::runtime_config(wasm) {
-        Ok(config) => Some(config.config.root_ids),
+        Ok(config) => {
+            config_formats = config.config.config_formats;
+            Some(config.config.root_ids)
+        }
         Err(proxylet_artifact::Error::NoRuntimeConfig) => {
             findings.push(Finding {
                 severity: Severity::Warning,
@@ -294,6 +305,7 @@ pub fn check(wasm: &[u8]) -> Result<Report> {
         abi_versions,
         root_ids,
         config_schemas,
+        config_formats,
         imports: checked,
         exports: exports
             .into_iter()
@@ -379,6 +391,9 @@ pub fn render(name: &str, report: &Report) -> String {
             format!("{root_id}: {}", schema_summary(schema)),
         );
     }
+    for (root_id, format) in &report.config_formats {
+        line("config", format_summary(root_id, *format));
+    }
     if report.findings.is_empty() {
         out.push_str("\nok: loadable by Envoy (proxy-wasm 0.2.1, WASI preview 1)\n");
     } else {
@@ -392,6 +407,16 @@ pub fn render(name: &str, report: &Report) -> String {
         }
     }
     out
+}
+
+/// `banner: text, passed on as it is (a `String` config; no schema)`.
+fn format_summary(root_id: &str, format: ConfigFormat) -> String {
+    let ty = match format {
+        ConfigFormat::Text => "a `String` config, UTF-8",
+        ConfigFormat::Bytes => "a `Vec<u8>` config",
+        ConfigFormat::Json => "parsed",
+    };
+    format!("{root_id}: {format}, passed on as it is ({ty}; no schema)")
 }
 
 /// `object: name (string, default "hello"), value (string, default "melon")`.
@@ -471,6 +496,7 @@ impl NativeReport {
             "abiVersion": module.abi_version,
             "rootIds": module.root_ids(),
             "configSchemas": module.config_schemas.iter().cloned().collect::<serde_json::Map<_, _>>(),
+            "configFormats": module.runtime_config.as_ref().map(|c| &c.config.config_formats),
             "hooks": module.hooks(),
             "missingHooks": self.missing,
             "exports": module.exports,
@@ -635,6 +661,13 @@ pub fn render_native(name: &str, report: &NativeReport) -> String {
             "config schema",
             format!("{root_id}: {}", schema_summary(schema)),
         );
+    }
+    let formats = module
+        .runtime_config
+        .as_ref()
+        .map(|c| &c.config.config_formats);
+    for (root_id, format) in formats.into_iter().flatten() {
+        line("config", format_summary(root_id, *format));
     }
     if report.findings.is_empty() {
         out.push_str(&format!(

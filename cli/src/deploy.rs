@@ -7,6 +7,11 @@
 //! The image's manifest digest (what Istio and Envoy Gateway verify for `oci://` URLs) and
 //! its module come from the local store. The plugin configuration is checked against the
 //! JSON Schema the module carries (`proxylet.config_schema`) before anything is written.
+//! A filter whose configuration is text or bytes (its config type is `String` or
+//! `Vec<u8>`, says the module's runtime config) gets it unchanged in an Envoy bootstrap
+//! (a `StringValue`, or a `BytesValue` for bytes that are not UTF-8); Istio and Envoy
+//! Gateway re-encode every configuration as JSON, so such a configuration is refused for
+//! them with what to do instead.
 //!
 //! With `native`, the module is a native one (`build --native`) and goes in Envoy's
 //! `envoy.filters.http.dynamic_modules` filter (`filter_name` = the root id, the config as a
@@ -22,10 +27,12 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use proxylet_artifact::build::Target;
+use proxylet_artifact::ConfigFormat;
 use proxylet_harness::bootstrap::HttpFilter;
 use proxylet_harness::{Bootstrap, DynamicModuleFilter, WasmCode, WasmFilter};
 use serde_json::{json, Map, Value};
 
+use crate::plugin_config::{GivenConfig, PluginConfig};
 use crate::reference::Reference;
 use crate::store::Store;
 use crate::{err, Result};
@@ -143,8 +150,8 @@ pub struct DeployOptions {
     pub image: Option<Reference>,
     /// A module file instead of an image (`envoy` only).
     pub wasm: Option<PathBuf>,
-    /// The plugin configuration (JSON).
-    pub config: Option<Value>,
+    /// The plugin configuration as given; read the way the filter reads it.
+    pub config: Option<GivenConfig>,
     /// The root id; default: the module's only one.
     pub root_id: Option<String>,
     /// `metadata.name` (Kubernetes) or the filter's name (Envoy); default: from the root id.
@@ -200,6 +207,9 @@ pub struct Deployment {
     pub document: Value,
     /// Whether the config was checked against a schema from the module.
     pub schema_checked: bool,
+    /// How the filter reads its configuration: a text or bytes one is passed through
+    /// unchanged (and has no schema).
+    pub config_format: ConfigFormat,
     /// What else to do for it to work, for people (the `EnvoyProxy` registration of a
     /// native module for Envoy Gateway).
     pub notes: Vec<String>,
@@ -328,28 +338,96 @@ pub fn generate(options: &DeployOptions, store: &Store) -> Result<Deployment> {
         ));
     }
     let source = source(options, store)?;
-    let config = options.config.clone();
     let root_id = choose_root_id(options.root_id.as_deref(), &source.bytes, false)?;
-    let schema_checked = match &config {
-        Some(config) => crate::schema::check_config(&source.bytes, &root_id, config)?,
-        None => crate::schema::check_config(&source.bytes, &root_id, &json!({}))
-            .map_err(|e| e.context("with no --config the filter gets an empty config ({}), but"))?,
+    let config_format = crate::module::config_format(&source.bytes, &root_id);
+    let config = options
+        .config
+        .clone()
+        .map(|given| given.read_for(&source.bytes, &root_id))
+        .transpose()?;
+    let schema_checked = match (&config, config_format) {
+        (_, ConfigFormat::Text | ConfigFormat::Bytes) => false,
+        (Some(config), ConfigFormat::Json) => match config.json() {
+            Some(value) => crate::schema::check_config(&source.bytes, &root_id, value)?,
+            None => false,
+        },
+        (None, ConfigFormat::Json) => {
+            crate::schema::check_config(&source.bytes, &root_id, &json!({})).map_err(|e| {
+                e.context("with no --config the filter gets an empty config ({}), but")
+            })?
+        }
     };
+    if config.is_some() && config_format != ConfigFormat::Json {
+        refuse_unparsed_config(options, &root_id, config_format)?;
+    }
     let name = options.name.clone().unwrap_or_else(|| k8s_name(&root_id));
     let mut notes = Vec::new();
     let document = match (options.platform, options.native) {
-        (Platform::Istio, _) => istio(options, &source, &root_id, &name, config)?,
-        (Platform::Gateway, false) => gateway(options, &source, &root_id, &name, config)?,
-        (Platform::Gateway, true) => {
-            gateway_native(options, &source, &root_id, &name, config, &mut notes)?
-        }
-        (Platform::Envoy, _) => envoy(options, &source, &root_id, &name, config)?,
+        (Platform::Istio, _) => istio(options, &source, &root_id, &name, json_of(&config))?,
+        (Platform::Gateway, false) => gateway(options, &source, &root_id, &name, json_of(&config))?,
+        (Platform::Gateway, true) => gateway_native(
+            options,
+            &source,
+            &root_id,
+            &name,
+            json_of(&config),
+            &mut notes,
+        )?,
+        (Platform::Envoy, _) => envoy(options, &source, &root_id, &name, envoy_bytes(&config))?,
     };
     Ok(Deployment {
         document,
         schema_checked,
+        config_format,
         notes,
     })
+}
+
+/// The JSON value of a JSON configuration (Kubernetes manifests carry only those).
+fn json_of(config: &Option<PluginConfig>) -> Option<Value> {
+    config.as_ref().and_then(PluginConfig::json).cloned()
+}
+
+/// The bytes a bootstrap hands the filter: JSON as compact text, text and bytes as given.
+fn envoy_bytes(config: &Option<PluginConfig>) -> Option<Vec<u8>> {
+    config.as_ref().map(|config| match config.json() {
+        Some(value) => value.to_string().into_bytes(),
+        None => config.bytes().to_vec(),
+    })
+}
+
+/// Istio and Envoy Gateway hand a filter its configuration as JSON text they write
+/// themselves, so a text or bytes configuration cannot reach it unchanged through them.
+fn refuse_unparsed_config(
+    options: &DeployOptions,
+    root_id: &str,
+    format: ConfigFormat,
+) -> Result<()> {
+    let how = match options.platform {
+        Platform::Envoy => return Ok(()),
+        // istio/pilot: the WasmPlugin's pluginConfig (a protobuf Struct) is sent as
+        // `StringValue{protomarshal.ToJSON(pluginConfig)}`.
+        Platform::Istio => {
+            "Istio's WasmPlugin takes pluginConfig as a JSON object and hands the filter that \
+             object re-encoded as JSON text"
+        }
+        // envoyproxy/gateway internal/xds/translator (wasm.go, dynamicmodule.go):
+        // `StringValue{string(config.Raw)}`, the JSON of `config`.
+        Platform::Gateway => {
+            "Envoy Gateway hands the filter its `config` re-encoded as JSON text (a string \
+             arrives quoted)"
+        }
+    };
+    let ty = match format {
+        ConfigFormat::Bytes => "`Vec<u8>`",
+        _ => "`String`",
+    };
+    Err(err!(
+        "filter `{root_id}` takes its configuration as {format} (its config type is {ty}), and \
+         {how}, so the filter would not get the configuration as given; deploy it with `cargo \
+         proxylet deploy envoy` (which passes it on unchanged), deploy it without --config (the \
+         filter gets an empty configuration), or give the filter a JSON config type"
+    ))
 }
 
 fn image_of<'a>(source: &'a Source, platform: &str) -> Result<(&'a Reference, &'a str)> {
@@ -743,7 +821,7 @@ fn envoy(
     source: &Source,
     root_id: &str,
     name: &str,
-    config: Option<Value>,
+    config: Option<Vec<u8>>,
 ) -> Result<Value> {
     let (code, registry) = match options.code {
         Code::Local => (
@@ -794,7 +872,7 @@ fn envoy(
     } else {
         let mut filter = WasmFilter::new(name, code).root_id(root_id).vm_id(name);
         if let Some(config) = config {
-            filter = filter.config(config.to_string());
+            filter = filter.config_bytes(config);
         }
         filter.into()
     };
@@ -818,15 +896,16 @@ fn envoy(
 }
 
 /// The `envoy.filters.http.dynamic_modules` filter for a native module: `filter_name` is the
-/// root id, the config a `StringValue`, the library a local file or a remote one.
-fn native_filter(name: &str, root_id: &str, code: WasmCode, config: Option<Value>) -> HttpFilter {
+/// root id, the config a `StringValue` (a `BytesValue` when not UTF-8), the library a local
+/// file or a remote one.
+fn native_filter(name: &str, root_id: &str, code: WasmCode, config: Option<Vec<u8>>) -> HttpFilter {
     let local = match &code {
         WasmCode::Local(path) => path.clone(),
         WasmCode::Remote { .. } => PathBuf::new(),
     };
     let mut filter = DynamicModuleFilter::local(name, local, root_id);
     if let Some(config) = config {
-        filter = filter.config(config.to_string());
+        filter = filter.config_bytes(config);
     }
     let mut json = HttpFilter::from(filter).to_json();
     if let WasmCode::Remote { .. } = code {

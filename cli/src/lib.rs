@@ -31,6 +31,7 @@ pub mod native;
 pub mod new;
 pub mod optimize;
 pub mod paths;
+pub mod plugin_config;
 pub mod project;
 pub mod reference;
 pub mod registry;

@@ -3,6 +3,7 @@
 //! in ELF sections of the same names ([`crate::native`]).
 
 use proxylet_artifact::build::Target;
+use proxylet_artifact::ConfigFormat;
 use serde_json::Value;
 
 use crate::native::NativeModule;
@@ -40,6 +41,17 @@ pub fn config_schema_for(bytes: &[u8], root_id: &str) -> Result<Option<Value>> {
             .config_schema_for(root_id)
             .cloned()),
     }
+}
+
+/// How filter `root_id` reads its configuration (JSON when the module does not say).
+pub fn config_format(bytes: &[u8], root_id: &str) -> ConfigFormat {
+    let runtime_config = match target_of(bytes) {
+        Target::Wasm => proxylet_artifact::runtime_config(bytes).ok(),
+        Target::Native => NativeModule::read(bytes)
+            .ok()
+            .and_then(|m| m.runtime_config),
+    };
+    runtime_config.map_or(ConfigFormat::Json, |c| c.config_format(root_id))
 }
 
 /// Checks that a module was built for `expected`; the error says which flag to use.

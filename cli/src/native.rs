@@ -310,7 +310,8 @@ fn config_schemas(section: Option<&[u8]>) -> Result<Vec<(String, Value)>> {
     #[serde(rename_all = "camelCase")]
     struct Line {
         root_id: String,
-        schema: Value,
+        // None: a text or bytes configuration (`"format"`), which has no schema.
+        schema: Option<Value>,
     }
 
     let Some(raw) = section else {
@@ -328,7 +329,9 @@ fn config_schemas(section: Option<&[u8]>) -> Result<Vec<(String, Value)>> {
                 proxylet_artifact::CONFIG_SCHEMA_SECTION
             )
         })?;
-        out.push((line.root_id, line.schema));
+        if let Some(schema) = line.schema {
+            out.push((line.root_id, schema));
+        }
     }
     Ok(out)
 }

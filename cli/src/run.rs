@@ -33,8 +33,9 @@ pub struct RunOptions {
     pub wasm: PathBuf,
     /// The root id.
     pub root_id: String,
-    /// The plugin configuration (JSON text), if any.
-    pub config: Option<String>,
+    /// The plugin configuration, if any: the bytes the filter gets (a `StringValue`, or a
+    /// `BytesValue` when they are not UTF-8).
+    pub config: Option<Vec<u8>>,
     /// The upstream URL; `None` starts the built-in echo server.
     pub upstream: Option<String>,
     /// The listener port (0: any free port).
@@ -101,14 +102,14 @@ pub fn run(options: &RunOptions) -> Result<()> {
         let mut filter =
             DynamicModuleFilter::local(&options.root_id, &options.wasm, &options.root_id);
         if let Some(config) = &options.config {
-            filter = filter.config(config.clone());
+            filter = filter.config_bytes(config.clone());
         }
         filter.into()
     } else {
         let mut filter = WasmFilter::local(options.root_id.clone(), &options.wasm)
             .root_id(options.root_id.clone());
         if let Some(config) = &options.config {
-            filter = filter.config(config.clone());
+            filter = filter.config_bytes(config.clone());
         }
         filter.into()
     };

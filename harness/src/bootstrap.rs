@@ -42,6 +42,48 @@ pub const TCP_PROXY_TYPE: &str =
     "type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy";
 /// Type URL of a plugin configuration given as a string.
 pub const STRING_VALUE_TYPE: &str = "type.googleapis.com/google.protobuf.StringValue";
+/// Type URL of a plugin configuration given as bytes (base64 in JSON).
+pub const BYTES_VALUE_TYPE: &str = "type.googleapis.com/google.protobuf.BytesValue";
+
+/// A filter configuration as Envoy passes it on byte for byte: a `StringValue` when it is
+/// UTF-8 (readable in the bootstrap), else a `BytesValue` (protobuf strings must be UTF-8;
+/// Envoy's wasm and dynamic modules filters unpack either).
+///
+/// ```
+/// use proxylet_harness::bootstrap::configuration;
+/// assert_eq!(configuration(b"hi")["value"], "hi");
+/// let bytes = configuration(b"\xff\0");
+/// assert_eq!(bytes["@type"], "type.googleapis.com/google.protobuf.BytesValue");
+/// assert_eq!(bytes["value"], "/wA=");
+/// ```
+pub fn configuration(bytes: &[u8]) -> Value {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => json!({ "@type": STRING_VALUE_TYPE, "value": text }),
+        Err(_) => json!({ "@type": BYTES_VALUE_TYPE, "value": base64(bytes) }),
+    }
+}
+
+/// Standard base64 with padding (protobuf's JSON form of `bytes`).
+fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            chunk.get(1).copied().unwrap_or(0),
+            chunk.get(2).copied().unwrap_or(0),
+        ];
+        let n = u32::from(b[0]) << 16 | u32::from(b[1]) << 8 | u32::from(b[2]);
+        for (i, shift) in [18, 12, 6, 0].into_iter().enumerate() {
+            if i <= chunk.len() {
+                out.push(char::from(ALPHABET[(n >> shift & 63) as usize]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
 /// Type URL of the dynamic modules HTTP filter's configuration (native filters).
 pub const DYNAMIC_MODULE_TYPE: &str =
     "type.googleapis.com/envoy.extensions.filters.http.dynamic_modules.v3.DynamicModuleFilter";
@@ -118,9 +160,10 @@ pub struct WasmFilter {
     pub vm_id: String,
     /// Where the module comes from.
     pub code: WasmCode,
-    /// The plugin configuration, sent as `google.protobuf.StringValue` (reaches
-    /// `proxy_on_configure` byte for byte). `None` sends no configuration.
-    pub config: Option<String>,
+    /// The plugin configuration, sent as `google.protobuf.StringValue` when it is UTF-8,
+    /// else as `google.protobuf.BytesValue` (either reaches `proxy_on_configure` byte for
+    /// byte). `None` sends no configuration.
+    pub config: Option<Vec<u8>>,
     /// What happens after the VM fails; `None` leaves Envoy's default (`FAIL_CLOSED`).
     pub failure_policy: Option<FailurePolicy>,
     /// The Wasm runtime; default `envoy.wasm.runtime.v8`.
@@ -161,6 +204,12 @@ impl WasmFilter {
 
     /// Sets the plugin configuration string.
     pub fn config(mut self, config: impl Into<String>) -> Self {
+        self.config = Some(config.into().into_bytes());
+        self
+    }
+
+    /// Sets the plugin configuration bytes (a `BytesValue` unless they are UTF-8).
+    pub fn config_bytes(mut self, config: impl Into<Vec<u8>>) -> Self {
         self.config = Some(config.into());
         self
     }
@@ -202,8 +251,8 @@ impl WasmFilter {
                 "code": code,
             },
         });
-        if let Some(text) = &self.config {
-            config["configuration"] = json!({ "@type": STRING_VALUE_TYPE, "value": text });
+        if let Some(bytes) = &self.config {
+            config["configuration"] = configuration(bytes);
         }
         if let Some(policy) = self.failure_policy {
             config["failure_policy"] = json!(policy.as_str());
@@ -230,8 +279,9 @@ pub struct DynamicModuleFilter {
     pub path: PathBuf,
     /// Which filter of the module (for proxylet: the root id).
     pub filter_name: String,
-    /// The filter configuration, sent as `google.protobuf.StringValue`; `None` sends none.
-    pub config: Option<String>,
+    /// The filter configuration, sent as `google.protobuf.StringValue` when it is UTF-8,
+    /// else as `google.protobuf.BytesValue`; `None` sends none.
+    pub config: Option<Vec<u8>>,
 }
 
 impl DynamicModuleFilter {
@@ -252,6 +302,12 @@ impl DynamicModuleFilter {
 
     /// Sets the configuration string.
     pub fn config(mut self, config: impl Into<String>) -> Self {
+        self.config = Some(config.into().into_bytes());
+        self
+    }
+
+    /// Sets the configuration bytes (a `BytesValue` unless they are UTF-8).
+    pub fn config_bytes(mut self, config: impl Into<Vec<u8>>) -> Self {
         self.config = Some(config.into());
         self
     }
@@ -264,8 +320,8 @@ impl DynamicModuleFilter {
             },
             "filter_name": self.filter_name,
         });
-        if let Some(text) = &self.config {
-            config["filter_config"] = json!({ "@type": STRING_VALUE_TYPE, "value": text });
+        if let Some(bytes) = &self.config {
+            config["filter_config"] = configuration(bytes);
         }
         json!({ "name": self.name, "typed_config": config })
     }
@@ -281,7 +337,7 @@ pub struct ModuleFilter {
     path: PathBuf,
     root_id: String,
     vm_id: String,
-    config: Option<String>,
+    config: Option<Vec<u8>>,
 }
 
 impl ModuleFilter {
@@ -310,6 +366,12 @@ impl ModuleFilter {
 
     /// Sets the configuration string.
     pub fn config(mut self, config: impl Into<String>) -> Self {
+        self.config = Some(config.into().into_bytes());
+        self
+    }
+
+    /// Sets the configuration bytes (a `BytesValue` unless they are UTF-8).
+    pub fn config_bytes(mut self, config: impl Into<Vec<u8>>) -> Self {
         self.config = Some(config.into());
         self
     }
@@ -819,5 +881,39 @@ pub fn duration(d: Duration) -> String {
         format!("{}s", d.as_secs())
     } else {
         format!("{}.{:09}s", d.as_secs(), d.subsec_nanos())
+    }
+}
+
+#[cfg(test)]
+mod configuration_tests {
+    use super::*;
+
+    #[test]
+    fn base64_matches_rfc_4648() {
+        let vectors = [
+            ("", ""),
+            ("f", "Zg=="),
+            ("fo", "Zm8="),
+            ("foo", "Zm9v"),
+            ("foob", "Zm9vYg=="),
+            ("fooba", "Zm9vYmE="),
+            ("foobar", "Zm9vYmFy"),
+        ];
+        for (plain, encoded) in vectors {
+            assert_eq!(base64(plain.as_bytes()), encoded, "{plain}");
+        }
+        assert_eq!(base64(&[0xfb, 0xff, 0xbf]), "+/+/");
+    }
+
+    #[test]
+    fn utf8_configs_are_string_values_and_others_bytes_values() {
+        assert_eq!(
+            configuration("caf\u{e9} \0".as_bytes()),
+            json!({ "@type": STRING_VALUE_TYPE, "value": "caf\u{e9} \0" })
+        );
+        assert_eq!(
+            configuration(b"caf\xe9"),
+            json!({ "@type": BYTES_VALUE_TYPE, "value": "Y2Fm6Q==" })
+        );
     }
 }

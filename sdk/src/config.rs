@@ -1,11 +1,28 @@
-//! Typed plugin configuration, parsed from JSON.
+//! Typed plugin configuration: JSON, text or bytes, chosen by the config type.
 //!
-//! Envoy hands a filter its configuration as bytes (a `google.protobuf.StringValue`
-//! arrives byte for byte; a `Struct` arrives as its JSON form). proxylet parses those
-//! bytes once per configure into the filter's config type, any
-//! [`serde::Deserialize`] type. When parsing fails, the error names the field and what was
-//! expected, is logged, and configure returns `false`: Envoy then rejects the
-//! configuration instead of running a half-configured filter.
+//! Envoy hands a filter its configuration as bytes (a `google.protobuf.StringValue` or
+//! `BytesValue` arrives byte for byte; a `Struct` arrives as its JSON form). proxylet reads
+//! those bytes once per configure into the filter's config type ([`ConfigFormat`]):
+//!
+//! | config type (what a hook takes) | the configuration is | empty configuration |
+//! |---|---|---|
+//! | `String` (`&str` or `&String`) | UTF-8 text, as is ([`from_text`]); other bytes are refused | `""` |
+//! | `Vec<u8>` (`&[u8]` or `&Vec<u8>`) | bytes, as they are (NUL and non-UTF-8 included) | empty |
+//! | any other [`serde::Deserialize`] type | JSON ([`from_json`]) | `Default::default()`, or refused without `Default` |
+//!
+//! When reading fails, the error names the field and what was expected, is logged, and
+//! configure returns `false`: Envoy then rejects the configuration instead of running a
+//! half-configured filter.
+//!
+//! ```
+//! use proxylet::prelude::*;
+//!
+//! // The configuration text as is: `configuration: {"@type": ".../StringValue", value: "…"}`.
+//! #[proxylet::filter(root_id = "banner", export = false)]
+//! fn on_response_headers(headers: &mut Headers, banner: &str) {
+//!     headers.set("x-banner", banner);
+//! }
+//! ```
 
 use std::fmt;
 
@@ -50,6 +67,64 @@ impl fmt::Display for ConfigError {
 }
 
 impl std::error::Error for ConfigError {}
+
+/// How a filter reads its configuration from the bytes Envoy hands it: the config type
+/// decides ([`Filter::CONFIG_FORMAT`](crate::Filter::CONFIG_FORMAT)). Modules record it
+/// for tools: `cargo proxylet` passes a text or bytes configuration through unchanged
+/// instead of checking it as JSON.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConfigFormat {
+    /// JSON, parsed into a [`serde::Deserialize`] type ([`from_json`]).
+    Json,
+    /// UTF-8 text, taken as is into a `String` ([`from_text`]).
+    Text,
+    /// Bytes, taken as they are into a `Vec<u8>`.
+    Bytes,
+}
+
+impl ConfigFormat {
+    /// Its name in the module's `runtime-config.json` and config schema section: `json`,
+    /// `text` or `bytes`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            ConfigFormat::Json => "json",
+            ConfigFormat::Text => "text",
+            ConfigFormat::Bytes => "bytes",
+        }
+    }
+}
+
+/// Takes a plugin configuration as UTF-8 text, as is (whitespace included; empty when no
+/// configuration was given). Bytes that are not UTF-8 are an error saying where:
+///
+/// ```
+/// use proxylet::config::from_text;
+///
+/// assert_eq!(from_text(b" deny /admin\n").unwrap(), " deny /admin\n");
+/// assert_eq!(from_text(b"").unwrap(), "");
+/// let error = from_text(b"caf\xe9").unwrap_err();
+/// assert_eq!(
+///     error.to_string(),
+///     "config: the configuration is not UTF-8 text (byte 0xe9 at offset 3); this filter takes \
+///      text: give it UTF-8"
+/// );
+/// ```
+pub fn from_text(raw: &[u8]) -> Result<String, ConfigError> {
+    match std::str::from_utf8(raw) {
+        Ok(text) => Ok(text.to_owned()),
+        Err(error) => {
+            let at = error.valid_up_to();
+            let byte = raw.get(at).copied().unwrap_or_default();
+            Err(ConfigError::new(
+                "config",
+                format!(
+                    "the configuration is not UTF-8 text (byte {byte:#04x} at offset {at}); this \
+                     filter takes text: give it UTF-8"
+                ),
+            ))
+        }
+    }
+}
 
 /// Parses a JSON plugin configuration into `C`.
 ///
@@ -229,6 +304,126 @@ pub mod default_probe {
     }
 }
 
+/// Autoref specialization used by the `#[filter]` expansion: the config type's
+/// [`ConfigFormat`] (`FORMAT`, a constant) and how `configure` reads it (`parse`): a
+/// `String` as text, a `Vec<u8>` as bytes, any other type as JSON. Resolved where the
+/// type is concrete, which is where `#[filter]` uses it. Not public API.
+#[doc(hidden)]
+pub mod format_probe {
+    use std::marker::PhantomData;
+
+    use super::{ConfigError, ConfigFormat};
+    use crate::schema::Schema;
+
+    /// Carries the config type.
+    pub struct Format<T>(pub PhantomData<T>);
+
+    // Inherent constants win over the trait's, where they apply.
+    impl Format<String> {
+        /// A `String` is the configuration text.
+        pub const FORMAT: ConfigFormat = ConfigFormat::Text;
+    }
+
+    impl Format<Vec<u8>> {
+        /// A `Vec<u8>` is the configuration's bytes.
+        pub const FORMAT: ConfigFormat = ConfigFormat::Bytes;
+    }
+
+    /// Any other type is JSON.
+    pub trait JsonFormat {
+        /// [`ConfigFormat::Json`].
+        const FORMAT: ConfigFormat = ConfigFormat::Json;
+    }
+
+    impl<T> JsonFormat for Format<T> {}
+
+    /// Chosen for `String` (by value: before the autoref of [`ParseJson`]).
+    pub trait ParseText {
+        /// [`from_text`](super::from_text).
+        fn parse(
+            &self,
+            raw: &[u8],
+            default: Option<fn() -> String>,
+            schema: Option<&Schema>,
+        ) -> Result<String, ConfigError>;
+    }
+
+    impl ParseText for Format<String> {
+        #[inline(always)]
+        fn parse(
+            &self,
+            raw: &[u8],
+            _: Option<fn() -> String>,
+            _: Option<&Schema>,
+        ) -> Result<String, ConfigError> {
+            super::from_text(raw)
+        }
+    }
+
+    /// Chosen for `Vec<u8>`.
+    pub trait ParseBytes {
+        /// The bytes as they are.
+        fn parse(
+            &self,
+            raw: &[u8],
+            default: Option<fn() -> Vec<u8>>,
+            schema: Option<&Schema>,
+        ) -> Result<Vec<u8>, ConfigError>;
+    }
+
+    impl ParseBytes for Format<Vec<u8>> {
+        #[inline(always)]
+        fn parse(
+            &self,
+            raw: &[u8],
+            _: Option<fn() -> Vec<u8>>,
+            _: Option<&Schema>,
+        ) -> Result<Vec<u8>, ConfigError> {
+            Ok(raw.to_vec())
+        }
+    }
+
+    /// Chosen otherwise: JSON. The bound is on the method, so that a type that is not
+    /// `Deserialize` gets `FilterConfig`'s message rather than "method not found".
+    pub trait ParseJson<T> {
+        /// [`parse_config`](crate::__private::parse_config).
+        fn parse(
+            &self,
+            raw: &[u8],
+            default: Option<fn() -> T>,
+            schema: Option<&Schema>,
+        ) -> Result<T, ConfigError>
+        where
+            T: crate::__private::FilterConfig;
+    }
+
+    impl<T> ParseJson<T> for &Format<T> {
+        #[inline(always)]
+        fn parse(
+            &self,
+            raw: &[u8],
+            default: Option<fn() -> T>,
+            schema: Option<&Schema>,
+        ) -> Result<T, ConfigError>
+        where
+            T: crate::__private::FilterConfig,
+        {
+            crate::__private::parse_config(raw, default, schema)
+        }
+    }
+
+    /// The schema a module records for a filter: only a JSON configuration has one.
+    pub const fn schema_of(
+        format: ConfigFormat,
+        schema: Option<&'static Schema>,
+    ) -> Option<&'static Schema> {
+        match format {
+            ConfigFormat::Json => schema,
+            ConfigFormat::Text | ConfigFormat::Bytes => None,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -270,6 +465,73 @@ mod tests {
         assert!(related("config", "config[0]"));
         assert!(!related("config.ab", "config.a"));
         assert!(!related("config.a", "config.b"));
+    }
+
+    #[test]
+    // The borrows are the expansion's: by value picks text or bytes, the autoref JSON.
+    #[allow(clippy::needless_borrow)]
+    fn the_config_type_picks_the_format_and_the_parse() {
+        #[allow(unused_imports)]
+        use super::format_probe::{
+            Format, JsonFormat as _, ParseBytes as _, ParseJson as _, ParseText as _,
+        };
+        use std::marker::PhantomData;
+        assert_eq!(Format::<String>::FORMAT, ConfigFormat::Text);
+        assert_eq!(Format::<Vec<u8>>::FORMAT, ConfigFormat::Bytes);
+        assert_eq!(Format::<Route>::FORMAT, ConfigFormat::Json);
+        assert_eq!(Format::<Vec<u16>>::FORMAT, ConfigFormat::Json);
+
+        // Text as is, JSON-looking or not; bytes as they are; others JSON.
+        let text = (&Format::<String>(PhantomData)).parse(br#" "quoted" "#, None, None);
+        assert_eq!(text.unwrap(), r#" "quoted" "#);
+        let bytes = (&Format::<Vec<u8>>(PhantomData)).parse(b"\0\xff[1]", None, None);
+        assert_eq!(bytes.unwrap(), b"\0\xff[1]");
+        let json = (&Format::<Vec<u16>>(PhantomData)).parse(b"[1, 2]", None, None);
+        assert_eq!(json.unwrap(), [1, 2]);
+        let route = (&Format::<Route>(PhantomData)).parse(br#"{"weight":3}"#, None, None);
+        assert_eq!(route.unwrap(), Route { weight: 3 });
+        // Empty: an empty string and no bytes, with no `Default` needed.
+        assert_eq!(
+            (&Format::<String>(PhantomData))
+                .parse(b"", None, None)
+                .unwrap(),
+            ""
+        );
+        assert!((&Format::<Vec<u8>>(PhantomData))
+            .parse(b"", None, None)
+            .unwrap()
+            .is_empty());
+    }
+
+    #[test]
+    fn text_that_is_not_utf8_is_refused_saying_where() {
+        let error = from_text(b"ok\xc3(").unwrap_err();
+        assert_eq!(error.path(), "config");
+        assert!(
+            error
+                .message()
+                .contains("not UTF-8 text (byte 0xc3 at offset 2)"),
+            "{error}"
+        );
+        // Cut short inside a character.
+        assert!(from_text(b"\xe2\x82")
+            .unwrap_err()
+            .message()
+            .contains("offset 0"));
+        // NUL is UTF-8.
+        assert_eq!(from_text(b"a\0b").unwrap(), "a\0b");
+    }
+
+    #[test]
+    fn only_json_configs_record_a_schema() {
+        use super::format_probe::schema_of;
+        use crate::schema::Schema;
+        assert_eq!(
+            schema_of(ConfigFormat::Json, Some(&Schema::String)),
+            Some(&Schema::String)
+        );
+        assert_eq!(schema_of(ConfigFormat::Text, Some(&Schema::String)), None);
+        assert_eq!(schema_of(ConfigFormat::Bytes, Some(&Schema::Any)), None);
     }
 
     #[test]

@@ -6,6 +6,7 @@ use std::cell::Cell;
 #[cfg(any(target_family = "wasm", feature = "testing"))]
 use std::{cell::RefCell, rc::Rc};
 
+use crate::config::ConfigFormat;
 #[cfg(any(target_family = "wasm", feature = "testing"))]
 use crate::context::{Child, Context};
 use crate::context::{NewRoot, RootContext};
@@ -75,6 +76,8 @@ pub trait Export<M> {
     /// The filter's config schema (compile time only: kept out of [`Registration`], so
     /// the schema trees never reach the module's data).
     const CONFIG_SCHEMA: Option<&'static Schema>;
+    /// How the filter reads its configuration (for the runtime config and the section).
+    const CONFIG_FORMAT: ConfigFormat;
 }
 
 #[doc(hidden)]
@@ -85,11 +88,13 @@ pub struct TcpMarker;
 impl<F: HttpFilter> Export<HttpMarker> for F {
     const REGISTRATION: Registration = Registration::http::<F>();
     const CONFIG_SCHEMA: Option<&'static Schema> = F::CONFIG_SCHEMA;
+    const CONFIG_FORMAT: ConfigFormat = F::CONFIG_FORMAT;
 }
 
 impl<F: TcpFilter> Export<TcpMarker> for F {
     const REGISTRATION: Registration = Registration::tcp::<F>();
     const CONFIG_SCHEMA: Option<&'static Schema> = F::CONFIG_SCHEMA;
+    const CONFIG_FORMAT: ConfigFormat = F::CONFIG_FORMAT;
 }
 
 /// The registration of filter `F`, whichever kind it is.
@@ -102,7 +107,18 @@ pub const fn registration<F: Export<M>, M>() -> Registration {
 /// section, whichever kind it is.
 #[doc(hidden)]
 pub const fn schema_entry<F: Export<M>, M>() -> crate::schema::SectionEntry {
-    (F::REGISTRATION.root_id(), F::CONFIG_SCHEMA)
+    (
+        F::REGISTRATION.root_id(),
+        F::CONFIG_SCHEMA,
+        F::CONFIG_FORMAT,
+    )
+}
+
+/// How filter `F` reads its configuration, whichever kind it is (for the module's
+/// `runtime-config.json`).
+#[doc(hidden)]
+pub const fn config_format<F: Export<M>, M>() -> ConfigFormat {
+    F::CONFIG_FORMAT
 }
 
 thread_local! {
@@ -362,6 +378,8 @@ macro_rules! __export_filters {
         const _: () = {
             const ROOT_IDS: &[&str] = &[$($crate::__private::registration::<$filter, _>().root_id()),+];
             $crate::__private::assert_unique_root_ids(ROOT_IDS);
+            const FORMATS: &[$crate::__private::ConfigFormat] =
+                &[$($crate::__private::config_format::<$filter, _>()),+];
 
             // runtime-config.json, carried by the module itself (read it with
             // `proxylet-artifact` or any wasm tool that lists custom sections). No
@@ -373,13 +391,13 @@ macro_rules! __export_filters {
             #[cfg(any(target_family = "wasm", target_os = "linux"))]
             #[cfg_attr(not(target_family = "wasm"), used)]
             #[link_section = "proxylet.runtime_config"]
-            static RUNTIME_CONFIG: [u8; $crate::__private::runtime_config_len(ROOT_IDS)] =
-                $crate::__private::runtime_config(ROOT_IDS);
+            static RUNTIME_CONFIG: [u8; $crate::__private::runtime_config_len(ROOT_IDS, FORMATS)] =
+                $crate::__private::runtime_config(ROOT_IDS, FORMATS);
 
             // The filters' config schemas (`proxylet::schema`), one JSON line per filter
             // that has one; none at all: no section (an empty static makes none).
             #[allow(dead_code)]
-            const CONFIG_SCHEMAS: &[(&str, $crate::__private::Option<&$crate::__private::Schema>)] =
+            const CONFIG_SCHEMAS: &[(&str, $crate::__private::Option<&$crate::__private::Schema>, $crate::__private::ConfigFormat)] =
                 &[$($crate::__private::schema_entry::<$filter, _>()),+];
             #[cfg(any(target_family = "wasm", target_os = "linux"))]
             #[cfg_attr(not(target_family = "wasm"), used)]

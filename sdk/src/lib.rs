@@ -122,8 +122,10 @@ pub use plugin::{Filter, Plugin, PluginCx};
 ///
 /// Parameters are taken by type, in any order; `&Headers`, `&Body` and `&Data` work too.
 /// Every hook can also take `&C`, for any other type `C`: the plugin's configuration,
-/// which must implement `serde::Deserialize` (it is parsed once per configure, from
-/// JSON); and `&P`, the plugin state of `plugin = P`. A filter's hooks are all HTTP or
+/// read once per configure: a `String` is the configuration text as is (take it as `&str`),
+/// a `Vec<u8>` its
+/// bytes as they are, and any other type must implement `serde::Deserialize` and is parsed
+/// from JSON; and `&P`, the plugin state of `plugin = P`. A filter's hooks are all HTTP or
 /// all TCP. A misspelled hook name is a compile error with a suggestion.
 ///
 /// # Return type
@@ -138,6 +140,29 @@ pub use plugin::{Filter, Plugin, PluginCx};
 /// otherwise. A configuration that does not parse is logged with the field path
 /// (`my_root: config.value: invalid type: integer `5`, expected a string`) and refused,
 /// so Envoy rejects the listener.
+///
+/// Two config types take the configuration unparsed ([`config::ConfigFormat`]): `String`
+/// (a hook takes `&str` or `&String`)
+/// gets the text as is (empty when none was given; bytes that are not UTF-8 are refused,
+/// naming the offset), and `Vec<u8>` (`&[u8]` or `&Vec<u8>`) gets the bytes as they are
+/// (a `BytesValue` carries
+/// any). The module records it, and `cargo proxylet` then passes `--config` through
+/// unchanged instead of checking it as JSON.
+///
+/// ```
+/// use proxylet::prelude::*;
+///
+/// /// The configuration is a list of path prefixes, one a line.
+/// #[proxylet::filter(root_id = "deny_prefixes", export = false)]
+/// fn on_request_headers(headers: &mut Headers, prefixes: &str) -> Action {
+///     let Some(path) = headers.get(":path") else { return Action::Continue };
+///     let denied = prefixes
+///         .lines()
+///         .map(str::trim)
+///         .any(|prefix| !prefix.is_empty() && path.as_bytes().starts_with(prefix.as_bytes()));
+///     if denied { Action::reply(403, "") } else { Action::Continue }
+/// }
+/// ```
 ///
 /// When `C` also implements [`ConfigSchema`](schema::ConfigSchema)
 /// (`#[derive(Deserialize, ConfigSchema)]`), its JSON Schema is embedded in the module
@@ -294,7 +319,10 @@ macro_rules! main {
 #[doc(hidden)]
 pub mod __private {
     pub use crate::config::default_probe::{NoDefault, Probe, ViaDefault};
-    pub use crate::config::{from_json, no_config, ConfigError};
+    pub use crate::config::format_probe::{
+        schema_of, Format as FormatProbe, JsonFormat, ParseBytes, ParseJson, ParseText,
+    };
+    pub use crate::config::{from_json, no_config, ConfigError, ConfigFormat};
     #[cfg(any(target_family = "wasm", feature = "testing"))]
     pub use crate::dispatch::{
         memory_allocate, on_configure, on_context_create, on_delete, on_done,
@@ -305,7 +333,7 @@ pub mod __private {
         on_upstream_connection_close, on_upstream_data, on_vm_start,
     };
     pub use crate::export::{
-        assert_unique_root_ids, registration, schema_entry, Export, Registration,
+        assert_unique_root_ids, config_format, registration, schema_entry, Export, Registration,
     };
     #[cfg(any(target_family = "wasm", feature = "testing"))]
     pub use crate::export::{start, start_one};

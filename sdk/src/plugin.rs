@@ -8,7 +8,7 @@ use std::time::Duration;
 #[cfg(any(target_family = "wasm", feature = "testing"))]
 use crate::call::HttpCall;
 use crate::call::{CallError, CallResponse};
-use crate::config::ConfigError;
+use crate::config::{ConfigError, ConfigFormat};
 use crate::context::{Child, Context, RootContext};
 use crate::host::{self, BufferType, HostError, LogLevel};
 use crate::schema::Schema;
@@ -34,6 +34,14 @@ pub trait Filter: Sized + 'static {
     /// `const CONFIG_SCHEMA: Option<&'static Schema> = Some(Config::SCHEMA);`.
     const CONFIG_SCHEMA: Option<&'static Schema> = None;
 
+    /// How [`Filter::configure`] reads the configuration: JSON (the default), text or
+    /// bytes. Recorded in the module (`runtime-config.json`, the config schema section) so
+    /// that `cargo proxylet` passes a text or bytes configuration to Envoy unchanged instead
+    /// of checking it as JSON. `#[filter]` sets it from the config type (`String`: text,
+    /// `Vec<u8>`: bytes); by hand, with [`config::from_text`](crate::config::from_text) in
+    /// `configure`: `const CONFIG_FORMAT: ConfigFormat = ConfigFormat::Text;`.
+    const CONFIG_FORMAT: ConfigFormat = ConfigFormat::Json;
+
     /// Whether the filter has plugin code (a `plugin` type): only that reads the VM
     /// configuration, starts with the VM and makes plugin callouts; when false, none of
     /// that is kept or compiled in. Set by `#[filter]` only.
@@ -48,7 +56,8 @@ pub trait Filter: Sized + 'static {
     /// plugin lives on one thread).
     type Plugin: 'static;
 
-    /// Parses the plugin configuration (raw bytes; empty when none was given).
+    /// Reads the plugin configuration (raw bytes; empty when none was given), in the
+    /// [`Filter::CONFIG_FORMAT`] it declares.
     ///
     /// An `Err` is logged and makes Envoy reject the configuration.
     fn configure(raw: &[u8]) -> Result<Self::Config, ConfigError>;

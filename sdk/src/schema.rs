@@ -521,9 +521,14 @@ pub fn to_json(schema: &Schema) -> String {
     String::from_utf8(buf).unwrap_or_default()
 }
 
-/// One filter's entry in the section: its root id, and its config schema if it has one.
+/// One filter's entry in the section: its root id, its config schema if it has one, and
+/// how it reads its configuration.
 #[doc(hidden)]
-pub type SectionEntry = (&'static str, Option<&'static Schema>);
+pub type SectionEntry = (
+    &'static str,
+    Option<&'static Schema>,
+    crate::config::ConfigFormat,
+);
 
 /// The length of [`section`] of `entries`.
 #[doc(hidden)]
@@ -534,7 +539,8 @@ pub const fn section_len(entries: &[SectionEntry]) -> usize {
 }
 
 /// The `proxylet.config_schema` section: a line `{"rootId":…,"schema":…}` per entry with
-/// a schema; `N` is [`section_len`] of them.
+/// a schema, and `{"rootId":…,"format":"text"}` (or `"bytes"`) per entry whose
+/// configuration is not JSON; `N` is [`section_len`] of them.
 #[doc(hidden)]
 pub const fn section<const N: usize>(entries: &[SectionEntry]) -> [u8; N] {
     let mut out = [0u8; N];
@@ -1106,7 +1112,17 @@ impl Writer<'_> {
     const fn section(&mut self, entries: &[SectionEntry]) {
         let mut i = 0;
         while i < entries.len() {
-            if let (root_id, Some(schema)) = entries[i] {
+            let (root_id, _, format) = entries[i];
+            if !matches!(format, crate::config::ConfigFormat::Json) {
+                self.raw(b"{\"rootId\":");
+                self.string(root_id);
+                self.raw(b",\"format\":");
+                self.string(format.name());
+                self.raw(b"}\n");
+                i += 1;
+                continue;
+            }
+            if let (root_id, Some(schema), _) = entries[i] {
                 if matches!(schema, Schema::Any | Schema::Optional(Schema::Any)) {
                     i += 1;
                     continue;
@@ -1502,21 +1518,29 @@ mod tests {
 
     #[test]
     fn the_section_has_a_line_per_filter_with_a_schema() {
+        use crate::config::ConfigFormat::{Bytes, Json, Text};
         const ENTRIES: &[SectionEntry] = &[
-            ("add_header", Some(&Schema::String)),
-            ("no_config", None),
-            ("anything", Some(&Schema::Any)),
-            ("other", Some(&Schema::Bool)),
+            ("add_header", Some(&Schema::String), Json),
+            ("no_config", None, Json),
+            ("anything", Some(&Schema::Any), Json),
+            ("other", Some(&Schema::Bool), Json),
+            ("banner", None, Text),
+            ("blob", None, Bytes),
         ];
         const SECTION: [u8; section_len(ENTRIES)] = section(ENTRIES);
         assert_eq!(
             std::str::from_utf8(&SECTION).unwrap(),
             concat!(
                 "{\"rootId\":\"add_header\",\"schema\":{\"type\":\"string\"}}\n",
-                "{\"rootId\":\"other\",\"schema\":{\"type\":\"boolean\"}}\n"
+                "{\"rootId\":\"other\",\"schema\":{\"type\":\"boolean\"}}\n",
+                "{\"rootId\":\"banner\",\"format\":\"text\"}\n",
+                "{\"rootId\":\"blob\",\"format\":\"bytes\"}\n"
             )
         );
-        assert_eq!(section_len(&[("x", None), ("y", Some(&Schema::Any))]), 0);
+        assert_eq!(
+            section_len(&[("x", None, Json), ("y", Some(&Schema::Any), Json)]),
+            0
+        );
     }
 
     #[test]

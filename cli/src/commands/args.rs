@@ -3,10 +3,10 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use serde_json::Value;
 
 use crate::build::BuildOptions;
-use crate::{err, Result};
+use crate::plugin_config::GivenConfig;
+use crate::Result;
 
 /// Where to find the filter crate (`build`, `run`).
 #[derive(Debug, Args, Clone, Default)]
@@ -42,29 +42,28 @@ impl ProjectArgs {
 /// The plugin configuration, inline or from a file (`run`, `deploy`).
 #[derive(Debug, Args, Clone, Default)]
 pub struct ConfigArgs {
-    /// The plugin configuration, JSON (e.g. '{"name":"x-fruit","value":"kiwi"}').
-    #[arg(long, value_name = "JSON", conflicts_with = "config_file")]
+    /// The plugin configuration: JSON (e.g. '{"name":"x-fruit","value":"kiwi"}'), or the
+    /// text as is for a filter whose config type is `String` or `Vec<u8>`.
+    #[arg(long, value_name = "CONFIG", conflicts_with = "config_file")]
     pub config: Option<String>,
-    /// Read the plugin configuration (JSON) from this file.
+    /// Read the plugin configuration from this file: JSON, or taken as it is (any bytes)
+    /// for a filter whose config type is `String` (UTF-8 text) or `Vec<u8>`.
     #[arg(long, value_name = "FILE")]
     pub config_file: Option<PathBuf>,
 }
 
 impl ConfigArgs {
-    /// The configuration text and its parsed JSON, if one was given.
-    pub fn load(&self) -> Result<Option<(String, Value)>> {
-        let (text, origin) = match (&self.config, &self.config_file) {
-            (Some(text), _) => (text.clone(), "--config".to_owned()),
-            (None, Some(path)) => (
-                String::from_utf8(crate::error::read(path)?)
-                    .map_err(|_| err!("{} is not UTF-8 text", path.display()))?,
+    /// The configuration as given, if one was; it is read once the module says how its
+    /// filter reads it ([`GivenConfig::read_for`]).
+    pub fn load(&self) -> Result<Option<GivenConfig>> {
+        Ok(match (&self.config, &self.config_file) {
+            (Some(text), _) => Some(GivenConfig::new(text.clone().into_bytes(), "--config")),
+            (None, Some(path)) => Some(GivenConfig::new(
+                crate::error::read(path)?,
                 path.display().to_string(),
-            ),
-            (None, None) => return Ok(None),
-        };
-        let value = serde_json::from_str(&text)
-            .map_err(|e| err!("the plugin config ({origin}) is not JSON: {e}"))?;
-        Ok(Some((text, value)))
+            )),
+            (None, None) => None,
+        })
     }
 }
 

@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use clap::Args;
+use proxylet_artifact::ConfigFormat;
 
 use crate::commands::args::ConfigArgs;
 use crate::deploy::{Code, DeployOptions, FailStrategy, Phase, Platform, PullPolicy, TargetRef};
@@ -134,7 +135,7 @@ fn parse_label(text: &str) -> std::result::Result<(String, String), String> {
 /// Generates the document (checking the config against the module's schema), writes it,
 /// and applies it when asked.
 pub fn exec(args: DeployArgs) -> Result<()> {
-    let config = args.config.load()?.map(|(_, value)| value);
+    let config = args.config.load()?;
     let image = args
         .image
         .as_deref()
@@ -181,7 +182,13 @@ pub fn exec(args: DeployArgs) -> Result<()> {
     };
     let store = Store::open_default()?;
     let deployment = crate::deploy::generate(&options, &store)?;
-    if deployment.schema_checked {
+    if deployment.config_format != ConfigFormat::Json {
+        eprintln!(
+            "note: the filter takes its configuration as {}: it is passed on unchanged, not \
+             checked as JSON",
+            deployment.config_format
+        );
+    } else if deployment.schema_checked {
         status(
             "Checked",
             "the plugin config against the module's config schema",

@@ -8,6 +8,7 @@ use proxylet_artifact::build::Target;
 
 use crate::commands::args::{ConfigArgs, ProjectArgs};
 use crate::native::{NativeModule, Platform};
+use crate::plugin_config::PluginConfig;
 use crate::reference::Reference;
 use crate::store::Store;
 use crate::{err, Result};
@@ -72,15 +73,19 @@ pub fn exec(args: RunArgs) -> Result<()> {
     // Natively the root id is the filter name Envoy passes to the module: there is no
     // default root context to fall back to.
     let root_id = crate::deploy::choose_root_id(args.root_id.as_deref(), &bytes, !args.native)?;
-    if let Some((_, value)) = &config {
-        // Without a schema in the module, the filter's configure hook in Envoy is the judge.
+    // Read as the filter reads it: JSON checked against the module's schema (without one,
+    // the filter's configure hook in Envoy is the judge), text and bytes passed as given.
+    let config = config
+        .map(|given| given.read_for(&bytes, &root_id))
+        .transpose()?;
+    if let Some(value) = config.as_ref().and_then(PluginConfig::json) {
         crate::schema::check_config(&bytes, &root_id, value)?;
     }
     let wasm = std::fs::canonicalize(&wasm).unwrap_or(wasm);
     crate::run::run(&crate::run::RunOptions {
         wasm,
         root_id,
-        config: config.map(|(text, _)| text),
+        config: config.map(|config| config.bytes().to_vec()),
         upstream: args.upstream,
         port: args.port,
         validate: args.validate,

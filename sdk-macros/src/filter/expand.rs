@@ -61,17 +61,19 @@ pub(crate) fn expand(filter: &Filter) -> TokenStream {
         }
         (None, None) => None,
     };
+    // The config type picks how it is read (`String`: text, `Vec<u8>`: bytes, else JSON)
+    // by autoref specialization: `parse` resolves where the type is concrete.
     let configure = match parse_target {
         Some((ty, span)) => {
-            let parse = quote_spanned!(span=> #private::parse_config::<#ty>);
-            quote! {
+            // Spanned on the user's type as a whole, so an unmet `Deserialize` bound
+            // blames it. Only a schema with tagged enums is walked for errors: decided at
+            // compile time, so other modules do not carry the walk.
+            quote_spanned! {span=>
                 #[allow(unused_imports)]
-                use #private::{NoDefault as _, ViaDefault as _};
-                #parse(
+                use #private::{NoDefault as _, ViaDefault as _, ParseText as _, ParseBytes as _, ParseJson as _};
+                (&#private::FormatProbe::<#ty>(#private::PhantomData)).parse(
                     raw,
                     (&#private::Probe::<#ty>(#private::PhantomData)).default_fn(),
-                    // Only a schema with tagged enums is walked for errors: decided at
-                    // compile time, so other modules do not carry the walk.
                     const { #private::schema_for_errors(<Self as #private::Filter>::CONFIG_SCHEMA) },
                 )
             }
@@ -79,13 +81,22 @@ pub(crate) fn expand(filter: &Filter) -> TokenStream {
         None => quote!(#private::no_config(<Self as #private::Filter>::ROOT_ID, raw)),
     };
     // The config type's schema when it implements `ConfigSchema` (the probe's inherent
-    // const wins then), `None` otherwise; `main!` embeds it in the module.
+    // const wins then) and is read as JSON, `None` otherwise; `main!` embeds it in the
+    // module, with the format.
     let config_schema = (filter.plugin.is_some() || filter.config.is_some()).then(|| {
         quote! {
+            const CONFIG_FORMAT: #private::ConfigFormat = {
+                #[allow(unused_imports)]
+                use #private::JsonFormat as _;
+                #private::FormatProbe::<#config_ty>::FORMAT
+            };
             const CONFIG_SCHEMA: #private::Option<&'static #private::Schema> = {
                 #[allow(unused_imports)]
                 use #private::NoSchema as _;
-                #private::SchemaProbe::<#config_ty>::SCHEMA
+                #private::schema_of(
+                    <Self as #private::Filter>::CONFIG_FORMAT,
+                    #private::SchemaProbe::<#config_ty>::SCHEMA,
+                )
             };
         }
     });

@@ -74,7 +74,7 @@ pub(crate) fn check(args: Args, item: syn::Item) -> syn::Result<Filter> {
             ))
         }
     };
-    let config = cx.config.take();
+    let config = cx.config.take().map(|(ty, _, _)| ty);
 
     let kind = hook_fns.first().map_or(Kind::Http, |h| h.hook.kind);
     for hook in &hook_fns {
@@ -153,7 +153,9 @@ pub(crate) fn check(args: Args, item: syn::Item) -> syn::Result<Filter> {
 struct Collect<'a> {
     errors: &'a mut Errors,
     plugin: Option<&'a Type>,
-    config: Option<Type>,
+    /// The config type, how it is compared between hooks (`&str` takes a `String`), and
+    /// how the first hook wrote it.
+    config: Option<(Type, String, String)>,
     /// The filter's kind, which picks the `on_log` and `on_done` hooks it gets.
     kind: Kind,
 }
@@ -346,15 +348,20 @@ impl Collect<'_> {
                         elem.to_token_stream()
                     ));
                 }
+                // `&str` and `&[u8]` borrow a `String` / `Vec<u8>` config (the text and
+                // the bytes as given): the hook call derefs to them.
+                let written = elem.to_token_stream().to_string();
+                let (config, key) = match owned_config(elem) {
+                    Some((owned, key)) => (owned, key.to_owned()),
+                    None => (elem.clone(), written.clone()),
+                };
                 match &self.config {
-                    Some(existing) if existing.to_token_stream().to_string() != elem.to_token_stream().to_string() => {
-                        Err(format!(
-                            "a filter has one config type, and another hook takes `&{}`; use the same type in every hook",
-                            existing.to_token_stream()
-                        ))
-                    }
-                    _ => {
-                        self.config = Some(elem.clone());
+                    Some((_, existing, shown)) if *existing != key => Err(format!(
+                        "a filter has one config type, and another hook takes `&{shown}`; use the same type in every hook"
+                    )),
+                    Some(_) => Ok(ParamKind::Config),
+                    None => {
+                        self.config = Some((config, key, written));
                         Ok(ParamKind::Config)
                     }
                 }
@@ -366,6 +373,27 @@ impl Collect<'_> {
                 offered()
             )),
         }
+    }
+}
+
+/// The config type a borrowed one stands for: `str` the configuration text (`String`),
+/// `[u8]` its bytes (`Vec<u8>`), with the name other hooks may use for it (`&String`);
+/// spanned on the user's type, so errors point there.
+fn owned_config(ty: &Type) -> Option<(Type, &'static str)> {
+    let span = ty.span();
+    match ty {
+        Type::Path(path) if path.qself.is_none() && path.path.is_ident("str") => Some((
+            syn::parse_quote_spanned!(span=> ::std::string::String),
+            "String",
+        )),
+        Type::Slice(slice) => match &*slice.elem {
+            Type::Path(path) if path.qself.is_none() && path.path.is_ident("u8") => Some((
+                syn::parse_quote_spanned!(span=> ::std::vec::Vec<u8>),
+                "Vec < u8 >",
+            )),
+            _ => None,
+        },
+        _ => None,
     }
 }
 
