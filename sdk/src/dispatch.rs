@@ -36,7 +36,6 @@ enum Call {
 }
 
 /// The contexts of one VM, and the callouts they made.
-#[derive(Default)]
 pub(crate) struct Dispatcher {
     new_root: Option<NewRoot>,
     /// The live contexts, sorted by id. Envoy numbers them upwards, so a new one goes at
@@ -74,7 +73,24 @@ struct Ticking {
     told_ms: u32,
 }
 
+impl Default for Dispatcher {
+    fn default() -> Self {
+        Dispatcher::EMPTY
+    }
+}
+
 impl Dispatcher {
+    const EMPTY: Dispatcher = Dispatcher {
+        new_root: None,
+        contexts: Vec::new(),
+        calls: Vec::new(),
+        parents: Vec::new(),
+        timers: Vec::new(),
+        ticking: Vec::new(),
+        queue_waiters: Vec::new(),
+        registered_queues: Vec::new(),
+    };
+
     fn find(&self, id: u32) -> Result<usize, usize> {
         self.contexts.binary_search_by_key(&id, |(key, _)| *key)
     }
@@ -123,7 +139,9 @@ impl Dispatcher {
 }
 
 thread_local! {
-    static DISPATCHER: RefCell<Dispatcher> = RefCell::new(Dispatcher::default());
+    // Const-initialized: no lazy set-up to check on each of the many accesses a request
+    // makes.
+    static DISPATCHER: RefCell<Dispatcher> = const { RefCell::new(Dispatcher::EMPTY) };
     /// The context whose hook is running: callouts made now are its.
     static ACTIVE: Cell<u32> = const { Cell::new(0) };
 }

@@ -562,6 +562,10 @@ pub(crate) enum Mode {
     Load,
     /// Only the direct-response rounds (a filter's cost, memory, module sizes), printed.
     Direct,
+    /// Only the fuel of the proxylet/raw pairs, as built (no size step), printed: the quick
+    /// loop while changing the SDK. `PROXYLET_BENCH_MODULE=package=path.wasm` (comma-separated)
+    /// measures another build of a package, e.g. one from an older commit.
+    Fuel,
 }
 
 /// Runs the benchmarks `mode` selects (see [`Mode`]).
@@ -589,6 +593,25 @@ pub(crate) fn bench(mode: Mode) -> Result<()> {
         ));
         let run = direct::run(&envoy, &modules, settings)?;
         println!("{}", direct::markdown(&run));
+        return Ok(());
+    }
+    if mode == Mode::Fuel {
+        let overrides = std::env::var("PROXYLET_BENCH_MODULE").unwrap_or_default();
+        step("per-request work inside the VM (wasmi fuel, deterministic), as built");
+        let rows = fuel::measure_all(|package| {
+            let given = overrides
+                .split(',')
+                .filter_map(|pair| pair.split_once('='))
+                .find(|(name, _)| *name == package);
+            match given {
+                Some((_, path)) => Ok(PathBuf::from(path)),
+                None if is_raw(package) => build_raw(package),
+                None => build_package(&root(), package, &wasm_target_dir())
+                    .map(|built| built.wasm)
+                    .map_err(|e| e.to_string()),
+            }
+        })?;
+        println!("{}", fuel::markdown(&rows));
         return Ok(());
     }
     if mode == Mode::Quick {

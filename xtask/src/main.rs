@@ -195,20 +195,22 @@ fn demo() -> Result<()> {
 
 /// `cargo xtask bench [quick|load|direct]`: with the `bench` feature, the benchmarks;
 /// without it (the default, so `cargo xtask demo` does not compile the interpreter), runs
-/// itself again with it. `quick`: only sizes and fuel of the proxylet/raw pairs; `load`:
+/// itself again with it. `quick`: only sizes and fuel of the proxylet/raw pairs; `fuel`:
+/// only their fuel, as built (`PROXYLET_BENCH_MODULE` swaps in other builds); `load`:
 /// only the rounds through Envoy behind a test upstream; `direct`: only the rounds on a
 /// direct-response route with wrk (`PROXYLET_BENCH_DIRECT_SECONDS`,
 /// `PROXYLET_BENCH_DIRECT_ROUNDS`); each prints its tables and leaves BENCHMARKS.md alone.
 fn bench(mode: Option<&str>) -> Result<()> {
-    if !matches!(mode, None | Some("quick" | "load" | "direct")) {
+    if !matches!(mode, None | Some("quick" | "fuel" | "load" | "direct")) {
         return Err(format!(
-            "unknown `cargo xtask bench` mode `{}`; modes: quick, load, direct",
+            "unknown `cargo xtask bench` mode `{}`; modes: quick, fuel, load, direct",
             mode.unwrap_or_default()
         ));
     }
     #[cfg(feature = "bench")]
     return bench::bench(match mode {
         Some("quick") => bench::Mode::Quick,
+        Some("fuel") => bench::Mode::Fuel,
         Some("load") => bench::Mode::Load,
         Some("direct") => bench::Mode::Direct,
         _ => bench::Mode::All,
