@@ -326,7 +326,8 @@ async fn on_request_headers(
 }
 // ANCHOR_END: filter
 
-/// A request the filter answers itself: why, as the client sees it.
+/// The local reply that ends a request in place of the upstream's answer (always an
+/// [`Action::Reply`]).
 type Reply = Action;
 
 impl Exchange {
@@ -369,8 +370,7 @@ impl Exchange {
     /// in one spelling, and one comes at least. Envoy joins a repeated `authorization`
     /// into one value with `,`, which no bearer token, API key or cookie holds: a comma
     /// counts as a repeat. The token service then gets exactly what the upstream would
-    /// read.
-    /// `Some` reply when the request ends here.
+    /// read. `Some` reply when the request ends here.
     fn credentials(&self, headers: &Headers) -> Result<Option<Reply>, HeaderError> {
         let mut present = false;
         for name in &self.credential_headers {
