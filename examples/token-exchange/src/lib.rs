@@ -227,6 +227,12 @@ impl proxylet::Plugin for Exchange {
                 "name the field of the answer holding the token",
             ));
         }
+        if config.challenge.is_empty() {
+            return Err(ConfigError::new(
+                "config.challenge",
+                "a `401` needs a challenge (RFC 9110 §11.6.1), e.g. `Bearer`",
+            ));
+        }
         if config.credential_headers.is_empty() {
             return Err(ConfigError::new(
                 "config.credential_headers",

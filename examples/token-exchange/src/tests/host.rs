@@ -792,6 +792,10 @@ fn configs_are_refused_naming_the_field() {
                 "token_exchange: config.token.token_field: name the field of the answer holding the token",
             ),
             (
+                format!(r#"{{{t}, {p}, "challenge": ""}}"#),
+                "token_exchange: config.challenge: a `401` needs a challenge (RFC 9110 §11.6.1), e.g. `Bearer`",
+            ),
+            (
                 format!(r#"{{{t}, {p}, "credential_headers": []}}"#),
                 "token_exchange: config.credential_headers: name at least one header carrying the client's credential",
             ),
