@@ -227,6 +227,12 @@ impl proxylet::Plugin for Exchange {
                 "name the field of the answer holding the token",
             ));
         }
+        if config.challenge.is_empty() {
+            return Err(ConfigError::new(
+                "config.challenge",
+                "a `401` needs a challenge (RFC 9110 §11.6.1), e.g. `Bearer`",
+            ));
+        }
         if config.credential_headers.is_empty() {
             return Err(ConfigError::new(
                 "config.credential_headers",
@@ -326,7 +332,8 @@ async fn on_request_headers(
 }
 // ANCHOR_END: filter
 
-/// A request the filter answers itself: why, as the client sees it.
+/// The local reply that ends a request in place of the upstream's answer (always an
+/// [`Action::Reply`]).
 type Reply = Action;
 
 impl Exchange {
@@ -369,8 +376,7 @@ impl Exchange {
     /// in one spelling, and one comes at least. Envoy joins a repeated `authorization`
     /// into one value with `,`, which no bearer token, API key or cookie holds: a comma
     /// counts as a repeat. The token service then gets exactly what the upstream would
-    /// read.
-    /// `Some` reply when the request ends here.
+    /// read. `Some` reply when the request ends here.
     fn credentials(&self, headers: &Headers) -> Result<Option<Reply>, HeaderError> {
         let mut present = false;
         for name in &self.credential_headers {

@@ -146,14 +146,12 @@ fn services() -> Upstream {
 }
 // ANCHOR_END: services
 
-// ANCHOR: config
 /// Three attempts at most, 200 ms then 400 ms apart; 300 ms per attempt.
 const CONFIG: &str = r#"{
     "token": {"cluster": "tokens", "timeout_ms": 300, "retries": 2, "backoff_ms": 200, "max_backoff_ms": 1000},
     "profile": {"cluster": "profiles", "timeout_ms": 2000},
     "copy_headers": ["x-user", "x-tenant"]
 }"#;
-// ANCHOR_END: config
 
 fn bootstrap(target: Target, config: &str, upstream: &Upstream, services: SocketAddr) -> Bootstrap {
     Bootstrap::http()
@@ -340,7 +338,6 @@ fn refused_missing_and_repeated_credentials_never_reach_the_upstream() {
     }
 }
 
-// ANCHOR: hostile
 /// Answers that hold no usable token or identity: `503`, and the upstream never sees the
 /// request, with or without the client's forged `x-user`.
 #[test]
@@ -366,7 +363,6 @@ fn hostile_answers_fail_closed() {
         assert!(!log.contains("panic"), "{target}: {log}");
     }
 }
-// ANCHOR_END: hostile
 
 // ANCHOR: leave
 /// A client that leaves while the hook waits (for the token, or a backoff) ends the

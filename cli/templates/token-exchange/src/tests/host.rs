@@ -287,7 +287,6 @@ fn a_request_without_credentials_is_401_and_nothing_is_asked() {
     });
 }
 
-// ANCHOR: repeated
 /// A credential sent twice, in any spelling, or joined by Envoy into one value with `,`:
 /// which one would the upstream read? `400` before anything is asked.
 #[test]
@@ -335,7 +334,6 @@ fn a_repeated_credential_in_any_spelling_is_400_before_any_call() {
         }
     });
 }
-// ANCHOR_END: repeated
 
 #[test]
 fn a_credential_that_cannot_be_forwarded_is_400() {
@@ -475,7 +473,6 @@ fn token_statuses_that_are_neither_a_token_nor_a_failure_are_503_without_retry()
     });
 }
 
-// ANCHOR: hostile_token
 /// What a token service's 2xx must hold: one JSON object with `access_token` once, a
 /// bearer token (RFC 6750 `b64token`) of at most 4 KiB; the answer at most 16 KiB. Anything
 /// else is `503` and the profile service is never asked.
@@ -534,7 +531,6 @@ fn answers_that_hold_no_usable_token_are_503_and_the_profile_is_never_asked() {
         }
     });
 }
-// ANCHOR_END: hostile_token
 
 #[test]
 fn an_unknown_cluster_is_503_at_once_without_retry() {
@@ -598,7 +594,6 @@ fn profile_failures_are_503_and_its_refusal_is_401_never_retried() {
     });
 }
 
-// ANCHOR: hostile_profile
 /// Each copied header must come exactly once (in any spelling), non-empty, without control
 /// characters, at most 1 KiB: otherwise the upstream would get no identity, two, or one
 /// Envoy's router refuses. `503`, and the client's forged headers never pass.
@@ -655,7 +650,6 @@ fn identities_that_are_missing_repeated_or_unsafe_are_503() {
         assert!(variants(&stream, "x-admin").is_empty());
     });
 }
-// ANCHOR_END: hostile_profile
 
 // ---- streams that end mid-chain --------------------------------------------------------
 
@@ -796,6 +790,10 @@ fn configs_are_refused_naming_the_field() {
             (
                 format!(r#"{{"token": {{"cluster": "tokens", "token_field": ""}}, {p}}}"#),
                 "token_exchange: config.token.token_field: name the field of the answer holding the token",
+            ),
+            (
+                format!(r#"{{{t}, {p}, "challenge": ""}}"#),
+                "token_exchange: config.challenge: a `401` needs a challenge (RFC 9110 §11.6.1), e.g. `Bearer`",
             ),
             (
                 format!(r#"{{{t}, {p}, "credential_headers": []}}"#),
