@@ -7,11 +7,12 @@
 use libfuzzer_sys::fuzz_target;
 
 /// (package, root id)
-const MODULES: [(&str, &str); 4] = [
+const MODULES: [(&str, &str); 5] = [
     ("add-header", "add_header"),
     ("auth", "auth"),
     ("body-transform", "body_transform"),
     ("rate-limit", "rate_limit"),
+    ("token-exchange", "token_exchange"),
 ];
 
 fuzz_target!(

@@ -645,6 +645,9 @@ impl GrpcEvents {
 
     /// The next event, in the order the server sent them; `None` once
     /// [`GrpcEvent::Closed`] was read (or when no stream's runtime polls it).
+    // A future to `.await`, not `Iterator::next`: the name async streams use (tokio-stream's
+    // `StreamExt::next`).
+    #[allow(clippy::should_implement_trait)]
     pub fn next(&mut self) -> NextEvent<'_> {
         NextEvent { events: self }
     }

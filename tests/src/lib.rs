@@ -49,6 +49,7 @@ pages! {
     cookbook_circuit_breaker = "cookbook/circuit-breaker.md";
     cookbook_rate_limit = "cookbook/rate-limit.md";
     cookbook_auth = "cookbook/auth.md";
+    cookbook_token_exchange = "cookbook/token-exchange.md";
     cookbook_body_transform = "cookbook/body-transform.md";
     cookbook_metrics = "cookbook/metrics.md";
     cookbook_tcp_guard = "cookbook/tcp-guard.md";

@@ -7,16 +7,20 @@ use std::time::Duration;
 
 use proxylet_artifact::build::{build_module, workspace_root, Target};
 use proxylet_harness::client::send_raw;
+use proxylet_harness::http::{Request as Received, Response as Answer};
+use proxylet_harness::upstream::default_response;
 use proxylet_harness::{Bootstrap, Client, Envoy, EnvoyOptions, ModuleFilter, Request, Upstream};
 
 const BURST: usize = 30;
 
-/// An example under test: its package, root id, config, and what a normal request needs.
+/// An example under test: its package, root id, config, what a normal request needs, and
+/// the clusters its callouts go to (all served by the test upstream, see [`respond`]).
 struct Case {
     package: &'static str,
     root_id: &'static str,
     config: &'static str,
     normal_headers: &'static [(&'static str, &'static str)],
+    clusters: &'static [&'static str],
 }
 
 const CASES: &[Case] = &[
@@ -25,44 +29,68 @@ const CASES: &[Case] = &[
         root_id: "add_header",
         config: "",
         normal_headers: &[],
+        clusters: &[],
     },
     Case {
         package: "auth",
         root_id: "auth",
         config: r#"{"mode": "api_key", "keys": ["k-alpha"], "header": "x-api-key"}"#,
         normal_headers: &[("x-api-key", "k-alpha")],
+        clusters: &[],
     },
     Case {
         package: "body-transform",
         root_id: "body_transform",
         config: r#"{"max_body_bytes": 4096, "remove": ["password"]}"#,
         normal_headers: &[],
+        clusters: &[],
     },
     Case {
         package: "canary-routing",
         root_id: "canary_routing",
         config: r#"{"weight": 50}"#,
         normal_headers: &[],
+        clusters: &[],
     },
     Case {
         package: "circuit-breaker",
         root_id: "circuit_breaker",
         config: r#"{"name": "corpus", "failure_threshold": 1000, "open_ms": 60000}"#,
         normal_headers: &[],
+        clusters: &[],
     },
     Case {
         package: "metrics",
         root_id: "metrics",
         config: "",
         normal_headers: &[],
+        clusters: &[],
     },
     Case {
         package: "rate-limit",
         root_id: "rate_limit",
         config: r#"{"rules": [{"name": "all", "path_prefix": "/", "limit": {"max_tokens": 1000000, "fill_interval_ms": 60000}}]}"#,
         normal_headers: &[],
+        clusters: &[],
+    },
+    Case {
+        package: "token-exchange",
+        root_id: "token_exchange",
+        config: r#"{"token": {"cluster": "tokens"}, "profile": {"cluster": "profiles"}}"#,
+        normal_headers: &[("authorization", "Bearer corpus")],
+        clusters: &["tokens", "profiles"],
     },
 ];
+
+/// The upstream, which also plays token-exchange's token service (`/token`) and profile
+/// service (`/profile`): they accept any credential.
+fn respond(request: &Received) -> Answer {
+    match request.path.as_str() {
+        "/token" => Answer::text(200, r#"{"access_token": "corpus"}"#),
+        "/profile" => Answer::new(200).with_header("x-user", "corpus"),
+        _ => default_response(request),
+    }
+}
 
 /// Answers a filter may legitimately give to a hostile request.
 const DEFINED: &[u16] = &[200, 400, 401, 403, 404, 413, 429, 431];
@@ -122,7 +150,7 @@ fn normal(case: &Case) -> Request {
 #[test]
 fn every_example_answers_hostile_requests_and_keeps_serving() {
     let root = workspace_root(env!("CARGO_MANIFEST_DIR").as_ref()).unwrap();
-    let upstream = Upstream::start_default().unwrap();
+    let upstream = Upstream::start(respond).unwrap();
     let runs = Target::BOTH
         .into_iter()
         .flat_map(|target| CASES.iter().map(move |case| (target, case)));
@@ -132,10 +160,13 @@ fn every_example_answers_hostile_requests_and_keeps_serving() {
         if !case.config.is_empty() {
             filter = filter.config(case.config);
         }
-        let bootstrap = Bootstrap::http()
+        let mut bootstrap = Bootstrap::http()
             .filter(filter)
             .cluster("upstream", upstream.addr())
             .access_log(false);
+        for cluster in case.clusters {
+            bootstrap = bootstrap.cluster(*cluster, upstream.addr());
+        }
         let envoy = Envoy::start(&bootstrap, EnvoyOptions::default())
             .unwrap_or_else(|e| panic!("{target} {}: {e}", case.package));
         let mut hostile = hostile_requests();

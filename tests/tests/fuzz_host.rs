@@ -103,6 +103,14 @@ const EXAMPLES: &[Example] = &[
         tcp: false,
     },
     Example {
+        package: "token-exchange",
+        root_id: "token_exchange",
+        valid_configs: &[
+            r#"{"token": {"cluster": "tokens", "retries": 2, "backoff_ms": 100}, "profile": {"cluster": "profiles"}, "copy_headers": ["x-user", "x-tenant"]}"#,
+        ],
+        tcp: false,
+    },
+    Example {
         package: "tcp-guard",
         root_id: "tcp_guard",
         valid_configs: &[r#"{"deny_prefixes": ["EVIL"], "max_bytes": 16}"#],
