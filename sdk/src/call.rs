@@ -11,13 +11,16 @@ use crate::host::{self, BufferType, HostError, MapType};
 use crate::http::headers::{self, HeaderError, HeaderName, HeaderValue};
 
 /// An HTTP request to send to a cluster with [`Stream::http_call`](crate::http::Stream::http_call).
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct HttpCall {
     /// Borrowed for `get`/`post`: one allocation less per call.
     method: Cow<'static, str>,
-    path: String,
+    /// The path, then each header: its name's and its value's lengths (`u32`, little
+    /// endian), the name, the value. One buffer for all of them: inside the VM a callout
+    /// costs about what it allocates.
+    buf: Vec<u8>,
+    path_len: usize,
     authority: Option<String>,
-    headers: Vec<(String, Vec<u8>)>,
     body: Vec<u8>,
 }
 
@@ -27,28 +30,53 @@ impl HttpCall {
     /// The method must be a token (`GET`, `PROPFIND`) and the path start with `/` and hold
     /// only visible ASCII without `#` (percent-encode the rest); the call is not sent
     /// otherwise ([`CallError::InvalidHeader`]).
-    pub fn new(method: impl Into<String>, path: impl Into<String>) -> Self {
-        HttpCall::with_method(Cow::Owned(method.into()), path.into())
+    pub fn new(method: impl Into<String>, path: impl AsRef<str>) -> Self {
+        HttpCall::with_method(Cow::Owned(method.into()), path.as_ref())
     }
 
-    fn with_method(method: Cow<'static, str>, path: String) -> Self {
+    fn with_method(method: Cow<'static, str>, path: &str) -> Self {
+        // Room for a few headers, so that adding them rarely grows the buffer.
+        let mut buf = Vec::with_capacity(path.len() + 96);
+        buf.extend_from_slice(path.as_bytes());
         HttpCall {
             method,
-            path,
+            path_len: path.len(),
+            buf,
             authority: None,
-            headers: Vec::new(),
             body: Vec::new(),
         }
     }
 
+    fn path(&self) -> &[u8] {
+        self.buf.get(..self.path_len).unwrap_or_default()
+    }
+
+    fn push_header(&mut self, name: &[u8], value: &[u8]) {
+        let (Ok(name_len), Ok(value_len)) = (u32::try_from(name.len()), u32::try_from(value.len()))
+        else {
+            return;
+        };
+        self.buf.extend_from_slice(&name_len.to_le_bytes());
+        self.buf.extend_from_slice(&value_len.to_le_bytes());
+        self.buf.extend_from_slice(name);
+        self.buf.extend_from_slice(value);
+    }
+
+    /// The headers added, in order.
+    fn headers(&self) -> CallHeaders<'_> {
+        CallHeaders {
+            rest: self.buf.get(self.path_len..).unwrap_or_default(),
+        }
+    }
+
     /// A `GET`.
-    pub fn get(path: impl Into<String>) -> Self {
-        HttpCall::with_method(Cow::Borrowed("GET"), path.into())
+    pub fn get(path: impl AsRef<str>) -> Self {
+        HttpCall::with_method(Cow::Borrowed("GET"), path.as_ref())
     }
 
     /// A `POST` with a body.
-    pub fn post(path: impl Into<String>, body: impl Into<Vec<u8>>) -> Self {
-        HttpCall::with_method(Cow::Borrowed("POST"), path.into()).body(body)
+    pub fn post(path: impl AsRef<str>, body: impl Into<Vec<u8>>) -> Self {
+        HttpCall::with_method(Cow::Borrowed("POST"), path.as_ref()).body(body)
     }
 
     /// The `:authority` (default: the cluster's name): `host[:port]`, visible ASCII
@@ -69,8 +97,8 @@ impl HttpCall {
     ///
     /// Values are bytes and are sent as they are: a value that is not UTF-8 reaches the
     /// cluster unchanged.
-    pub fn header(mut self, name: impl Into<String>, value: impl AsRef<[u8]>) -> Self {
-        self.headers.push((name.into(), value.as_ref().to_vec()));
+    pub fn header(mut self, name: impl AsRef<str>, value: impl AsRef<[u8]>) -> Self {
+        self.push_header(name.as_ref().as_bytes(), value.as_ref());
         self
     }
 
@@ -110,13 +138,11 @@ impl HttpCall {
                 .iter()
                 .any(|n| !pseudo(n) && HeaderName::same_for_cgi(n, name.as_bytes()));
             if wanted {
-                let name = String::from_utf8_lossy(name.as_bytes()).to_ascii_lowercase();
-                self.headers.push((name, value.into_bytes()));
+                self.push_header(&name.as_bytes().to_ascii_lowercase(), value.as_bytes());
             }
         }
         for name in names.iter().filter(|n| pseudo(n)) {
-            let name = String::from_utf8_lossy(name.as_ref()).into_owned();
-            self.headers.push((name, Vec::new()));
+            self.push_header(name.as_ref(), b"");
         }
         self
     }
@@ -130,13 +156,11 @@ impl HttpCall {
     /// Checks what the call would send: its pseudo-headers and its headers.
     fn check(&self, authority: &str) -> Result<(), HeaderError> {
         headers::check_request_pseudo(":method", self.method.as_bytes())?;
-        headers::check_request_pseudo(":path", self.path.as_bytes())?;
+        headers::check_request_pseudo(":path", self.path())?;
         headers::check_request_pseudo(":authority", authority.as_bytes())?;
         headers::check_pairs(
             "a callout's pseudo-headers come from `HttpCall::new` and `HttpCall::authority`",
-            self.headers
-                .iter()
-                .map(|(n, v)| (n.as_bytes(), v.as_slice())),
+            self.headers(),
         )
     }
 
@@ -145,15 +169,47 @@ impl HttpCall {
         self.check(authority).map_err(CallError::InvalidHeader)?;
         let pseudo: [(&[u8], &[u8]); 3] = [
             (b":method", self.method.as_bytes()),
-            (b":path", self.path.as_bytes()),
+            (b":path", self.path()),
             (b":authority", authority.as_bytes()),
         ];
-        let own = self
-            .headers
-            .iter()
-            .map(|(n, v)| (n.as_bytes(), v.as_slice()));
-        let headers = host::encode_map(pseudo.into_iter().chain(own));
+        let headers = host::encode_map(pseudo.into_iter().chain(self.headers()));
         host::http_call(cluster, &headers, &self.body, timeout).map_err(CallError::Rejected)
+    }
+}
+
+impl std::fmt::Debug for HttpCall {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
+        let headers: Vec<(String, String)> =
+            self.headers().map(|(n, v)| (text(n), text(v))).collect();
+        f.debug_struct("HttpCall")
+            .field("method", &self.method)
+            .field("path", &text(self.path()))
+            .field("authority", &self.authority)
+            .field("headers", &headers)
+            .field("body", &self.body)
+            .finish()
+    }
+}
+
+/// The headers of an [`HttpCall`], read from its buffer.
+#[derive(Clone)]
+struct CallHeaders<'a> {
+    rest: &'a [u8],
+}
+
+impl<'a> Iterator for CallHeaders<'a> {
+    type Item = (&'a [u8], &'a [u8]);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let (lens, rest) = self.rest.split_first_chunk::<8>()?;
+        let [n0, n1, n2, n3, v0, v1, v2, v3] = *lens;
+        let name_len = usize::try_from(u32::from_le_bytes([n0, n1, n2, n3])).ok()?;
+        let value_len = usize::try_from(u32::from_le_bytes([v0, v1, v2, v3])).ok()?;
+        let (name, rest) = rest.split_at_checked(name_len)?;
+        let (value, rest) = rest.split_at_checked(value_len)?;
+        self.rest = rest;
+        Some((name, value))
     }
 }
 

@@ -60,6 +60,7 @@ mod context;
 #[cfg(any(target_family = "wasm", feature = "testing"))]
 mod dispatch;
 mod export;
+mod few;
 mod host;
 pub mod http;
 mod logger;

@@ -814,7 +814,7 @@ fn markdown(r: &Report<'_>) -> String {
             kb(raw)
         );
     }
-    let _ = writeln!(md, "\nThe raw twins do what their proxylet module does, with the same config type parsed with the same diagnostics (`serde_json` + `serde_path_to_error`): `benches/raw-add-header` is the flagship `examples/add-header`; `benches/body-raw` and `benches/body-proxylet` rewrite a JSON request body buffered up to 64 KiB; `benches/callout-raw` and `benches/callout-proxylet` make an HTTP callout on the request headers and resume the request or answer `403`. For the pairs: {}.\n", BASELINES
+    let _ = writeln!(md, "\nThe raw twins do what their proxylet module does, with the same config type parsed with the same diagnostics (`serde_json` + `serde_path_to_error`): `benches/raw-add-header` is the flagship `examples/add-header`; `benches/body-raw` and `benches/body-proxylet` rewrite a JSON request body buffered up to 64 KiB; `benches/callout-raw` and `benches/callout-proxylet` make an HTTP callout on the request headers and resume the request or answer `403` (the proxylet side is an `async fn` hook that awaits `stream.call`). For the pairs: {}.\n", BASELINES
         .iter()
         .filter(|(raw, _)| *raw != "raw-add-header")
         .filter_map(|(raw, proxylet)| {
@@ -846,7 +846,7 @@ fn markdown(r: &Report<'_>) -> String {
         met(worst <= 1.03)
     );
     if worst > 1.03 {
-        let _ = writeln!(md, "Most of a request's work in these modules is heap allocation (wasi-libc's `malloc` and `free` run inside the VM, thousands of fuel units per allocation): a hook costs about what it allocates. In the callout workloads proxylet allocates more than the hand-written code: `HttpCall` and `Response` own their path, header names, values and body (the raw code passes borrowed `&str`s), each stream keeps its pending callouts in a vector, and the callout response's body is read whether the callback looks at it or not.\n");
+        let _ = writeln!(md, "Most of a request's work in these modules is heap allocation (wasi-libc's `malloc` and `free` run inside the VM, thousands of fuel units per allocation): a hook costs about what it allocates. In the callout workloads proxylet allocates more than the hand-written code: the async hook's future is allocated once per request; the callout's answer is read whole (headers and body, two allocations) where the raw code reads only `:status`, so that it stays valid across later `.await`s; and a local `Response` owns its header names, values and body (the raw code passes borrowed `&str`s). An `HttpCall` keeps its path and headers in one buffer, and a stream's first callout and first async hook live inline, not in a vector.\n");
     }
 
     let _ = writeln!(md, "## 3. Throughput and latency through Envoy\n");

@@ -215,7 +215,9 @@ impl<F: HttpFilter> HttpStream<F> {
             self.wake();
             return;
         }
-        let pending = self.state.pending.swap_remove(index);
+        let Some(pending) = self.state.pending.swap_remove(index) else {
+            return;
+        };
         let mut stream = Stream::new(&mut self.state);
         let action = match (pending.then, answer(timed_out)) {
             (Then::Http(then), Answer::Http(result)) => then(result, &mut stream),

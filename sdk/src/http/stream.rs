@@ -57,23 +57,23 @@ pub(crate) struct Pending {
 
 /// Per-stream bookkeeping the runtime keeps between hooks.
 pub(crate) struct StreamState {
-    pub(crate) pending: Vec<Pending>,
+    pub(crate) pending: crate::few::Few<Pending>,
     pub(crate) direction: Direction,
     pub(crate) grpc_streams: Vec<OpenGrpcStream>,
     /// Whether the last hook paused the stream and nothing resumed it since.
     pub(crate) paused: bool,
     /// The async hooks still waiting (`super::task`).
-    pub(crate) tasks: Vec<super::task::Task>,
+    pub(crate) tasks: crate::few::Few<super::task::Task>,
 }
 
 impl StreamState {
     pub(crate) fn new() -> Self {
         StreamState {
-            pending: Vec::new(),
+            pending: crate::few::Few::new(),
             direction: Direction::Request,
             grpc_streams: Vec::new(),
             paused: false,
-            tasks: Vec::new(),
+            tasks: crate::few::Few::new(),
         }
     }
 

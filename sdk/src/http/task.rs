@@ -95,7 +95,9 @@ pub(crate) fn wake(state: &mut StreamState, mut finished: impl FnMut(&mut Stream
         if state.tasks.is_empty() {
             break;
         }
-        let task = state.tasks.remove(0);
+        let Some(task) = state.tasks.pop_front() else {
+            break;
+        };
         if let Some(action) = poll(state, task) {
             finished(state, action);
         }
