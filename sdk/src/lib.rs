@@ -173,6 +173,28 @@ pub use plugin::{Filter, Plugin, PluginCx};
 /// passes it to [`config::from_json`], so that an error inside one names the field
 /// (`config.timeout_ms`), not only the enum. With a [`Plugin`] type, that is its `Config`.
 ///
+/// # `async` hooks
+/// An HTTP hook that decides can be an `async fn`: it `.await`s callouts
+/// ([`Stream::call`](http::Stream::call)), gRPC calls and stream events, a sleep
+/// ([`Stream::sleep`](http::Stream::sleep)) or a queue's next item, and the stream waits at
+/// each `.await`; what it returns decides as a plain hook's return value does. If the
+/// stream ends first, the hook is dropped at its `.await`. Async hooks are functions (not
+/// `impl` methods) and do not take the body.
+///
+/// ```
+/// use proxylet::prelude::*;
+/// use std::time::Duration;
+///
+/// #[proxylet::filter(root_id = "ask", export = false)]
+/// async fn on_request_headers(headers: &mut Headers, stream: &mut Stream) -> Action {
+///     let check = HttpCall::get("/check").forward(headers, &["authorization"]);
+///     match stream.call("auth", check, Duration::from_millis(250)).await {
+///         Ok(answer) if answer.status() == 200 => Action::Continue,
+///         _ => Action::reply(403, "denied\n"),
+///     }
+/// }
+/// ```
+///
 /// # Arguments
 /// - `root_id = "name"`: the root id Envoy selects this filter by; default: the crate's
 ///   name (`add-header` → `add_header`).
@@ -233,7 +255,7 @@ pub use plugin::{Filter, Plugin, PluginCx};
 /// ```compile_fail
 /// # use proxylet::prelude::*;
 /// #[proxylet::filter]
-/// async fn on_request_headers(headers: &mut Headers) {} // hooks are synchronous
+/// async fn on_log() {} // the stream is over: nothing can wait in `on_log`
 /// ```
 /// ```compile_fail
 /// # use proxylet::prelude::*;
